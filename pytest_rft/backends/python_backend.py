@@ -1,0 +1,85 @@
+"""Models written in Python: registered with ``@pytest_rft.model`` or named ``module:attr``."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import RftError
+from ..records import Completion, Request
+
+ModelFn = Callable[[Request], Any]
+
+_MODELS: dict[str, ModelFn] = {}
+_MODULE_ATTR = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def model(name: str) -> Callable[[ModelFn], ModelFn]:
+    """Register ``fn(request) -> str | dict | Completion`` (sync or async) as model ``name``."""
+
+    def register(fn: ModelFn) -> ModelFn:
+        _MODELS[name] = fn
+        return fn
+
+    return register
+
+
+def registered_models() -> dict[str, ModelFn]:
+    return dict(_MODELS)
+
+
+def find_python_model(name: str) -> ModelFn | None:
+    """The registered model ``name``, or the object at ``module:attr``; None if neither."""
+    if name in _MODELS:
+        return _MODELS[name]
+    if not _MODULE_ATTR.match(name):
+        return None
+    module_name, attr = name.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    fn = getattr(module, attr, None)
+    if fn is None or not callable(fn):
+        raise RftError(f"model {name!r}: module {module_name!r} has no callable {attr!r}",
+                       fix="name a function that takes a request and returns text")
+    return fn
+
+
+def to_completion(value: Any) -> Completion:
+    """Normalise what a Python model returned."""
+    if isinstance(value, Completion):
+        return value
+    if isinstance(value, str):
+        return Completion(output_text=value, finish_reason="stop")
+    if isinstance(value, (dict, list)):
+        return Completion(output_text=json.dumps(value, ensure_ascii=False), finish_reason="stop")
+    if hasattr(value, "model_dump_json"):  # a pydantic model instance
+        return Completion(output_text=value.model_dump_json(), finish_reason="stop")
+    raise TypeError(f"a model must return str, dict, a pydantic model or Completion, "
+                    f"not {type(value).__name__}")
+
+
+class PythonBackend:
+    """Calls a Python function; sync functions run in worker threads so they don't block."""
+
+    def __init__(self, name: str, fn: ModelFn):
+        self.name = name
+        self._fn = fn
+        self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+            getattr(fn, "__call__", None))
+
+    async def complete(self, request: Request) -> Completion:
+        if self._is_async:
+            value = await self._fn(request)
+        else:
+            value = await asyncio.to_thread(self._fn, request)
+        return to_completion(value)
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,157 @@
+"""Reading dataset records (JSONL, JSON, YAML) in the shapes OpenAI tools use.
+
+Shapes recognised per record:
+  * Evals API item:       ``{"item": {...}}``
+  * RFT training row:     ``{"messages": [...], <other keys are item fields>}`` (messages = prompt)
+  * openai/evals sample:  ``{"input": [...] | str, "ideal": ...}`` (input = prompt)
+  * flat object:          the record is the item
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import RftError
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    data: dict[str, Any]
+    """What graders and templates see as ``item``."""
+    messages: list[dict[str, Any]] | None
+    """The record's own prompt (RFT rows, openai/evals samples), if any."""
+    line: int
+    critical: bool = False
+
+
+def load_items(path: Path) -> list[Item]:
+    """All items of a dataset file, in file order; errors name ``file:line`` and the fix."""
+    if not path.is_file():
+        raise RftError(f"dataset file not found: {path}",
+                       fix="check the 'dataset:' path; it is relative to the suite file")
+    suffix = path.suffix.lower()
+    text = path.read_text(encoding="utf-8")
+    if suffix == ".jsonl":
+        records = _jsonl_records(path, text)
+    elif suffix == ".json":
+        records = _json_records(path, text)
+    elif suffix in (".yaml", ".yml"):
+        records = _yaml_records(path, text)
+    else:
+        raise RftError(f"unknown dataset format {suffix!r}: {path}",
+                       fix="use a .jsonl, .json, .yaml or .yml file")
+    items: list[Item] = []
+    seen: dict[str, int] = {}
+    for line, record in records:
+        item = to_item(record, line, where=f"{path}:{line}")
+        if item.id in seen:
+            raise RftError(f"duplicate item id {item.id!r} (first at line {seen[item.id]})",
+                           where=f"{path}:{line}", fix="give every record a unique 'id'")
+        seen[item.id] = line
+        items.append(item)
+    return items
+
+
+def to_item(record: Any, line: int, *, where: str) -> Item:
+    if not isinstance(record, dict):
+        raise RftError(f"a record must be a JSON object, not {type(record).__name__}", where=where,
+                       fix='write one object per record, e.g. {"id": "a1", "text": "..."}')
+    critical = bool(record.get("critical", False))
+    messages: list[dict[str, Any]] | None = None
+    if isinstance(record.get("item"), dict):
+        data = dict(record["item"])
+        critical = critical or bool(data.get("critical", False))
+    elif "messages" in record:
+        messages = _messages(record["messages"], where, "messages")
+        data = {k: v for k, v in record.items() if k != "messages"}
+    elif "input" in record and ("ideal" in record or isinstance(record["input"], list)):
+        messages = _messages(record["input"], where, "input")
+        data = {k: v for k, v in record.items() if k != "input"}
+    else:
+        data = dict(record)
+    raw_id = record.get("id", data.get("id"))
+    item_id = str(raw_id) if raw_id is not None else f"line-{line}"
+    if "::" in item_id or not item_id.strip():
+        raise RftError(f"item id {item_id!r} cannot be used as a test name", where=where,
+                       fix="use ids without '::' and not blank")
+    return Item(id=item_id, data=data, messages=messages, line=line, critical=critical)
+
+
+def _messages(value: Any, where: str, key: str) -> list[dict[str, Any]]:
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    if not isinstance(value, list) or not all(
+            isinstance(m, dict) and "role" in m and "content" in m for m in value):
+        raise RftError(f"'{key}' must be a list of {{role, content}} messages", where=where,
+                       fix=f'write "{key}": [{{"role": "user", "content": "..."}}]')
+    return value
+
+
+def _jsonl_records(path: Path, text: str) -> list[tuple[int, Any]]:
+    records = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            records.append((number, json.loads(raw)))
+        except json.JSONDecodeError as exc:
+            raise RftError(f"invalid JSON: {exc.msg} (column {exc.colno})", where=f"{path}:{number}",
+                           fix="each line of a .jsonl file must be one complete JSON object") from None
+    return records
+
+
+def _json_records(path: Path, text: str) -> list[tuple[int, Any]]:
+    """A JSON array of records (or ``{"items": [...]}``), keeping each element's line."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RftError(f"invalid JSON: {exc.msg} (column {exc.colno})", where=f"{path}:{exc.lineno}",
+                       fix="fix the JSON syntax at that line") from None
+    start = 0
+    if isinstance(document, dict) and isinstance(document.get("items"), list):
+        document, start = document["items"], text.index('"items"')
+    if not isinstance(document, list):
+        raise RftError("a .json dataset must be an array of records (or {\"items\": [...]})",
+                       where=str(path), fix="wrap the records in [ ... ]")
+    return list(zip(_array_element_lines(text, text.index("[", start)), document))
+
+
+def _array_element_lines(text: str, start: int) -> list[int]:
+    """Line of each element of the array opening at ``start``, decoding element by element."""
+    decoder = json.JSONDecoder()
+    lines, position, line = [], start + 1, text.count("\n", 0, start) + 1
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            if text[position] == "\n":
+                line += 1
+            position += 1
+        if position >= len(text) or text[position] == "]":
+            return lines
+        lines.append(line)
+        _, end = decoder.raw_decode(text, position)
+        line += text.count("\n", position, end)
+        position = end
+
+
+def _yaml_records(path: Path, text: str) -> list[tuple[int, Any]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RftError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where,
+                       fix="fix the YAML syntax at that line") from None
+    if isinstance(document, dict) and isinstance(document.get("items"), list):
+        document = document["items"]
+        node = next(v for k, v in node.value if k.value == "items")
+    if not isinstance(document, list):
+        raise RftError("a YAML dataset must be a list of records (or items: [...])",
+                       where=str(path), fix="write each record as a '- ' list entry")
+    return [(child.start_mark.line + 1, record) for child, record in zip(node.value, document)]

@@ -1,0 +1,102 @@
+"""Plain data that flows through the pipeline: requests, completions, samples, grades.
+
+Everything here is a dataclass with no behaviour beyond small conveniences, so the core can be
+used and tested without pytest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call to the model under test: a rendered prompt for one item and one repeat."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    """Chat messages, ``{"role": ..., "content": str}``."""
+    response_schema: dict[str, Any] | None
+    """``{"name": str, "schema": <JSON schema>, "strict": bool}`` or None for free text."""
+    sampling: dict[str, Any]
+    """temperature, top_p, seed (already offset by the repeat index), reasoning_effort,
+    max_output_tokens ... exactly as the suite gave them (None values removed)."""
+    item: dict[str, Any]
+    item_id: str
+    repeat: int
+    suite: str = ""
+    api: str = "chat"
+    """``chat`` or ``responses`` (used by the OpenAI backend only)."""
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+
+    def add(self, other: "Usage | None") -> None:
+        if other is None:
+            return
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.cached_tokens += other.cached_tokens
+
+
+@dataclass
+class Completion:
+    """What a backend returns for one request."""
+
+    output_text: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    refusal: str | None = None
+    usage: Usage | None = None
+    choices: list[dict[str, Any]] | None = None
+    """Raw choices as plain dicts (chat API); None when the backend has no such notion."""
+    empty: bool = False
+    """True when the server answered with no choice / no output at all."""
+
+
+# Kinds of a sample's output. Only "ok" has output_json when the output is JSON.
+OK, INVALID_JSON, TRUNCATED, REFUSAL, EMPTY = "ok", "invalid_json", "truncated", "refusal", "empty"
+
+
+@dataclass
+class Grades:
+    """Scores of one sample by one grader: its own score and sub-scores (for ``multi``)."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    """Score name -> message for every score that could not be computed (never a 0)."""
+
+
+@dataclass
+class SampleResult:
+    """One repeat of one item: either a sample with its grades or an error."""
+
+    item_id: str
+    repeat: int
+    model: str
+    output_text: str | None = None
+    output_json: Any = None
+    kind: str | None = None
+    """ok / invalid_json / truncated / refusal / empty; None when the call failed."""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    refusal: str | None = None
+    usage: Usage | None = None
+    latency_s: float | None = None
+    attempts: int = 0
+    error: str | None = None
+    """Why the model call failed after retries ('http 429', 'timeout', ...); None on success."""
+    error_cause: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    grader_errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None

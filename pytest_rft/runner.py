@@ -1,0 +1,276 @@
+"""Sampling every selected item of every suite concurrently, under one adaptive budget.
+
+The runner owns concurrency, retries and counting; backends make one attempt per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backends.base import Backend, CallError, TransientError
+from .dataset import Item
+from .records import EMPTY, INVALID_JSON, OK, REFUSAL, TRUNCATED, Completion, Request, SampleResult, Usage
+from .suite import Suite
+
+
+@dataclass
+class RunSettings:
+    concurrency: int = 16
+    max_retries: int = 4
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    seed: int = 0
+
+
+@dataclass
+class SuiteRun:
+    """One suite against one model: the items selected for it and, once sampled, results."""
+
+    suite: Suite
+    model: str
+    items: list[Item] = field(default_factory=list)
+    results: dict[str, list[SampleResult]] = field(default_factory=dict)
+    sampled: bool = False
+    repeats: int | None = None
+    """Overrides the suite's ``repeats`` (``--rft-repeats``)."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.suite.name}[{self.model}]"
+
+
+@dataclass
+class CallStats:
+    """What the calls cost and how they failed, for the terminal summary and report."""
+
+    planned: int = 0
+    done: int = 0
+    calls: int = 0
+    retries: int = 0
+    errors: collections.Counter = field(default_factory=collections.Counter)
+    retried_causes: collections.Counter = field(default_factory=collections.Counter)
+    kinds: collections.Counter = field(default_factory=collections.Counter)
+    usage: Usage = field(default_factory=Usage)
+    latencies: list[float] = field(default_factory=list)
+    min_concurrency: int = 0
+    wall_s: float = 0.0
+
+    def latency_percentiles(self) -> dict[str, float]:
+        if not self.latencies:
+            return {}
+        ordered = sorted(self.latencies)
+        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+        return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "max": ordered[-1]}
+
+
+class AdaptiveLimiter:
+    """A semaphore whose size halves when the server throttles (429) and grows back by one per
+    ``limit`` successful calls (AIMD). Throttles from calls started before the last cut are
+    ignored, so one burst of 429s halves the budget once, not once per call."""
+
+    def __init__(self, limit: int):
+        self.ceiling = max(1, limit)
+        self.limit = float(self.ceiling)
+        self.lowest = self.ceiling
+        self.active = 0
+        self.epoch = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def acquire(self) -> int:
+        if self.active < int(self.limit) and not self._waiters:
+            self.active += 1
+            return self.epoch
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release_slot()
+            raise
+        return self.epoch
+
+    def release(self, epoch: int, *, ok: bool, throttled: bool) -> None:
+        if throttled and epoch == self.epoch:
+            self.limit = max(1.0, self.limit / 2)
+            self.lowest = min(self.lowest, int(self.limit))
+            self.epoch += 1
+        elif ok and self.limit < self.ceiling:
+            self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
+        self._release_slot()
+
+    def _release_slot(self) -> None:
+        self.active -= 1
+        while self._waiters and self.active < int(self.limit):
+            future = self._waiters.popleft()
+            if not future.done():
+                self.active += 1
+                future.set_result(None)
+
+
+Progress = Callable[[CallStats], None]
+
+
+async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: RunSettings,
+                  progress: Progress | None = None) -> CallStats:
+    """Sample and grade every (run, item, repeat); results land in ``run.results`` as they
+    finish, so an interrupted run keeps what it has."""
+    stats = CallStats()
+    limiter = AdaptiveLimiter(settings.concurrency)
+    rng = random.Random(settings.seed)
+    jobs: list[tuple[SuiteRun, Item, int, list[dict[str, Any]]]] = []
+    for run in runs:
+        run.sampled = True
+        for item in run.items:
+            run.results.setdefault(item.id, [])
+            messages = run.suite.render_messages(item)
+            jobs.extend((run, item, repeat, messages) for repeat in range(_repeats(run)))
+    stats.planned = len(jobs)
+    started = time.perf_counter()
+    ticker = asyncio.create_task(_tick(stats, progress)) if progress else None
+    try:
+        await asyncio.gather(*(
+            _sample(run, item, repeat, messages, backends[run.model], limiter, settings, stats, rng)
+            for run, item, repeat, messages in jobs))
+    finally:
+        stats.wall_s = time.perf_counter() - started
+        stats.min_concurrency = limiter.lowest
+        if ticker:
+            ticker.cancel()
+        for run in runs:  # keep the report stable whatever the completion order was
+            for results in run.results.values():
+                results.sort(key=lambda r: r.repeat)
+        if progress:
+            progress(stats)
+    return stats
+
+
+def _repeats(run: SuiteRun) -> int:
+    return run.repeats or run.suite.config.repeats
+
+
+async def _tick(stats: CallStats, progress: Progress) -> None:
+    while True:
+        await asyncio.sleep(0.2)
+        progress(stats)
+
+
+async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[str, Any]],
+                  backend: Backend, limiter: AdaptiveLimiter, settings: RunSettings,
+                  stats: CallStats, rng: random.Random) -> None:
+    suite = run.suite
+    request = Request(model=run.model, messages=messages, response_schema=suite.response_schema,
+                      sampling=suite.sampling_for(repeat), item=item.data, item_id=item.id,
+                      repeat=repeat, suite=suite.name, api=suite.config.api or "chat")
+    result = SampleResult(item_id=item.id, repeat=repeat, model=run.model)
+    completion = await _call_with_retries(backend, request, limiter, settings, stats, rng, result)
+    if completion is not None:
+        _fill_sample(result, completion, schema_given=suite.response_schema is not None)
+        stats.kinds[result.kind] += 1
+        stats.usage.add(result.usage)
+        await _grade(suite, result, item)
+    run.results[item.id].append(result)
+    stats.done += 1
+
+
+async def _call_with_retries(backend: Backend, request: Request, limiter: AdaptiveLimiter,
+                             settings: RunSettings, stats: CallStats, rng: random.Random,
+                             result: SampleResult) -> Completion | None:
+    for attempt in range(1, settings.max_retries + 2):
+        result.attempts = attempt
+        epoch = await limiter.acquire()
+        stats.calls += 1
+        started = time.perf_counter()
+        try:
+            completion = await backend.complete(request)
+        except TransientError as exc:
+            limiter.release(epoch, ok=False, throttled=exc.throttled)
+            if attempt > settings.max_retries:
+                _fail(result, stats, exc.cause, f"{exc.message} (after {attempt} attempts)")
+                return None
+            stats.retries += 1
+            stats.retried_causes[exc.cause] += 1
+            await asyncio.sleep(_backoff(attempt, exc.retry_after, settings, rng))
+            continue
+        except CallError as exc:
+            limiter.release(epoch, ok=False, throttled=False)
+            _fail(result, stats, exc.cause, exc.message)
+            return None
+        except Exception as exc:  # a Python model that raised: an error, never a zero
+            limiter.release(epoch, ok=False, throttled=False)
+            _fail(result, stats, "model raised", f"{type(exc).__name__}: {exc}")
+            return None
+        limiter.release(epoch, ok=True, throttled=False)
+        result.latency_s = time.perf_counter() - started
+        stats.latencies.append(result.latency_s)
+        return completion
+    raise AssertionError("unreachable")
+
+
+def _backoff(attempt: int, retry_after: float | None, settings: RunSettings,
+             rng: random.Random) -> float:
+    """Exponential backoff with full jitter; the server's Retry-After wins when it gives one."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), settings.backoff_cap)
+    ceiling = min(settings.backoff_cap, settings.backoff_base * 2 ** (attempt - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+def _fail(result: SampleResult, stats: CallStats, cause: str, message: str) -> None:
+    result.error_cause = cause
+    result.error = message
+    stats.errors[cause] += 1
+
+
+def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: bool) -> None:
+    """Copy the completion into the result and classify its output (ok, truncated, ...)."""
+    result.output_text = completion.output_text or ""
+    result.tool_calls = completion.tool_calls
+    result.finish_reason = completion.finish_reason
+    result.refusal = completion.refusal
+    result.usage = completion.usage
+    if completion.empty:
+        result.kind = EMPTY
+    elif completion.refusal:
+        result.kind = REFUSAL
+    elif completion.finish_reason == "length":
+        result.kind = TRUNCATED
+    else:
+        result.kind = OK
+        text = result.output_text.strip()
+        if text[:1] in "{[" or schema_given:
+            try:
+                result.output_json = json.loads(text)
+            except ValueError:
+                result.kind = INVALID_JSON if schema_given else OK
+
+
+def sample_view(result: SampleResult) -> dict[str, Any]:
+    """The ``sample`` graders and templates see (OpenAI names); output_json only when parsed."""
+    view: dict[str, Any] = {"output_text": result.output_text or "",
+                            "output_tools": result.tool_calls,
+                            "choices": [{"message": {"role": "assistant",
+                                                     "content": result.output_text or ""},
+                                         "finish_reason": result.finish_reason}]}
+    if result.kind == OK and result.output_json is not None:
+        view["output_json"] = result.output_json
+    return view
+
+
+async def _grade(suite: Suite, result: SampleResult, item: Item) -> None:
+    sample = sample_view(result)
+    for grader in suite.graders:
+        try:
+            grades = await grader.agrade(sample, item.data)
+        except Exception as exc:  # a bug in a grader must not stop the run
+            result.grader_errors[grader.name] = f"{type(exc).__name__}: {exc}"
+            continue
+        result.scores.update(grades.scores)
+        result.grader_errors.update(grades.errors)

@@ -1,0 +1,348 @@
+"""The suite file: pydantic models, and loading with errors that name file, line and field."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import template
+from .dataset import Item, load_items
+from .errors import RftError
+from .graders import build_grader
+from .graders.base import Grader
+
+LABEL_METRICS = [f"{avg}_{m}" for avg in ("micro", "macro", "samples")
+                 for m in ("precision", "recall", "f1")]
+SCORE_REDUCTIONS = ("mean", "max", "min")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FileRef(_Strict):
+    file: str
+
+
+class Message(_Strict):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: Union[str, FileRef]
+
+
+class Sampling(_Strict):
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    max_output_tokens: int | None = Field(None, gt=0)
+
+
+class Gate(_Strict):
+    metric: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bound(self) -> "Gate":
+        if self.min is None and self.max is None:
+            raise ValueError("a gate needs 'min' or 'max'")
+        return self
+
+    @property
+    def label(self) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f"{self.metric}>={self.min:g}")
+        if self.max is not None:
+            parts.append(f"{self.metric}<={self.max:g}")
+        return ",".join(parts)
+
+    def passes(self, value: float | None) -> bool:
+        if value is None:
+            return False
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+class Classification(_Strict):
+    """Where the predicted and reference label sets are, for micro/macro P/R/F1."""
+
+    predicted: str
+    """Path into the sample, e.g. ``output_json.level1[*].code``."""
+    reference: str
+    """Path into the item, e.g. ``level1[*].code``."""
+    labels: list[str] | None = None
+    """The label set (macro averages over it, like scikit-learn's ``labels=``)."""
+
+
+class SuiteConfig(_Strict):
+    suite: str
+    dataset: str
+    model: Union[str, list[str], None] = None
+    input: list[Message] | None = None
+    response_format: Union[str, dict[str, Any], None] = None
+    sampling: Sampling = Field(default_factory=Sampling)
+    repeats: int = Field(1, ge=1)
+    graders: dict[str, Any] = Field(min_length=1)
+    primary: str | None = None
+    pass_threshold: float = 0.5
+    gates: list[Gate] = Field(default_factory=list)
+    max_error_rate: float = Field(0.0, ge=0.0, le=1.0)
+    classification: Classification | None = None
+    api: Literal["chat", "responses"] | None = None
+
+    @field_validator("suite")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip() or "::" in value or "[" in value:
+            raise ValueError("use a short name without '::' or '['")
+        return value
+
+
+@dataclass
+class Suite:
+    """A validated suite ready to run: config plus everything it refers to, loaded."""
+
+    path: Path
+    config: SuiteConfig
+    items: list[Item]
+    graders: list[Grader]
+    prompt: list[dict[str, str]] | None
+    """Message templates (content already read from files); None = the records' messages."""
+    response_schema: dict[str, Any] | None
+    score_names: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.config.suite
+
+    @property
+    def primary(self) -> str:
+        return self.config.primary or self.score_names[0]
+
+    def metric_names(self) -> list[str]:
+        names = [f"{s}.{r}" for s in self.score_names for r in SCORE_REDUCTIONS]
+        names += ["pass_rate", "error_rate"]
+        if self.config.classification:
+            names += LABEL_METRICS
+        return names
+
+    def render_messages(self, item: Item) -> list[dict[str, Any]]:
+        if self.prompt is None:
+            return item.messages or []
+        context = {"item": item.data}
+        return [{"role": m["role"], "content": template.render(m["content"], context)}
+                for m in self.prompt]
+
+    def sampling_for(self, repeat: int) -> dict[str, Any]:
+        """Sampling params for one repeat; the seed moves with the repeat so repeats differ."""
+        params = self.config.sampling.model_dump(exclude_none=True)
+        if "seed" in params:
+            params["seed"] += repeat
+        return params
+
+
+def load_suite(path: Path) -> Suite:
+    """Read, validate and resolve a suite file; every user mistake is one RftError."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RftError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", where=where,
+                       fix="fix the YAML syntax at that line (indentation, quotes, colons)") from None
+    if not isinstance(raw, dict):
+        raise RftError("a suite file must be a YAML mapping (suite:, dataset:, graders: ...)",
+                       where=str(path))
+    try:
+        config = SuiteConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _validation_error(exc, path, node, raw) from None
+
+    def where(*loc: str | int) -> str:
+        return f"{path}:{_line_of(node, loc)} {_dotted(loc)}"
+
+    base = path.parent
+    try:
+        items = load_items(base / config.dataset)
+    except RftError as exc:
+        raise exc.at(where("dataset")) if exc.where is None else exc from None
+    item_keys = set().union(*(item.data.keys() for item in items)) if items else set()
+
+    prompt = None
+    if config.input is not None:
+        prompt = []
+        for i, message in enumerate(config.input):
+            content = message.content
+            if isinstance(content, FileRef):
+                file = base / content.file
+                if not file.is_file():
+                    raise RftError(f"prompt file not found: {file}", where=where("input", i, "content"),
+                                   fix="the path is relative to the suite file")
+                content = file.read_text(encoding="utf-8")
+            try:
+                template.check_template(content, allowed_roots=("item",), item_keys=item_keys)
+            except RftError as exc:
+                raise exc.at(where("input", i, "content")) from None
+            prompt.append({"role": message.role, "content": content})
+    elif items and any(item.messages is None for item in items):
+        first = next(item for item in items if item.messages is None)
+        raise RftError("the suite has no 'input:' and this record carries no messages",
+                       where=f"{base / config.dataset}:{first.line}",
+                       fix="add 'input:' (a chat template) to the suite, or give records 'messages'")
+
+    graders: list[Grader] = []
+    for name, definition in config.graders.items():
+        graders.append(build_grader(name, definition, base_dir=base, where=where("graders", name)))
+    score_names = _score_names(graders, where)
+    suite = Suite(path=path, config=config, items=items, graders=graders, prompt=prompt,
+                  response_schema=None, score_names=score_names)
+    if config.primary is not None and config.primary not in score_names:
+        raise RftError(f"primary {config.primary!r} is not a score of this suite",
+                       where=where("primary"), fix=f"use one of: {', '.join(score_names)}")
+    if config.response_format is not None:
+        suite.response_schema = _response_schema(config.response_format, base, where("response_format"))
+    known = suite.metric_names()
+    for i, gate in enumerate(config.gates):
+        if gate.metric not in known:
+            hint = "" if config.classification or "_f1" not in gate.metric else \
+                " (label metrics need a 'classification:' section)"
+            raise RftError(f"unknown metric {gate.metric!r}{hint}", where=where("gates", i, "metric"),
+                           fix=f"use one of: {', '.join(known)}")
+    return suite
+
+
+def _score_names(graders: list[Grader], where) -> list[str]:
+    names: list[str] = []
+    for grader in graders:
+        for score in grader.score_names():
+            if score in names:
+                raise RftError(f"score name {score!r} is produced twice (graders and multi "
+                               "sub-graders share one namespace)", where=where("graders", grader.name),
+                               fix="rename one of the graders")
+            names.append(score)
+    return names
+
+
+def _response_schema(value: str | dict[str, Any], base: Path, where: str) -> dict[str, Any]:
+    """``module:Model`` (a pydantic model in a file next to the suite) or an inline schema,
+    as ``{"name", "schema", "strict"}``."""
+    if isinstance(value, dict):
+        if value.get("type") == "json_schema" and "json_schema" in value:
+            value = value["json_schema"]
+        if "schema" in value:
+            return {"name": value.get("name", "output"), "schema": value["schema"],
+                    "strict": value.get("strict", True)}
+        return {"name": "output", "schema": value, "strict": True}
+    module_name, _, attr = value.partition(":")
+    file = base / (module_name.replace(".", "/") + ".py")
+    if not attr or not file.is_file():
+        raise RftError(f"cannot find {value!r}", where=where,
+                       fix=f"write 'module:Model' with module.py next to the suite ({file} not found)")
+    module = _import_file(file)
+    model = getattr(module, attr, None)
+    if model is None or not hasattr(model, "model_json_schema"):
+        raise RftError(f"{file} has no pydantic model {attr!r}", where=where,
+                       fix="name a pydantic BaseModel subclass defined in that file")
+    return {"name": attr, "schema": strict_schema(model.model_json_schema()), "strict": True}
+
+
+def strict_schema(schema: Any) -> Any:
+    """OpenAI strict mode: every object closed and every property required."""
+    if isinstance(schema, dict):
+        schema = {k: strict_schema(v) for k, v in schema.items()}
+        if schema.get("type") == "object" and "properties" in schema:
+            schema["additionalProperties"] = False
+            schema["required"] = list(schema["properties"])
+        schema.pop("default", None)
+        return schema
+    if isinstance(schema, list):
+        return [strict_schema(v) for v in schema]
+    return schema
+
+
+def _import_file(file: Path) -> Any:
+    digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:10]
+    name = f"_rft_suite_{file.stem}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise RftError(f"importing {file} failed: {type(exc).__name__}: {exc}",
+                       where=str(file)) from None
+    return module
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int:
+    """1-based line of the YAML node at ``loc`` (or of its deepest existing parent)."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if k.value == part]
+            if not match:
+                break
+            key, node = match[0]
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """``loc`` without pydantic's union-branch tags: the parts that index into the data, plus
+    the last part (a missing or unknown key)."""
+    kept: list[str | int] = []
+    for i, part in enumerate(loc):
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        elif i != len(loc) - 1:
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
+def _validation_error(exc: ValidationError, path: Path, node: yaml.Node, raw: Any) -> RftError:
+    """The first pydantic error, as one located message with a fix."""
+    error = exc.errors()[0]
+    loc = _data_loc(raw, error["loc"])
+    field_name = _dotted(loc) or "(top level)"
+    where = f"{path}:{_line_of(node, loc)} {field_name}"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = SuiteConfig if len(loc) == 1 else None
+        known = ", ".join(parent.model_fields) if parent else "see the README's suite reference"
+        return RftError(f"unknown key {loc[-1]!r}", where=where, fix=f"remove it or use one of: {known}")
+    if kind == "missing":
+        return RftError(f"missing required key {loc[-1]!r}", where=where, fix=f"add '{loc[-1]}:'")
+    message = error["msg"].removeprefix("Value error, ")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return RftError(f"{message}; got {json.dumps(error.get('input'), default=str)[:80]}{more}",
+                    where=where, fix="see the README's suite reference")
+
