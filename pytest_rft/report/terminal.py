@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from tabulate import tabulate
+from tabulate import tabulate as _tabulate
 
 from ..runner import CallStats, SuiteRun
 from ..summary import SuiteSummary
@@ -17,7 +17,7 @@ class ProgressLine:
 
     def __init__(self, reporter):
         self.reporter = reporter
-        self.tty = reporter._tw.isatty() if hasattr(reporter, "_tw") else False
+        self.tty = bool(getattr(reporter, "isatty", False))
         self.last: CallStats | None = None
         self.started = time.perf_counter()
 
@@ -38,6 +38,11 @@ class ProgressLine:
         errors = sum(stats.errors.values())
         return (f"rft: sampled {stats.done}/{stats.planned}, {errors} error(s), "
                 f"{stats.retries} retr{'y' if stats.retries == 1 else 'ies'}")
+
+
+def tabulate(rows, headers) -> str:
+    """Tables of already formatted cells (so 1.0000 stays 1.0000)."""
+    return _tabulate(rows, headers=headers, disable_numparse=True)
 
 
 def _num(value: float | None) -> str:

@@ -1,0 +1,183 @@
+"""End-to-end runs of the plugin with pytester: collection, outcomes, gates, errors, reports."""
+
+import json
+import textwrap
+
+import pytest
+
+CONFTEST = '''
+import asyncio
+import pytest_rft
+
+@pytest_rft.model("echo-model")
+def echo(request):
+    """Right answer, except on odd repeats of items marked flaky."""
+    item = request.item
+    wrong = item.get("flaky") and request.repeat % 2 == 1
+    return {"answer": "nope" if wrong else item["expected"]}
+
+@pytest_rft.model("async-model")
+async def async_echo(request):
+    await asyncio.sleep(0)
+    return '{"answer": "%s"}' % request.item["expected"]
+
+@pytest_rft.model("bad-model")
+def bad(request):
+    return {"answer": "nope"}
+
+@pytest_rft.model("broken-model")
+def broken(request):
+    if request.item_id == "q2":
+        raise RuntimeError("backend exploded")
+    return {"answer": request.item["expected"]}
+'''
+
+SUITE = '''
+suite: qa
+dataset: data.jsonl
+model: echo-model
+input:
+  - {role: system, content: "Answer in JSON."}
+  - {role: user, content: "Q: {{ item.question }}"}
+repeats: 2
+graders:
+  exact:
+    type: string_check
+    name: exact
+    input: "{{ sample.output_json.answer }}"
+    reference: "{{ item.expected }}"
+    operation: eq
+pass_threshold: 0.75
+gates:
+  - {metric: exact.mean, min: 0.5}
+  - {metric: pass_rate, min: 0.5}
+'''
+
+DATA = [
+    {"id": "q1", "question": "2+2", "expected": "4"},
+    {"id": "q2", "question": "capital of France", "expected": "Paris"},
+    {"id": "q3", "question": "3*3", "expected": "9", "flaky": True},
+    {"id": "q4", "question": "color of sky", "expected": "blue"},
+]
+
+
+@pytest.fixture
+def project(pytester):
+    pytester.makeconftest(CONFTEST)
+    pytester.makefile(".yaml", rft_qa=SUITE)
+    pytester.makefile(".jsonl", data="\n".join(json.dumps(d) for d in DATA))
+    return pytester
+
+
+def run(pytester, *args):
+    return pytester.runpytest("-p", "no:cacheprovider", *args)
+
+
+def test_collects_items_and_gates(project):
+    result = run(project, "--collect-only", "-q")
+    result.stdout.fnmatch_lines([
+        "rft_qa.yaml::qa[[]echo-model[]]::q1",
+        "rft_qa.yaml::qa[[]echo-model[]]::q4",
+        "rft_qa.yaml::qa[[]echo-model[]]::gate[[]exact.mean>=0.5[]]",
+        "rft_qa.yaml::qa[[]echo-model[]]::gate[[]pass_rate>=0.5[]]",
+        "rft_qa.yaml::qa[[]echo-model[]]::gate[[]error_rate<=0[]]",
+    ])
+    assert "7 tests collected" in result.stdout.str()
+
+
+def test_passing_run_shows_scores_and_summary(project):
+    result = run(project, "-v")
+    assert result.ret == 0
+    result.assert_outcomes(passed=7)
+    out = result.stdout.str()
+    assert "q3 PASSED (exact=0.500±0.500 n=2)" in out
+    assert "q1 PASSED (exact=1.000±0.000 n=2)" in out
+    result.stdout.fnmatch_lines(["*pytest-rft summary*", "*exact.mean*0.8750*PASS*",
+                                 "*pass_rate*0.7500*PASS*", "*3 always-pass, 0 always-fail, 1 mixed*"])
+    assert "rft: sampled 8/8, 0 error(s), 0 retries" in out
+
+
+def test_gate_failure_fails_the_build(project):
+    result = run(project, "--rft-model", "bad-model", "-v")
+    assert result.ret == 1
+    result.assert_outcomes(passed=5, failed=2)  # items pass (low scores are scores), 2 gates fail
+    result.stdout.fnmatch_lines([
+        "*gate failed: exact.mean = 0.0000*required >= 0.5; off by -0.5000*",
+        "*gate failed: pass_rate = 0.0000*required >= 0.5*",
+    ])
+
+
+def test_model_error_is_an_error_not_a_zero(project, tmp_path):
+    report = tmp_path / "r.json"
+    result = run(project, "--rft-model", "broken-model", f"--rft-report={report}", "-v")
+    assert result.ret == 1
+    result.assert_outcomes(passed=5, failed=2)  # item q2 and the error gate
+    result.stdout.fnmatch_lines([
+        "*repeat 0: model call failed: RuntimeError: backend exploded*",
+        "*gate failed: error_rate = 0.2500*required <= 0*",
+    ])
+    data = json.loads(report.read_text())
+    (suite,) = data["suites"]
+    q2 = next(i for i in suite["items"] if i["id"] == "q2")
+    assert [s["error"] for s in q2["samples"]] == ["RuntimeError: backend exploded"] * 2
+    assert all(s["scores"] == {} for s in q2["samples"])  # no score, not 0
+    # the mean is over the items that have scores: errors are not zeros
+    assert suite["metrics"]["exact.mean"]["value"] == pytest.approx(1.0)
+    assert data["calls"]["errors"] == {"model raised": 2}
+
+
+def test_several_models_parametrize_and_compare(project):
+    result = run(project, "--rft-model", "echo-model", "--rft-model", "async-model")
+    assert result.ret == 0
+    result.assert_outcomes(passed=14)
+    result.stdout.fnmatch_lines(["*qa: models side by side*", "*metric*echo-model*async-model*",
+                                 "*exact.mean*0.8750*1.0000*"])
+
+
+def test_limit_repeats_and_keyword_selection(project, tmp_path):
+    report = tmp_path / "r.json"
+    result = run(project, "--rft-limit", "2", "--rft-repeats", "3", "-k", "q2 or gate",
+                 f"--rft-report={report}")
+    result.assert_outcomes(passed=4)  # q2 + 3 gates
+    (suite,) = json.loads(report.read_text())["suites"]
+    assert [i["id"] for i in suite["items"]] == ["q2"]
+    assert [s["repeat"] for s in suite["items"][0]["samples"]] == [0, 1, 2]
+
+
+def test_ini_options(project):
+    project.makeini("[pytest]\nrft_model = async-model\nrft_repeats = 1\n")
+    result = run(project, "-v")
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(["*qa?async-model?::q1 PASSED (exact=1.000 n=1)*"])
+
+
+def test_critical_item_below_threshold_fails(project):
+    data = [dict(d) for d in DATA]
+    data[2]["critical"] = True
+    project.makefile(".jsonl", data="\n".join(json.dumps(d) for d in data))
+    result = run(project)
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(["*critical item below threshold: exact=0.500*< pass_threshold 0.75*"])
+
+
+def test_grader_crash_is_recorded_not_scored(project, tmp_path):
+    suite = SUITE.replace("graders:\n", textwrap.dedent('''\
+        graders:
+          crashy:
+            type: python
+            name: crashy
+            source: |
+              def grade(sample, item):
+                  if item["id"] == "q4":
+                      raise ValueError("cannot grade q4")
+                  return 1.0
+        '''))
+    project.makefile(".yaml", rft_qa=suite)
+    report = tmp_path / "r.json"
+    result = run(project, f"--rft-report={report}")
+    result.assert_outcomes(passed=5, failed=2)  # q4 and the error gate
+    result.stdout.fnmatch_lines(["*grader 'crashy' failed*cannot grade q4*"])
+    (s,) = json.loads(report.read_text())["suites"]
+    q4 = next(i for i in s["items"] if i["id"] == "q4")
+    assert all("crashy" not in x["scores"] and "crashy" in x["grader_errors"] for x in q4["samples"])
+    assert s["metrics"]["crashy.mean"]["value"] == 1.0 and s["metrics"]["crashy.mean"]["n"] == 3
