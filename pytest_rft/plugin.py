@@ -249,7 +249,7 @@ async def _run(runs, backends, settings, progress) -> CallStats:
 def make_backend(config: pytest.Config, model: str) -> Backend:
     fn = find_python_model(model)
     if fn is not None:
-        return PythonBackend(model, fn)
+        return PythonBackend(model, fn, max_workers=option(config, "concurrency"))
     from .backends.openai_backend import OpenAIBackend
 
     return OpenAIBackend(model, api_key=os.environ.get("OPENAI_API_KEY"),

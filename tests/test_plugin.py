@@ -181,3 +181,42 @@ def test_grader_crash_is_recorded_not_scored(project, tmp_path):
     q4 = next(i for i in s["items"] if i["id"] == "q4")
     assert all("crashy" not in x["scores"] and "crashy" in x["grader_errors"] for x in q4["samples"])
     assert s["metrics"]["crashy.mean"]["value"] == 1.0 and s["metrics"]["crashy.mean"]["n"] == 3
+
+
+INTERRUPT_CONFTEST = '''
+import asyncio, pathlib
+import pytest_rft
+
+@pytest_rft.model("slow-model")
+async def slow(request):
+    if request.item_id in ("q1", "q2"):
+        return {"answer": request.item["expected"]}
+    pathlib.Path("started").touch()
+    await asyncio.sleep(60)
+    return {"answer": request.item["expected"]}
+'''
+
+
+def test_ctrl_c_stops_sampling_and_keeps_partial_report(project):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    project.makeconftest(INTERRUPT_CONFTEST)
+    report = project.path / "partial.json"
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                             "--rft-model", "slow-model", f"--rft-report={report}"],
+                            cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not (project.path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2, out.decode()  # pytest's "interrupted"
+    data = json.loads(report.read_text())
+    (suite,) = data["suites"]
+    assert suite["complete"] is False
+    done = {i["id"]: len(i["samples"]) for i in suite["items"]}
+    assert done == {"q1": 2, "q2": 2, "q3": 0, "q4": 0}

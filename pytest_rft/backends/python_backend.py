@@ -7,6 +7,7 @@ import importlib
 import inspect
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any
 
@@ -66,20 +67,24 @@ def to_completion(value: Any) -> Completion:
 
 
 class PythonBackend:
-    """Calls a Python function; sync functions run in worker threads so they don't block."""
+    """Calls a Python function. Sync functions run in a pool as wide as the run's concurrency,
+    so a model that blocks on I/O still gets concurrent calls."""
 
-    def __init__(self, name: str, fn: ModelFn):
+    def __init__(self, name: str, fn: ModelFn, *, max_workers: int = 16):
         self.name = name
         self._fn = fn
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None))
+        self._pool = None if self._is_async else ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix=f"rft-model-{name}")
 
     async def complete(self, request: Request) -> Completion:
-        if self._is_async:
+        if self._pool is None:
             value = await self._fn(request)
         else:
-            value = await asyncio.to_thread(self._fn, request)
+            value = await asyncio.get_running_loop().run_in_executor(self._pool, self._fn, request)
         return to_completion(value)
 
     async def aclose(self) -> None:
-        return None
+        if self._pool is not None:  # don't wait for calls abandoned by Ctrl-C
+            self._pool.shutdown(wait=False, cancel_futures=True)
