@@ -1,0 +1,31 @@
+"""Graders: OpenAI grader JSON (python, string_check, text_similarity, multi, ...) and
+Python functions registered with ``@grader``, all behind the :class:`Grader` protocol."""
+
+from __future__ import annotations
+
+from .base import Grader
+from .formula import Formula, compile_formula
+from .registry import (
+    GraderType,
+    build_grader,
+    grader,
+    grader_type,
+    known_types,
+    register_type,
+    registered_graders,
+    unregister_grader,
+)
+
+__all__ = [
+    "Formula",
+    "Grader",
+    "GraderType",
+    "build_grader",
+    "compile_formula",
+    "grader",
+    "grader_type",
+    "known_types",
+    "register_type",
+    "registered_graders",
+    "unregister_grader",
+]

@@ -1,0 +1,98 @@
+"""``multi`` graders: named sub-graders combined by a ``calculate_output`` formula."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import GraderError, RftError
+from ..records import Grades
+from .base import Grader
+from .formula import Formula, compile_formula
+from .registry import build_grader, register_type
+
+
+class MultiGrader(Grader):
+    """Its own score (the formula) under ``name`` plus every sub-grader's scores.
+
+    When a sub-grader fails, the own score is an error too; the other sub-scores are kept.
+    """
+
+    def __init__(self, name: str, graders: Mapping[str, Grader], formula: Formula):
+        self.name = name
+        self.graders = dict(graders)
+        self.formula = formula
+
+    def score_names(self) -> list[str]:
+        names = [self.name]
+        for sub in self.graders.values():
+            names.extend(sub.score_names())
+        return names
+
+    def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+        return self._combine([g.grade(sample, item) for g in self.graders.values()])
+
+    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+        results = await asyncio.gather(*(g.agrade(sample, item) for g in self.graders.values()))
+        return self._combine(list(results))
+
+    def _combine(self, results: list[Grades]) -> Grades:
+        sub_scores: dict[str, float] = {}
+        errors: dict[str, str] = {}
+        for grades in results:
+            sub_scores.update(grades.scores)
+            errors.update(grades.errors)
+        own: dict[str, float] = {}
+        failed = next((k for k in self.graders if k in errors or k not in sub_scores), None)
+        if failed is not None:
+            why = errors.get(failed, "it gave no score")
+            errors = {self.name: f"sub-grader '{failed}' failed: {why}", **errors}
+        else:
+            try:
+                own[self.name] = self.formula.evaluate({k: sub_scores[k] for k in self.graders})
+            except GraderError as exc:
+                errors = {self.name: f"grader '{self.name}': {exc}", **errors}
+        return Grades(scores={**own, **sub_scores}, errors=errors)
+
+
+def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:
+    subs = definition["graders"]
+    if not isinstance(subs, Mapping) or not subs:
+        raise RftError(
+            f"'graders' of multi grader '{name}' must map sub-grader names to graders",
+            where=where,
+            fix='e.g. "graders": {"precision": {"type": "python", ...}, "recall": {...}}',
+        )
+    graders: dict[str, Grader] = {}
+    for key, sub in subs.items():
+        if key == name:
+            raise RftError(
+                f"sub-grader '{key}' has the same name as its multi grader",
+                where=f"{where}: graders.{key}",
+                fix="rename the sub-grader (its score is reported under its own name)",
+            )
+        graders[key] = build_grader(key, sub, base_dir=base_dir, where=f"{where}: graders.{key}")
+    seen: set[str] = set()
+    for score in [name, *(s for g in graders.values() for s in g.score_names())]:
+        if score in seen:
+            raise RftError(
+                f"score name '{score}' appears twice inside multi grader '{name}'",
+                where=where,
+                fix="give nested sub-graders distinct names",
+            )
+        seen.add(score)
+    formula_text = definition["calculate_output"]
+    if not isinstance(formula_text, str):
+        raise RftError("calculate_output must be a string", where=f"{where}: calculate_output")
+    formula = compile_formula(formula_text, set(graders), where=f"{where}: calculate_output")
+    return MultiGrader(name, graders, formula)
+
+
+register_type(
+    "multi",
+    _build,
+    required={"graders", "calculate_output"},
+    default=True,
+)

@@ -1,0 +1,306 @@
+"""Grader registry: OpenAI grader types, ``@grader`` Python functions, and ``build_grader``.
+
+``build_grader`` turns one suite entry into a :class:`Grader`. The entry may be OpenAI grader
+JSON (a dict with ``type``), ``{"file": "graders/f1.json"}``, the name of a function registered
+with ``@grader``, or ``"module:attr"``. Grader families register themselves with
+:func:`register_type`; a later ``register_type`` call for the same type replaces the built-in
+one (this is how model-backed ``score_model`` / ``label_model`` graders get plugged in).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import importlib
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, overload
+
+from ..errors import RftError
+from .base import Grader
+
+
+class BuildFn(Protocol):
+    """Builds one grader from its (key-checked) definition."""
+
+    def __call__(
+        self, name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str
+    ) -> Grader: ...
+
+
+@dataclass(frozen=True)
+class GraderType:
+    """One OpenAI grader ``type`` and the keys its JSON may have."""
+
+    name: str
+    build: BuildFn
+    required: frozenset[str]
+    optional: frozenset[str]
+    """Documented keys that are used when present."""
+    ignored: frozenset[str]
+    """Documented keys that mean nothing when run locally (accepted, not used)."""
+
+    def allowed(self) -> frozenset[str]:
+        return self.required | self.optional | self.ignored | _COMMON_KEYS
+
+
+_COMMON_KEYS = frozenset({"type", "name"})
+_TYPES: dict[str, GraderType] = {}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {}
+_builtins_loaded = False
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def register_type(
+    type_name: str,
+    build: BuildFn,
+    *,
+    required: Iterable[str] = (),
+    optional: Iterable[str] = (),
+    ignored: Iterable[str] = (),
+    default: bool = False,
+) -> None:
+    """Register (or replace) the builder for an OpenAI grader ``type``.
+
+    ``default=True`` registers only if the type is not registered yet (used by built-ins so a
+    plugin's registration always wins, whatever the import order).
+    """
+    if default and type_name in _TYPES:
+        return
+    _TYPES[type_name] = GraderType(
+        type_name, build, frozenset(required), frozenset(optional), frozenset(ignored)
+    )
+
+
+def _ensure_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True
+    # Each module calls register_type(..., default=True) when imported.
+    from . import model_graders, multi, python_grader, string_check, text_similarity  # noqa: F401
+
+
+def known_types() -> list[str]:
+    """Every registered OpenAI grader type, sorted."""
+    _ensure_builtins()
+    return sorted(_TYPES)
+
+
+def grader_type(type_name: str) -> GraderType | None:
+    """The registration of a type, or None."""
+    _ensure_builtins()
+    return _TYPES.get(type_name)
+
+
+@overload
+def grader(name: F) -> F: ...
+@overload
+def grader(name: str | None = None) -> Callable[[F], F]: ...
+def grader(name: Any = None) -> Any:
+    """Register ``fn(sample, item) -> float`` (sync or async) as a grader usable by name.
+
+    Use as ``@grader("exact")`` or bare ``@grader`` (the function's name is used).
+    """
+    if callable(name):
+        return grader(None)(name)
+
+    def decorate(fn: F) -> F:
+        key = name or fn.__name__
+        old = _FUNCTIONS.get(key)
+        if old is not None and _qualname(old) != _qualname(fn):
+            raise RftError(
+                f"grader '{key}' is registered twice: by {_qualname(old)} and {_qualname(fn)}",
+                fix="give one of them another name: @grader('other_name')",
+            )
+        _FUNCTIONS[key] = fn
+        return fn
+
+    return decorate
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def registered_graders() -> dict[str, Callable[..., Any]]:
+    """Functions registered with ``@grader``, by name (a copy)."""
+    return dict(_FUNCTIONS)
+
+
+def unregister_grader(name: str) -> None:
+    """Forget a ``@grader`` function (tests use this)."""
+    _FUNCTIONS.pop(name, None)
+
+
+def build_grader(
+    name: str, definition: Mapping[str, Any] | str, *, base_dir: Path, where: str
+) -> Grader:
+    """Build the grader a suite calls ``name`` (its ``Grader.name`` is ``name``).
+
+    ``where`` locates the definition in errors (e.g. ``"suites/triage.yaml: graders.f1"``);
+    relative ``file`` paths are resolved against ``base_dir``.
+    """
+    _ensure_builtins()
+    if isinstance(definition, str):
+        return _from_string(name, definition, base_dir=base_dir, where=where)
+    if not isinstance(definition, Mapping):
+        raise RftError(
+            f"grader '{name}' must be OpenAI grader JSON, {{file: ...}} or a name, "
+            f"not {type(definition).__name__}",
+            where=where,
+        )
+    if "file" in definition and "type" not in definition:
+        extra = sorted(set(definition) - {"file"})
+        if extra:
+            raise RftError(
+                f"unknown key '{extra[0]}' next to 'file' in grader '{name}'",
+                where=where,
+                fix="put the whole grader JSON in the file; {file: ...} takes no other keys",
+            )
+        data, file_where, file_dir = load_grader_file(definition["file"], base_dir, where)
+        return build_grader(name, data, base_dir=file_dir, where=file_where)
+    return _from_json(name, definition, base_dir=base_dir, where=where)
+
+
+def load_grader_file(file: Any, base_dir: Path, where: str) -> tuple[dict[str, Any], str, Path]:
+    """Read a grader JSON file: (content, where-string for it, its directory)."""
+    if not isinstance(file, str) or not file:
+        raise RftError("'file' must be a path to a grader JSON file", where=where)
+    path = Path(file)
+    if not path.is_absolute():
+        path = base_dir / path
+    shown = file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RftError(
+            f"grader file '{shown}' not found (looked for {path})",
+            where=where,
+            fix="check the path; it is relative to " + str(base_dir),
+        ) from None
+    except OSError as exc:
+        raise RftError(f"cannot read grader file '{shown}': {exc}", where=where) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RftError(
+            f"invalid JSON in grader file: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            where=f"{shown}:{exc.lineno}:{exc.colno}",
+            fix=f"fix the JSON (the file is used by {where})",
+        ) from None
+    if not isinstance(data, dict):
+        raise RftError(
+            f"grader file '{shown}' must hold one JSON object (a grader with \"type\"), "
+            f"not {type(data).__name__}",
+            where=where,
+        )
+    return data, shown, path.parent
+
+
+def _from_json(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:
+    type_name = definition.get("type")
+    if not isinstance(type_name, str):
+        raise RftError(
+            f"grader '{name}' has no \"type\"",
+            where=where,
+            fix="give an OpenAI grader type: " + ", ".join(sorted(_TYPES)),
+        )
+    spec = _TYPES.get(type_name)
+    if spec is None:
+        close = difflib.get_close_matches(type_name, sorted(_TYPES), n=1)
+        raise RftError(
+            f"unknown grader type '{type_name}'; known types: {', '.join(sorted(_TYPES))}",
+            where=where,
+            fix=f"did you mean '{close[0]}'?" if close else None,
+        )
+    allowed = spec.allowed()
+    for key in definition:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            raise RftError(
+                f"unknown key '{key}' in {type_name} grader '{name}'",
+                where=where,
+                fix=(f"did you mean '{close[0]}'? " if close else "")
+                + f"{type_name} graders take: {', '.join(sorted(allowed))}",
+            )
+    missing = sorted(spec.required - set(definition))
+    if missing:
+        raise RftError(
+            f"{type_name} grader '{name}' needs '{missing[0]}'",
+            where=where,
+            fix=f"{type_name} graders need: {', '.join(sorted(spec.required))}",
+        )
+    return spec.build(name, definition, base_dir=base_dir, where=where)
+
+
+def _from_string(name: str, ref: str, *, base_dir: Path, where: str) -> Grader:
+    from .python_grader import FunctionGrader
+
+    if ref in _FUNCTIONS:
+        return FunctionGrader(name, _FUNCTIONS[ref])
+    if ":" in ref:
+        return _from_object(name, _import_ref(ref, base_dir, where), ref, base_dir, where)
+    known = ", ".join(sorted(_FUNCTIONS)) or "none"
+    close = difflib.get_close_matches(ref, sorted(_FUNCTIONS), n=1)
+    raise RftError(
+        f"unknown grader '{ref}' (registered graders: {known})",
+        where=where,
+        fix=(f"did you mean '{close[0]}'? " if close else "")
+        + f"register it with @pytest_rft.grader('{ref}') in conftest.py, "
+        "write 'module:function', or give OpenAI grader JSON",
+    )
+
+
+def _import_ref(ref: str, base_dir: Path, where: str) -> Any:
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise RftError(f"bad grader reference '{ref}'", where=where, fix="write 'module:attr'")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name.split(".")[0] or str(base_dir) in sys.path:
+            raise RftError(f"cannot import '{module_name}': {exc}", where=where) from None
+        sys.path.insert(0, str(base_dir))  # let suites reference modules next to them
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc2:
+            raise RftError(f"cannot import '{module_name}': {exc2}", where=where) from None
+    except Exception as exc:  # the module itself failed while importing
+        raise RftError(
+            f"importing '{module_name}' failed: {type(exc).__name__}: {exc}", where=where
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise RftError(
+                f"'{module_name}' has no attribute '{attr}'", where=where
+            ) from None
+    return obj
+
+
+def _from_object(name: str, obj: Any, ref: str, base_dir: Path, where: str) -> Grader:
+    from .python_grader import FunctionGrader
+
+    if isinstance(obj, Grader):
+        if obj.name == name:
+            return obj
+        renamed = copy.copy(obj)
+        renamed.name = name
+        return renamed
+    if isinstance(obj, Mapping):
+        return build_grader(name, obj, base_dir=base_dir, where=f"{where} ({ref})")
+    if callable(obj) and not isinstance(obj, type):
+        return FunctionGrader(name, obj)
+    raise RftError(
+        f"'{ref}' is a {type(obj).__name__}, not a grader",
+        where=where,
+        fix="point at a function fn(sample, item) -> float, a Grader instance or grader JSON",
+    )
+

@@ -1,0 +1,79 @@
+"""``string_check`` graders: compare two rendered templates with eq / ne / like / ilike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import RftError
+from ..records import Grades
+from ..template import TemplateError, check_template, compile_template
+from .base import Grader
+from .registry import register_type
+
+OPERATIONS: dict[str, Callable[[str, str], bool]] = {
+    "eq": lambda text, ref: text == ref,
+    "ne": lambda text, ref: text != ref,
+    "like": lambda text, ref: ref in text,
+    "ilike": lambda text, ref: ref.lower() in text.lower(),
+}
+"""``like``/``ilike``: the reference is contained in the input (ilike ignores case)."""
+
+
+def template_field(definition: Mapping[str, Any], key: str, *, name: str, where: str) -> str:
+    """A template-valued key, checked (type and paths) at load."""
+    value = definition[key]
+    if not isinstance(value, str):
+        raise RftError(
+            f"'{key}' of grader '{name}' must be a string template, not {type(value).__name__}",
+            where=where,
+            fix='e.g. "{{ sample.output_text }}" or "{{ item.answer }}"',
+        )
+    check_template(value, where=f"{where}: {key}")
+    return value
+
+
+class StringCheckGrader(Grader):
+    """1.0 when ``operation`` holds between rendered ``input`` and ``reference``, else 0.0."""
+
+    def __init__(self, name: str, input: str, reference: str, operation: str):
+        self.name = name
+        self.operation = operation
+        self.templates = {"input": input, "reference": reference}
+        self._input = compile_template(input)
+        self._reference = compile_template(reference)
+        self._op = OPERATIONS[operation]
+
+    def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+        context = {"item": item, "sample": sample}
+        try:
+            text = self._input.render(context)
+            ref = self._reference.render(context)
+        except TemplateError as exc:
+            return Grades(errors={self.name: f"grader '{self.name}': {exc.message}"})
+        return Grades(scores={self.name: 1.0 if self._op(text, ref) else 0.0})
+
+
+def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:
+    operation = definition["operation"]
+    if operation not in OPERATIONS:
+        raise RftError(
+            f"unknown string_check operation {operation!r} in grader '{name}'",
+            where=where,
+            fix="use one of: " + ", ".join(OPERATIONS),
+        )
+    return StringCheckGrader(
+        name,
+        template_field(definition, "input", name=name, where=where),
+        template_field(definition, "reference", name=name, where=where),
+        operation,
+    )
+
+
+register_type(
+    "string_check",
+    _build,
+    required={"input", "reference", "operation"},
+    default=True,
+)

@@ -1,0 +1,163 @@
+"""``text_similarity`` graders: a similarity metric between rendered ``input`` and ``reference``.
+
+Metrics (all in [0, 1]; libraries are the optional ``similarity`` extra, imported at load):
+
+- ``fuzzy_match``: ``rapidfuzz.fuzz.ratio(input, reference) / 100`` (normalized Indel
+  similarity). OpenAI says only "fuzzy string match, using rapidfuzz"; ``ratio`` is our choice.
+- ``bleu``: ``sacrebleu.sentence_bleu(input, [reference]).score / 100``.
+- ``gleu``: ``nltk.translate.gleu_score.sentence_gleu([reference.split()], input.split())``.
+- ``meteor``: ``nltk.translate.meteor_score.meteor_score([reference.split()], input.split())``;
+  needs the nltk ``wordnet`` data.
+- ``rouge_1`` .. ``rouge_5``, ``rouge_l``: ``rouge_score`` ``RougeScorer([...]).score(
+  reference, input)`` F-measure (no stemming).
+- ``cosine``: needs an embeddings model; not supported offline.
+
+Tokenization for gleu/meteor is whitespace splitting (nltk's word_tokenize needs data files).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import RftError
+from ..records import Grades
+from ..template import TemplateError, compile_template
+from .base import Grader
+from .registry import register_type
+from .string_check import template_field
+
+Metric = Callable[[str, str], float]
+"""(input, reference) -> score."""
+
+METRICS = (
+    "fuzzy_match", "bleu", "gleu", "meteor", "cosine",
+    "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l",
+)
+_INSTALL = "pip install 'pytest-rft[similarity]'"
+
+
+def _need(module: str, package: str, metric: str, where: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise RftError(
+            f"text_similarity {metric} needs {package}: {_INSTALL}",
+            where=where,
+            fix=f"{_INSTALL}  (or pip install {package})",
+        ) from None
+
+
+def _fuzzy(where: str) -> Metric:
+    fuzz = _need("rapidfuzz.fuzz", "rapidfuzz", "fuzzy_match", where)
+    return lambda text, ref: float(fuzz.ratio(text, ref)) / 100.0
+
+
+def _bleu(where: str) -> Metric:
+    sacrebleu = _need("sacrebleu", "sacrebleu", "bleu", where)
+    return lambda text, ref: float(sacrebleu.sentence_bleu(text, [ref]).score) / 100.0
+
+
+def _gleu(where: str) -> Metric:
+    gleu = _need("nltk.translate.gleu_score", "nltk", "gleu", where)
+    return lambda text, ref: float(gleu.sentence_gleu([ref.split()], text.split()))
+
+
+def _meteor(where: str) -> Metric:
+    meteor = _need("nltk.translate.meteor_score", "nltk", "meteor", where)
+    wordnet = _need("nltk.corpus", "nltk", "meteor", where).wordnet
+    try:
+        wordnet.ensure_loaded()
+    except LookupError:
+        raise RftError(
+            "text_similarity meteor needs the nltk wordnet data, which is not installed",
+            where=where,
+            fix="python -m nltk.downloader wordnet  (or set NLTK_DATA to a folder holding it)",
+        ) from None
+    return lambda text, ref: float(meteor.meteor_score([ref.split()], text.split()))
+
+
+def _rouge(metric: str, where: str) -> Metric:
+    rouge_scorer = _need("rouge_score.rouge_scorer", "rouge-score", metric, where)
+    key = "rougeL" if metric == "rouge_l" else "rouge" + metric[-1]
+    scorer = rouge_scorer.RougeScorer([key], use_stemmer=False)
+    return lambda text, ref: float(scorer.score(ref, text)[key].fmeasure)
+
+
+def load_metric(metric: str, *, where: str) -> Metric:
+    """The scoring function for a metric; RftError if unknown or unavailable offline."""
+    if metric == "fuzzy_match":
+        return _fuzzy(where)
+    if metric == "bleu":
+        return _bleu(where)
+    if metric == "gleu":
+        return _gleu(where)
+    if metric == "meteor":
+        return _meteor(where)
+    if metric.startswith("rouge_") and metric in METRICS:
+        return _rouge(metric, where)
+    if metric == "cosine":
+        raise RftError(
+            "text_similarity cosine needs an embeddings model and is not supported offline",
+            where=where,
+            fix="use another evaluation_metric (e.g. rouge_l, bleu, fuzzy_match) or a "
+            "python grader",
+        )
+    raise RftError(
+        f"unknown evaluation_metric {metric!r}",
+        where=where,
+        fix="use one of: " + ", ".join(METRICS),
+    )
+
+
+class TextSimilarityGrader(Grader):
+    """Scores the similarity of rendered ``input`` to rendered ``reference``."""
+
+    def __init__(self, name: str, input: str, reference: str, metric: str, *, where: str):
+        self.name = name
+        self.metric = metric
+        self.templates = {"input": input, "reference": reference}
+        self._input = compile_template(input)
+        self._reference = compile_template(reference)
+        self._score = load_metric(metric, where=where)
+
+    def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+        context = {"item": item, "sample": sample}
+        try:
+            text = self._input.render(context)
+            ref = self._reference.render(context)
+        except TemplateError as exc:
+            return Grades(errors={self.name: f"grader '{self.name}': {exc.message}"})
+        try:
+            score = self._score(text, ref)
+        except Exception as exc:  # a metric library failing on odd input
+            return Grades(
+                errors={self.name: f"grader '{self.name}' {self.metric} failed: "
+                        f"{type(exc).__name__}: {exc}"}
+            )
+        return Grades(scores={self.name: score})
+
+
+def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:
+    metric = definition["evaluation_metric"]
+    if not isinstance(metric, str):
+        raise RftError("evaluation_metric must be a string", where=where,
+                       fix="use one of: " + ", ".join(METRICS))
+    return TextSimilarityGrader(
+        name,
+        template_field(definition, "input", name=name, where=where),
+        template_field(definition, "reference", name=name, where=where),
+        metric,
+        where=f"{where}: evaluation_metric",
+    )
+
+
+register_type(
+    "text_similarity",
+    _build,
+    required={"input", "reference", "evaluation_metric"},
+    ignored={"pass_threshold"},
+    default=True,
+)

@@ -1,0 +1,123 @@
+"""text_similarity graders, checked against values recorded once from the reference libraries.
+
+Recorded with rapidfuzz 3.14.6, sacrebleu 2.6.0, nltk 3.10.4, rouge-score 0.1.2 (Python 3.11),
+for HYP / REF below; each literal names the call that produced it. The libraries are not
+called on the assertion side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_rft.errors import RftError
+from pytest_rft.graders import build_grader
+
+HYP = "The quick brown fox jumps over the lazy dog"
+REF = "A quick brown fox jumped over the lazy dog"
+HYP_LONG = "the cat sat on the mat and then it slept"
+REF_LONG = "the cat sat on the mat and then it ran away"
+
+
+def similarity(metric: str):
+    return build_grader(
+        "sim",
+        {"type": "text_similarity", "name": "s", "input": "{{ sample.output_text }}",
+         "reference": "{{ item.reference }}", "evaluation_metric": metric,
+         "pass_threshold": 0.5},
+        base_dir=Path("."),
+        where="suite.yaml: graders.sim",
+    )
+
+
+def score(metric: str, hyp: str = HYP, ref: str = REF) -> float:
+    grades = similarity(metric).grade({"output_text": hyp}, {"reference": ref})
+    assert grades.errors == {}
+    return grades.scores["sim"]
+
+
+def test_fuzzy_match() -> None:
+    pytest.importorskip("rapidfuzz", reason="fuzzy_match needs the similarity extra")
+    # rapidfuzz 3.14.6: fuzz.ratio(HYP, REF) / 100
+    assert score("fuzzy_match") == pytest.approx(0.9176470588235294, abs=1e-12)
+    assert score("fuzzy_match", REF, REF) == 1.0
+
+
+def test_bleu() -> None:
+    pytest.importorskip("sacrebleu", reason="bleu needs the similarity extra")
+    # sacrebleu 2.6.0: sentence_bleu(HYP, [REF]).score / 100
+    assert score("bleu") == pytest.approx(0.4316700106852254, abs=1e-12)
+    # sacrebleu 2.6.0: sentence_bleu(REF, [REF]).score / 100 (float rounding above 1)
+    assert score("bleu", REF, REF) == pytest.approx(1.0000000000000004, abs=1e-12)
+
+
+def test_gleu() -> None:
+    pytest.importorskip("nltk", reason="gleu needs the similarity extra")
+    # nltk 3.10.4: gleu_score.sentence_gleu([REF.split()], HYP.split())
+    assert score("gleu") == pytest.approx(0.5333333333333333, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        # rouge-score 0.1.2: RougeScorer([key], use_stemmer=False).score(REF, HYP)[key].fmeasure
+        ("rouge_1", 0.7777777777777778),
+        ("rouge_2", 0.625),
+        ("rouge_3", 0.42857142857142855),
+        ("rouge_4", 0.16666666666666666),
+        ("rouge_5", 0.0),
+        ("rouge_l", 0.7777777777777778),
+    ],
+)
+def test_rouge(metric: str, expected: float) -> None:
+    pytest.importorskip("rouge_score", reason="rouge needs the similarity extra")
+    assert score(metric) == pytest.approx(expected, abs=1e-12)
+
+
+def test_rouge_long() -> None:
+    pytest.importorskip("rouge_score", reason="rouge needs the similarity extra")
+    # rouge-score 0.1.2: RougeScorer([key]).score(REF_LONG, HYP_LONG)[key].fmeasure
+    assert score("rouge_5", HYP_LONG, REF_LONG) == pytest.approx(0.7692307692307692, abs=1e-12)
+    assert score("rouge_l", HYP_LONG, REF_LONG) == pytest.approx(0.8571428571428572, abs=1e-12)
+
+
+def test_meteor_needs_wordnet_or_works() -> None:
+    pytest.importorskip("nltk", reason="meteor needs the similarity extra")
+    try:
+        grader = similarity("meteor")
+    except RftError as exc:
+        assert "meteor needs the nltk wordnet data" in str(exc)
+        assert "nltk.downloader wordnet" in str(exc)
+        return
+    grades = grader.grade({"output_text": REF}, {"reference": REF})
+    assert grades.scores["sim"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_cosine_is_not_supported_offline() -> None:
+    with pytest.raises(RftError, match="cosine needs an embeddings model and is not supported"):
+        similarity("cosine")
+
+
+def test_unknown_metric() -> None:
+    with pytest.raises(RftError, match="unknown evaluation_metric 'rouge_6'") as info:
+        similarity("rouge_6")
+    assert "suite.yaml: graders.sim: evaluation_metric: " in str(info.value)
+
+
+def test_missing_library_is_a_load_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sacrebleu", None)  # makes `import sacrebleu` fail
+    with pytest.raises(RftError) as info:
+        similarity("bleu")
+    assert "text_similarity bleu needs sacrebleu: pip install 'pytest-rft[similarity]'" in str(
+        info.value
+    )
+
+
+def test_missing_template_value_is_an_error() -> None:
+    pytest.importorskip("rapidfuzz", reason="fuzzy_match needs the similarity extra")
+    grades = similarity("fuzzy_match").grade({"output_text": "x"}, {})
+    assert grades.scores == {}
+    assert "item has no key 'reference'" in grades.errors["sim"]
