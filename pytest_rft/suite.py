@@ -202,7 +202,9 @@ def load_suite(path: Path) -> Suite:
 
     graders: list[Grader] = []
     for name, definition in config.graders.items():
-        graders.append(build_grader(name, definition, base_dir=base, where=where("graders", name)))
+        grader = build_grader(name, definition, base_dir=base, where=where("graders", name))
+        _check_grader_templates(grader, item_keys, where("graders", name))
+        graders.append(grader)
     score_names = _score_names(graders, where)
     suite = Suite(path=path, config=config, items=items, graders=graders, prompt=prompt,
                   response_schema=None, score_names=score_names)
@@ -219,6 +221,15 @@ def load_suite(path: Path) -> Suite:
             raise RftError(f"unknown metric {gate.metric!r}{hint}", where=where("gates", i, "metric"),
                            fix=f"use one of: {', '.join(known)}")
     return suite
+
+
+def _check_grader_templates(grader: Grader, item_keys: set[str], where: str) -> None:
+    """Template paths into ``item`` must name fields the dataset has (caught at load, not per
+    sample)."""
+    for key, text in getattr(grader, "templates", {}).items():
+        template.check_template(text, item_keys=item_keys or None, where=f"{where}.{key}")
+    for name, sub in getattr(grader, "graders", {}).items():
+        _check_grader_templates(sub, item_keys, f"{where}.graders.{name}")
 
 
 def _score_names(graders: list[Grader], where) -> list[str]:

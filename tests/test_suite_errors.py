@@ -102,3 +102,13 @@ def test_broken_suite_is_a_short_collection_error_and_others_run(pytester):
     out = result.stdout.str()
     assert "rft_bad.yaml:2 repeatz: unknown key 'repeatz'" in out
     assert "Traceback" not in out and "pydantic" not in out
+
+
+def test_grader_template_naming_a_missing_item_field(suite_dir):
+    text = GOOD.replace('reference: "{{ item.label }}", operation: eq',
+                        'reference: "{{ item.lable }}", operation: eq')
+    with pytest.raises(RftError) as err:
+        load(suite_dir, text)
+    message = str(err.value)
+    assert "rft_s.yaml:8 graders.f1.graders.a.reference" in message
+    assert "lable" in message and "label" in message

@@ -110,6 +110,7 @@ class _Parser:
         shown = self.text.replace("\n", " ").replace("\t", " ")
         caret = f"\n    {shown}\n    {' ' * (col - 1)}^"
         return RftError(
+            f"column {col}: {message}{caret}" if self.where else
             f"calculate_output, column {col}: {message}{caret}",
             where=self.where,
             fix=fix or "use numbers, sub-grader names, + - * / ^, parentheses and "
