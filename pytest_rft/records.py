@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Request:
     """One call to the model under test: a rendered prompt for one item and one repeat."""
 
@@ -30,7 +30,7 @@ class Request:
     """``chat`` or ``responses`` (used by the OpenAI backend only)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
@@ -46,7 +46,7 @@ class Usage:
         self.cached_tokens += other.cached_tokens
 
 
-@dataclass
+@dataclass(slots=True)
 class Completion:
     """What a backend returns for one request."""
 
@@ -65,7 +65,7 @@ class Completion:
 OK, INVALID_JSON, TRUNCATED, REFUSAL, EMPTY = "ok", "invalid_json", "truncated", "refusal", "empty"
 
 
-@dataclass
+@dataclass(slots=True)
 class Grades:
     """Scores of one sample by one grader: its own score and sub-scores (for ``multi``)."""
 
@@ -74,7 +74,7 @@ class Grades:
     """Score name -> message for every score that could not be computed (never a 0)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class SampleResult:
     """One repeat of one item: either a sample with its grades or an error."""
 

@@ -118,6 +118,7 @@ class Suite:
     """Message templates (content already read from files); None = the records' messages."""
     response_schema: dict[str, Any] | None
     score_names: list[str] = field(default_factory=list)
+    _sampling: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -143,7 +144,9 @@ class Suite:
 
     def sampling_for(self, repeat: int) -> dict[str, Any]:
         """Sampling params for one repeat; the seed moves with the repeat so repeats differ."""
-        params = self.config.sampling.model_dump(exclude_none=True)
+        if self._sampling is None:
+            self._sampling = self.config.sampling.model_dump(exclude_none=True)
+        params = dict(self._sampling)
         if "seed" in params:
             params["seed"] += repeat
         return params
