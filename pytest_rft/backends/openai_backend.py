@@ -39,7 +39,7 @@ _MAX_MESSAGE = 300
 
 
 def _httpx_module() -> Any:
-    """The httpx flavour the installed SDK is built on (``httpx2`` for openai 3.x, else ``httpx``)."""
+    """The httpx flavour the installed SDK is built on (``httpx2`` for openai 3.x)."""
     for cls in openai.DefaultAsyncHttpxClient.__mro__:
         if cls.__name__ == "AsyncClient" and not cls.__module__.startswith("openai"):
             return importlib.import_module(cls.__module__.split(".")[0])
@@ -123,8 +123,8 @@ def _aiohttp_connection_error(exc: BaseException) -> bool:
         import aiohttp
     except ImportError:  # pragma: no cover
         return False
-    return any(isinstance(c, aiohttp.ClientConnectionError)
-               and not isinstance(c, (aiohttp.ServerTimeoutError, TimeoutError, asyncio.TimeoutError))
+    timeouts = (aiohttp.ServerTimeoutError, TimeoutError, asyncio.TimeoutError)
+    return any(isinstance(c, aiohttp.ClientConnectionError) and not isinstance(c, timeouts)
                for c in _causes(exc))
 
 
@@ -159,7 +159,8 @@ class OpenAIBackend:
     def _get_client(self) -> openai.AsyncOpenAI:
         if self._client is None:
             if not self._api_key:
-                raise CallError("no api key", "set OPENAI_API_KEY (or pass api_key=) to call OpenAI")
+                raise CallError("no api key",
+                                "set OPENAI_API_KEY (or pass api_key=) to call OpenAI")
             httpx = _httpx_module()
             n = self.max_connections
             factory = (openai.DefaultAioHttpClient if self.transport == "aiohttp"
@@ -297,7 +298,8 @@ class OpenAIBackend:
             usage = Usage(
                 input_tokens=_int(_get(u, "prompt_tokens")),
                 output_tokens=_int(_get(u, "completion_tokens")),
-                reasoning_tokens=_int(_get(_get(u, "completion_tokens_details"), "reasoning_tokens")),
+                reasoning_tokens=_int(_get(_get(u, "completion_tokens_details"),
+                                           "reasoning_tokens")),
                 cached_tokens=_int(_get(_get(u, "prompt_tokens_details"), "cached_tokens")),
             )
         dumped = [_dump(c) for c in choices]
