@@ -94,7 +94,8 @@ class SuiteFile(pytest.File):
         limit = option(self.config, "limit")
         items = suite.items[:limit] if limit is not None else suite.items
         for model in models:
-            run = SuiteRun(suite=suite, model=model, repeats=option(self.config, "repeats"))
+            run = SuiteRun(suite=suite, model=model, repeats=option(self.config, "repeats"),
+                           api=option(self.config, "api"))
             self.config.stash[RUNS].append(run)
             yield SuiteCollector.from_parent(self, name=run.key, run=run, items=items)
 

@@ -40,6 +40,8 @@ class SuiteRun:
     sampled: bool = False
     repeats: int | None = None
     """Overrides the suite's ``repeats`` (``--rft-repeats``)."""
+    api: str | None = None
+    """Overrides the suite's ``api`` (``--rft-api``)."""
 
     @property
     def key(self) -> str:
@@ -168,7 +170,7 @@ async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[st
     suite = run.suite
     request = Request(model=run.model, messages=messages, response_schema=suite.response_schema,
                       sampling=suite.sampling_for(repeat), item=item.data, item_id=item.id,
-                      repeat=repeat, suite=suite.name, api=suite.config.api or "chat")
+                      repeat=repeat, suite=suite.name, api=run.api or suite.config.api or "chat")
     result = SampleResult(item_id=item.id, repeat=repeat, model=run.model)
     completion = await _call_with_retries(backend, request, limiter, settings, stats, rng, result)
     if completion is not None:

@@ -158,12 +158,22 @@ class Template:
         self.paths: tuple[_Path, ...] = tuple(p for p in parts if isinstance(p, _Path))
 
     def render(self, context: Mapping[str, Any]) -> str:
-        """Substitute every path; raises TemplateError for a missing key."""
+        """Substitute every path. A missing ``item`` key raises TemplateError (the suite or
+        dataset is wrong); a missing or null ``sample`` path renders as "" (the model did not
+        produce it: a bad output scores low, it is not a grader error)."""
         if not self.paths:
             return self.source
-        return "".join(
-            p if isinstance(p, str) else to_text(_walk(p, context)) for p in self._parts
-        )
+        return "".join(p if isinstance(p, str) else self._value(p, context) for p in self._parts)
+
+    @staticmethod
+    def _value(path: _Path, context: Mapping[str, Any]) -> str:
+        if path.root != "sample" or "sample" not in context:
+            return to_text(_walk(path, context))
+        try:
+            value = _walk(path, context)
+        except TemplateError:
+            return ""
+        return "" if value is None else to_text(value)
 
 
 @lru_cache(maxsize=2048)

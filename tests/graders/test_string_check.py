@@ -48,12 +48,22 @@ def test_json_values_render_before_comparing() -> None:
     assert g.grade({"output_json": {"ids": [1, 2]}}, {}).scores == {"check": 1.0}
 
 
-def test_missing_field_is_an_error_not_a_zero() -> None:
-    grades = check("eq", input="{{ sample.output_json.label }}").grade(
-        {"output_json": None}, {"reference": "x"}
+def test_missing_item_field_is_an_error_not_a_zero() -> None:
+    grades = check("eq", input="{{ sample.output_text }}", reference="{{ item.label }}").grade(
+        {"output_text": "x"}, {"reference": "x"}
     )
     assert grades.scores == {}
-    assert "sample.output_json is null" in grades.errors["check"]
+    assert "has no key 'label'" in grades.errors["check"]
+
+
+@pytest.mark.parametrize("sample", [{"output_json": None}, {}, {"output_json": {"other": 1}}])
+def test_output_the_model_did_not_produce_renders_empty(sample) -> None:
+    """Invalid JSON, refusals and truncations leave no output_json: the model's failure scores
+    0 (an empty string), it is not a grader error that would drop the sample from the mean."""
+    grades = check("eq", input="{{ sample.output_json.label }}").grade(sample, {"reference": "x"})
+    assert grades.scores == {"check": 0.0} and grades.errors == {}
+    ne = check("ne", input="{{ sample.output_json.label }}", reference="").grade(sample, {})
+    assert ne.scores == {"check": 0.0}
 
 
 def test_unknown_operation() -> None:

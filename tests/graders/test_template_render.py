@@ -107,7 +107,13 @@ def test_render_errors_name_the_path(template: str, fragment: str) -> None:
 
 def test_missing_key_lists_available_keys() -> None:
     with pytest.raises(TemplateError, match=r"keys: code, extra"):
-        render("{{ sample.output_json.level1[0].cod }}", CONTEXT)
+        resolve("sample.output_json.level1[0].cod", CONTEXT)
+    assert render("{{ sample.output_json.level1[0].cod }}", CONTEXT) == ""  # model's gap
+
+
+def test_missing_item_key_raises_when_rendering() -> None:
+    with pytest.raises(TemplateError, match="has no key 'nope'"):
+        render("{{ item.nope }}", CONTEXT)
 
 
 @pytest.mark.parametrize(

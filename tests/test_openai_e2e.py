@@ -1,0 +1,217 @@
+"""The OpenAI path end to end: pytest -> plugin -> OpenAI SDK -> real HTTP -> local server."""
+
+import collections
+import json
+import re
+
+import pytest
+
+from tests.openai_server import FaultPlan, last_user_content
+
+SUITE = """
+suite: arith
+dataset: data.jsonl
+input:
+  - {role: developer, content: "Answer with JSON."}
+  - {role: user, content: "{{ item.question }}"}
+response_format:
+  name: Answer
+  schema: {type: object, properties: {answer: {type: string}}, required: [answer], additionalProperties: false}
+sampling: {temperature: 0.7, seed: 100, max_output_tokens: 50}
+repeats: REPEATS
+graders:
+  exact:
+    type: string_check
+    input: "{{ sample.output_json.answer }}"
+    reference: "{{ item.expected }}"
+    operation: eq
+  has_json:
+    type: python
+    source: |
+      def grade(sample, item):
+          return 1.0 if sample.get("output_json") is not None else 0.0
+gates:
+  - {metric: exact.mean, min: 0.5}
+"""
+
+
+def policy(body):
+    """Answers 'x+y' questions right: the server plays a good model."""
+    question = last_user_content(body)
+    a, b = map(int, re.findall(r"\d+", question)[:2])
+    return json.dumps({"answer": str(a + b)})
+
+
+def by_sample(body):
+    """A marker per (item, repeat): the question plus the per-repeat seed."""
+    return f"{last_user_content(body)}#{body.get('seed')}"
+
+
+@pytest.fixture
+def project(pytester, openai_server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", openai_server.api_key)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    openai_server.policy = policy
+    openai_server.marker_fn = by_sample
+
+    def make(n_items=6, repeats=2):
+        pytester.makefile(".yaml", rft_arith=SUITE.replace("REPEATS", str(repeats)))
+        rows = [{"id": f"q{i:04d}", "question": f"What is {i}+{i * 3}?", "expected": str(i * 4)}
+                for i in range(n_items)]
+        pytester.makefile(".jsonl", data="\n".join(json.dumps(r) for r in rows))
+        return pytester
+
+    return make
+
+
+def run(pytester, server, *args):
+    return pytester.runpytest("-p", "no:cacheprovider", f"--rft-base-url={server.base_url}", *args)
+
+
+MODEL = "ft:o4-mini-2025-04-16:acme:arith:AbC123:ckpt-step-90"
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_suite_against_a_fine_tuned_checkpoint(project, openai_server, tmp_path, api):
+    pytester = project()
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, f"--rft-model={MODEL}", f"--rft-api={api}",
+                 f"--rft-report={report}", "-v")
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=8)  # 6 items + exact gate + error gate
+    bodies = openai_server.bodies()
+    assert len(bodies) == 12 and {b["model"] for b in bodies} == {MODEL}
+    assert sorted(b.get("seed", -1) for b in bodies) == ([100] * 6 + [101] * 6 if api == "chat"
+                                                         else [-1] * 12)  # responses: no seed
+    if api == "chat":
+        assert bodies[0]["response_format"]["type"] == "json_schema"
+        assert bodies[0]["response_format"]["json_schema"]["name"] == "Answer"
+        assert bodies[0]["max_completion_tokens"] == 50
+    else:
+        assert bodies[0]["text"]["format"]["type"] == "json_schema"
+        assert bodies[0]["max_output_tokens"] == 50
+    data = json.loads(report.read_text())
+    sample = data["suites"][0]["items"][0]["samples"][0]
+    assert sample["output_json"] == {"answer": "0"} and sample["scores"] == {"exact": 1.0, "has_json": 1.0}
+    assert sample["usage"]["input_tokens"] > 0 and sample["latency_s"] > 0
+    assert data["calls"]["calls"] == 12 and data["calls"]["usage"]["output_tokens"] > 0
+    result.stdout.fnmatch_lines(["*calls: 12 for 12 samples*", "*latency: p50*"])
+
+
+def test_two_thousand_requests_with_mixed_faults(project, openai_server, tmp_path):
+    """~10% 429, 5% 500, 2% hangs past the timeout, malformed bodies, resets, and bad outputs:
+    every sample ends as a sample or an error, none lost or duplicated, and the report's counts
+    match the server's own log."""
+    pytester = project(n_items=500, repeats=4)
+    openai_server.plan = FaultPlan(p429=0.10, p500=0.05, hang=0.02, malformed=0.02, reset=0.01,
+                                   truncate=0.01, refusal=0.01, empty=0.01, seed=3)
+    openai_server.hang_s = 5.0
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, "--rft-model=gpt-test", "--rft-concurrency=100",
+                 "--rft-timeout=0.5", "--rft-max-retries=2", "--rft-retry-backoff=0.01",
+                 f"--rft-report={report}", "-q")
+    data = json.loads(report.read_text())
+    (suite,) = data["suites"]
+    calls = data["calls"]
+    # every (item, repeat) exactly once
+    assert len(suite["items"]) == 500
+    for item in suite["items"]:
+        assert [s["repeat"] for s in item["samples"]] == [0, 1, 2, 3], item["id"]
+    samples = [s for item in suite["items"] for s in item["samples"]]
+    assert len(samples) == 2000
+    # the client's attempts are exactly the requests the server saw
+    log = openai_server.log
+    assert calls["calls"] == len(log) == sum(s["attempts"] for s in samples)
+    assert calls["retries"] == len(log) - 2000
+    # per sample: the server's outcomes for its marker end the way the report says
+    outcomes = collections.defaultdict(list)
+    for entry in log:
+        outcomes[entry.marker].append(entry.outcome)
+    transient = {"429", "500", "hang", "malformed", "reset"}
+    final_kinds = collections.Counter()
+    errors = collections.Counter()
+    for item, question in ((i, f"What is {int(i['id'][1:])}+{int(i['id'][1:]) * 3}?")
+                           for i in suite["items"]):
+        for s in item["samples"]:
+            seen = outcomes[f"{question}#{100 + s['repeat']}"]
+            assert len(seen) == s["attempts"]
+            assert all(o in transient for o in seen[:-1])
+            if s["error"] is not None:
+                assert len(seen) == 3 and seen[-1] in transient
+                errors[s["error_cause"]] += 1
+                assert s["scores"] == {}  # an error is not a zero
+            else:
+                assert seen[-1] not in transient
+                final_kinds[seen[-1]] += 1
+    assert dict(errors) == calls["errors"]
+    assert sum(errors.values()) > 0  # the plan is strong enough that some samples fail for good
+    server_kinds = {"ok": final_kinds["ok"], "truncated": final_kinds["truncate"],
+                    "refusal": final_kinds["refusal"], "empty": final_kinds["empty"]}
+    assert {k: v for k, v in server_kinds.items() if v} == calls["kinds"]
+    # bounded concurrency, and it backed off under 429s
+    assert openai_server.max_in_flight <= 100
+    assert calls["min_concurrency"] < 100
+    # outcomes: items with an error fail, the error gate fails, the build fails
+    failed_items = sum(1 for item in suite["items"] if any(s["error"] for s in item["samples"]))
+    result.assert_outcomes(passed=500 - failed_items + 1, failed=failed_items + 1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*gate failed: error_rate = *required <= 0*"])
+
+
+def test_bad_outputs_are_samples_counted_by_kind(project, openai_server, tmp_path):
+    pytester = project(n_items=4, repeats=1)
+    openai_server.plan = FaultPlan(script={"What is 0+0?#100": ["truncate"],
+                                           "What is 1+3?#100": ["refusal"],
+                                           "What is 2+6?#100": ["empty"]})
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, "--rft-model=m", f"--rft-report={report}")
+    # bad outputs are scored samples, not errors: items and the error gate pass; they score 0,
+    # so the exact.mean gate fails (1 of 4 right)
+    result.assert_outcomes(passed=5, failed=1)
+    result.stdout.fnmatch_lines(["*gate failed: exact.mean = 0.2500*"])
+    data = json.loads(report.read_text())
+    kinds = {i["id"]: i["samples"][0]["kind"] for i in data["suites"][0]["items"]}
+    assert kinds == {"q0000": "truncated", "q0001": "refusal", "q0002": "empty", "q0003": "ok"}
+    scores = {i["id"]: i["samples"][0]["scores"] for i in data["suites"][0]["items"]}
+    assert scores["q0001"]["has_json"] == 0.0 and scores["q0003"]["has_json"] == 1.0
+    assert data["calls"]["kinds"] == {"ok": 1, "truncated": 1, "refusal": 1, "empty": 1}
+    result.stdout.fnmatch_lines(["*outputs: *truncated 1*"])
+
+
+def test_persistent_throttling_is_an_error_with_its_cause(project, openai_server, tmp_path):
+    pytester = project(n_items=3, repeats=1)
+    openai_server.plan = FaultPlan(script={"What is 1+3?#100": ["429"] * 10}, retry_after="0")
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-max-retries=3",
+                 f"--rft-report={report}", "-v")
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(["*q0001 FAILED*", "*model call failed: *429*(after 4 attempts)*",
+                                 "*errors: http 429 1*"])
+    assert openai_server.outcomes_for("What is 1+3?#100") == ["429"] * 4
+
+
+def test_the_api_key_never_shows(project, openai_server, tmp_path, monkeypatch):
+    """A wrong key makes the server echo it back in its 401 message; it must appear nowhere."""
+    secret = "sk-proj-SECRET-do-not-leak-8d7f6e5c4b3a"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    pytester = project(n_items=2, repeats=1)
+    report = tmp_path / "r.json"
+    junit = tmp_path / "junit.xml"
+    result = run(pytester, openai_server, "--rft-model=m", f"--rft-report={report}",
+                 f"--junitxml={junit}", "-v", "-rA", "--log-level=DEBUG",
+                 f"--log-file={tmp_path / 'log.txt'}")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*model call failed*401*"])
+    artifacts = [result.stdout.str(), result.stderr.str(), report.read_text(), junit.read_text(),
+                 (tmp_path / "log.txt").read_text()]
+    for text in artifacts:
+        assert secret not in text
+        assert "SECRET-do-not-leak" not in text
+
+
+def test_missing_key_is_a_clear_error(project, openai_server, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    pytester = project(n_items=1, repeats=1)
+    result = run(pytester, openai_server, "--rft-model=m")
+    result.stdout.fnmatch_lines(["*model call failed*OPENAI_API_KEY*"])
+    assert openai_server.log == []
