@@ -63,6 +63,8 @@ class CallStats:
     latencies: list[float] = field(default_factory=list)
     min_concurrency: int = 0
     wall_s: float = 0.0
+    cpu_s: float = 0.0
+    """CPU time of this process while sampling (the HTTP client, the runner and grading)."""
 
     def latency_percentiles(self) -> dict[str, float]:
         if not self.latencies:
@@ -135,7 +137,7 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
             messages = run.suite.render_messages(item)
             jobs.extend((run, item, repeat, messages) for repeat in range(_repeats(run)))
     stats.planned = len(jobs)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     ticker = asyncio.create_task(_tick(stats, progress)) if progress else None
     try:
         await asyncio.gather(*(
@@ -143,6 +145,7 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
             for run, item, repeat, messages in jobs))
     finally:
         stats.wall_s = time.perf_counter() - started
+        stats.cpu_s = time.process_time() - cpu_started
         stats.min_concurrency = limiter.lowest
         if ticker:
             ticker.cancel()
