@@ -20,7 +20,7 @@ def test_limiter_halves_once_per_burst_and_grows_back():
         # a throttle from a call started after the cut halves again
         epoch = await limiter.acquire()
         limiter.release(epoch, ok=False, throttled=True)
-        assert limiter.limit == 2
+        assert 2 <= limiter.limit < 3  # (4 + 4 small increments) / 2
         for _ in range(40):  # additive increase: about +1 per `limit` successes
             epoch = await limiter.acquire()
             limiter.release(epoch, ok=True, throttled=False)
