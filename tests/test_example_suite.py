@@ -1,0 +1,107 @@
+"""The example suite, run the way the README runs it, and its embedded model."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_rft.graders import build_grader
+from pytest_rft.records import Request
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "example_suite"
+
+
+@pytest.fixture
+def example(pytester):
+    shutil.copytree(EXAMPLE, pytester.path / "example_suite",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return pytester
+
+
+def test_default_run_passes_its_gates(example, tmp_path):
+    report = tmp_path / "r.json"
+    result = example.runpytest("example_suite", "-p", "no:cacheprovider", f"--rft-report={report}")
+    assert result.ret == 0
+    result.assert_outcomes(passed=49 + 4)  # 49 validation items, 3 gates + the error gate
+    result.stdout.fnmatch_lines(["*eurovoc-level1[[]eurovoc-clf-v2[]]: 49 items x 3 repeats, gates PASS*"])
+    (suite,) = json.loads(report.read_text())["suites"]
+    assert all(len(i["samples"]) == 3 for i in suite["items"])
+    assert suite["metrics"]["f1.mean"]["value"] > 0.5
+
+
+def test_weaker_checkpoint_visibly_fails_a_gate(example):
+    result = example.runpytest("example_suite", "-p", "no:cacheprovider", "-rf",
+                               "--rft-model", "eurovoc-clf-v2", "--rft-model", "eurovoc-clf-v1")
+    assert result.ret == 1
+    result.assert_outcomes(passed=2 * 49 + 4 + 1, failed=3)  # v1's three score gates
+    failed = [line for line in result.stdout.lines if line.startswith("FAILED")]
+    assert len(failed) == 3 and all("[eurovoc-clf-v1]::gate[" in line for line in failed)
+    result.stdout.fnmatch_lines(["*models side by side*", "*gates*PASS*FAIL*"])
+
+
+def load_example_grader():
+    definition = json.loads((EXAMPLE / "graders" / "f1.json").read_text())
+    return build_grader("f1", definition, base_dir=EXAMPLE, where="f1.json")
+
+
+ITEM = {"level1": [{"code": "48"}, {"code": "52"}, {"code": "66"}]}
+
+
+@pytest.mark.parametrize("output,expected", [
+    ('{"level1": [{"code": "48"}, {"code": "52"}, {"code": "66"}]}', (1.0, 1.0, 1.0)),
+    ('{"level1": [{"code": "48"}]}', (1.0, 1 / 3, 0.5)),
+    ('{"level1": [{"code": "48"}, {"code": "48"}, {"code": "52"}]}', (1.0, 2 / 3, 0.8)),  # duplicate
+    ('{"level1": [{"code": "48"}, {"code": "99"}]}', (0.5, 1 / 3, 0.4)),  # unknown label
+    ('{"level1": []}', (0.0, 0.0, 0.0)),  # empty list
+    ('not json', (0.0, 0.0, 0.0)),  # invalid JSON output
+    ('{"codes": ["48"]}', (0.0, 0.0, 0.0)),  # wrong shape
+])
+def test_example_f1_grader_scores(output, expected):
+    grades = load_example_grader().grade({"output_text": output}, ITEM)
+    precision, recall, f1 = expected
+    assert grades.errors == {}
+    assert grades.scores["precision"] == pytest.approx(precision, abs=1e-12)
+    assert grades.scores["recall"] == pytest.approx(recall, abs=1e-12)
+    assert grades.scores["f1"] == pytest.approx(f1, abs=1e-9)
+
+
+def test_example_grader_reports_a_broken_item_as_an_error():
+    grades = load_example_grader().grade({"output_text": '{"level1": []}'}, {"level1": "48"})
+    assert "f1" in grades.errors and "f1" not in grades.scores
+
+
+@pytest.fixture
+def model_module():
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        import eurovoc_model
+        yield eurovoc_model
+    finally:
+        sys.path.remove(str(EXAMPLE))
+
+
+def request(item_id, repeat, seed=42, temperature=1.0, text=None):
+    text = text or "Regulation on rail passenger rights and the interoperability of railway systems."
+    return Request(model="eurovoc-clf-v2", messages=[{"role": "user", "content": text}],
+                   response_schema=None, sampling={"temperature": temperature, "seed": seed + repeat},
+                   item={}, item_id=item_id, repeat=repeat)
+
+
+def test_embedded_model_samples_reproducibly_and_varies(model_module):
+    predict = model_module.predict_v1  # the uncertain checkpoint varies most
+    first = [predict(request("a", r)) for r in range(8)]
+    assert first == [predict(request("a", r)) for r in range(8)]  # reproducible
+    assert len(set(first)) > 1  # repeats genuinely differ at temperature 1
+    cold = {predict(request("a", r, temperature=0)) for r in range(5)}
+    assert len(cold) == 1  # temperature 0 is deterministic
+    answer = json.loads(first[0])
+    assert set(answer) == {"level1"} and all(set(c) == {"code"} for c in answer["level1"])
+
+
+def test_embedded_model_puts_transport_first_for_a_transport_text(model_module):
+    probs = model_module.probabilities(
+        "Regulation on rail passenger rights, train timetables and the interoperability of "
+        "railway systems across the Union.", "eurovoc-clf-v2")
+    assert max(probs, key=probs.get) == "48"
