@@ -159,22 +159,27 @@ def test_two_thousand_requests_with_mixed_faults(project, openai_server, tmp_pat
 
 
 def test_bad_outputs_are_samples_counted_by_kind(project, openai_server, tmp_path):
-    pytester = project(n_items=4, repeats=1)
+    pytester = project(n_items=5, repeats=1)
+    openai_server.policy = lambda body: ("Sure! The answer is 16." if "4+12" in
+                                         last_user_content(body) else policy(body))
     openai_server.plan = FaultPlan(script={"What is 0+0?#100": ["truncate"],
                                            "What is 1+3?#100": ["refusal"],
                                            "What is 2+6?#100": ["empty"]})
     report = tmp_path / "r.json"
     result = run(pytester, openai_server, "--rft-model=m", f"--rft-report={report}")
     # bad outputs are scored samples, not errors: items and the error gate pass; they score 0,
-    # so the exact.mean gate fails (1 of 4 right)
-    result.assert_outcomes(passed=5, failed=1)
-    result.stdout.fnmatch_lines(["*gate failed: exact.mean = 0.2500*"])
+    # so the exact.mean gate fails (1 of 5 right)
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(["*gate failed: exact.mean = 0.2000*"])
     data = json.loads(report.read_text())
     kinds = {i["id"]: i["samples"][0]["kind"] for i in data["suites"][0]["items"]}
-    assert kinds == {"q0000": "truncated", "q0001": "refusal", "q0002": "empty", "q0003": "ok"}
+    assert kinds == {"q0000": "truncated", "q0001": "refusal", "q0002": "empty", "q0003": "ok",
+                     "q0004": "invalid_json"}
     scores = {i["id"]: i["samples"][0]["scores"] for i in data["suites"][0]["items"]}
     assert scores["q0001"]["has_json"] == 0.0 and scores["q0003"]["has_json"] == 1.0
-    assert data["calls"]["kinds"] == {"ok": 1, "truncated": 1, "refusal": 1, "empty": 1}
+    assert scores["q0004"] == {"exact": 0.0, "has_json": 0.0}
+    assert data["calls"]["kinds"] == {"ok": 1, "truncated": 1, "refusal": 1, "empty": 1,
+                                      "invalid_json": 1}
     result.stdout.fnmatch_lines(["*outputs: *truncated 1*"])
 
 

@@ -220,3 +220,26 @@ def test_ctrl_c_stops_sampling_and_keeps_partial_report(project):
     assert suite["complete"] is False
     done = {i["id"]: len(i["samples"]) for i in suite["items"]}
     assert done == {"q1": 2, "q2": 2, "q3": 0, "q4": 0}
+
+
+def test_registered_grader_module_attr_model_and_junit_properties(project, tmp_path):
+    project.makepyfile(my_models='''
+def answer(request):
+    return {"answer": request.item["expected"]}
+''')
+    project.makeconftest(CONFTEST + '''
+@pytest_rft.grader("length_ok")
+def length_ok(sample, item):
+    return float(len(sample["output_text"]) < 100)
+''')
+    suite = SUITE.replace("graders:\n", "graders:\n  short: length_ok\n")
+    project.makefile(".yaml", rft_qa=suite)
+    junit = tmp_path / "junit.xml"
+    result = run(project, "--rft-model", "my_models:answer", f"--junitxml={junit}")
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(["*short.mean*1.0000*", "*exact.mean*1.0000*"])
+    xml = junit.read_text()
+    assert 'qa[my_models:answer]' in xml
+    assert '<property name="exact.mean" value="1.0"' in xml
+    assert '<property name="short.mean" value="1.0"' in xml
+    assert '<property name="samples" value="2"' in xml
