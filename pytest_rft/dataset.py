@@ -139,15 +139,19 @@ def _array_element_lines(text: str, start: int) -> list[int]:
         position = end
 
 
-def _yaml_records(path: Path, text: str) -> list[tuple[int, Any]]:
+def parse_yaml(path: Path, text: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML document and its node tree (for line numbers); a syntax error names the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        document = yaml.safe_load(text)
+        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise RftError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where,
-                       fix="fix the YAML syntax at that line") from None
+        raise RftError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", where=where,
+                       fix="fix the YAML syntax at that line (indentation, quotes, colons)") from None
+
+
+def _yaml_records(path: Path, text: str) -> list[tuple[int, Any]]:
+    node, document = parse_yaml(path, text)
     if isinstance(document, dict) and isinstance(document.get("items"), list):
         document = document["items"]
         node = next(v for k, v in node.value if k.value == "items")

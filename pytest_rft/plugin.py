@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from . import stats
 from .backends.base import Backend
 from .backends.python_backend import PythonBackend, find_python_model
 from .dataset import Item
@@ -148,11 +147,7 @@ class _RftNode(pytest.Item):
         return self.path, None, self.nodeid
 
     def summary(self) -> SuiteSummary:
-        cache = self.config.stash[SUMMARIES]
-        if self.run.key not in cache:
-            cache[self.run.key] = summarize(self.run, n_boot=option(self.config, "bootstrap"),
-                                            seed=option(self.config, "seed"))
-        return cache[self.run.key]
+        return summary_of(self.config, self.run)
 
 
 class RftItem(_RftNode):
@@ -165,7 +160,7 @@ class RftItem(_RftNode):
             raise RftFailure("not sampled: the run stopped before this item's samples were taken")
         suite = self.run.suite
         results = self.run.results.get(self.item.id, [])
-        item_stats = stats.item_stats(self.item.id, results, suite.primary, suite.config.pass_threshold)
+        item_stats = self.summary().items[self.item.id]
         for name, score in item_stats.scores.items():
             self.user_properties.append((f"{name}.mean", round(score.mean, 6)))
         self.user_properties.append(("samples", len(results)))
@@ -270,16 +265,17 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     return None
 
 
-def _summaries(config: pytest.Config) -> list[tuple[SuiteRun, SuiteSummary]]:
+def summary_of(config: pytest.Config, run: SuiteRun) -> SuiteSummary:
+    """The run's numbers, computed once (after sampling) and shared by items, gates, reports."""
     cache = config.stash[SUMMARIES]
-    out = []
-    for run in config.stash[RUNS]:
-        if run.sampled:
-            if run.key not in cache:
-                cache[run.key] = summarize(run, n_boot=option(config, "bootstrap"),
-                                           seed=option(config, "seed"))
-            out.append((run, cache[run.key]))
-    return out
+    if run.key not in cache:
+        cache[run.key] = summarize(run, n_boot=option(config, "bootstrap"),
+                                   seed=option(config, "seed"))
+    return cache[run.key]
+
+
+def _summaries(config: pytest.Config) -> list[tuple[SuiteRun, SuiteSummary]]:
+    return [(run, summary_of(config, run)) for run in config.stash[RUNS] if run.sampled]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

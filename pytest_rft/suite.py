@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import template
-from .dataset import Item, load_items
+from .dataset import Item, load_items, parse_yaml
 from .errors import RftError
 from .graders import build_grader
 from .graders.base import Grader
@@ -154,15 +154,7 @@ class Suite:
 
 def load_suite(path: Path) -> Suite:
     """Read, validate and resolve a suite file; every user mistake is one RftError."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise RftError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", where=where,
-                       fix="fix the YAML syntax at that line (indentation, quotes, colons)") from None
+    node, raw = parse_yaml(path, path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
         raise RftError("a suite file must be a YAML mapping (suite:, dataset:, graders: ...)",
                        where=str(path))

@@ -80,9 +80,9 @@ def _ensure_builtins() -> None:
     global _builtins_loaded
     if _builtins_loaded:
         return
-    _builtins_loaded = True
     # Each module calls register_type(..., default=True) when imported.
     from . import model_graders, multi, python_grader, string_check, text_similarity  # noqa: F401
+    _builtins_loaded = True  # only once they all imported: a failure must not hide types
 
 
 def known_types() -> list[str]:

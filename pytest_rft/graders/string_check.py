@@ -8,8 +8,8 @@ from typing import Any
 
 from ..errors import RftError
 from ..records import Grades
-from ..template import TemplateError, check_template, compile_template
-from .base import Grader
+from ..template import check_template
+from .base import Grader, InputReferenceGrader
 from .registry import register_type
 
 OPERATIONS: dict[str, Callable[[str, str], bool]] = {
@@ -34,25 +34,16 @@ def template_field(definition: Mapping[str, Any], key: str, *, name: str, where:
     return value
 
 
-class StringCheckGrader(Grader):
+class StringCheckGrader(InputReferenceGrader):
     """1.0 when ``operation`` holds between rendered ``input`` and ``reference``, else 0.0."""
 
     def __init__(self, name: str, input: str, reference: str, operation: str):
-        self.name = name
+        super().__init__(name, input, reference)
         self.operation = operation
-        self.templates = {"input": input, "reference": reference}
-        self._input = compile_template(input)
-        self._reference = compile_template(reference)
         self._op = OPERATIONS[operation]
 
-    def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
-        context = {"item": item, "sample": sample}
-        try:
-            text = self._input.render(context)
-            ref = self._reference.render(context)
-        except TemplateError as exc:
-            return Grades(errors={self.name: f"grader '{self.name}': {exc.message}"})
-        return Grades(scores={self.name: 1.0 if self._op(text, ref) else 0.0})
+    def compare(self, text: str, reference: str) -> float:
+        return 1.0 if self._op(text, reference) else 0.0
 
 
 def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:

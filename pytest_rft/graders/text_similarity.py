@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import RftError
 from ..records import Grades
 from ..template import TemplateError, compile_template
-from .base import Grader
+from .base import Grader, InputReferenceGrader
 from .registry import register_type
 from .string_check import template_field
 
@@ -112,32 +112,16 @@ def load_metric(metric: str, *, where: str) -> Metric:
     )
 
 
-class TextSimilarityGrader(Grader):
+class TextSimilarityGrader(InputReferenceGrader):
     """Scores the similarity of rendered ``input`` to rendered ``reference``."""
 
     def __init__(self, name: str, input: str, reference: str, metric: str, *, where: str):
-        self.name = name
+        super().__init__(name, input, reference)
         self.metric = metric
-        self.templates = {"input": input, "reference": reference}
-        self._input = compile_template(input)
-        self._reference = compile_template(reference)
         self._score = load_metric(metric, where=where)
 
-    def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
-        context = {"item": item, "sample": sample}
-        try:
-            text = self._input.render(context)
-            ref = self._reference.render(context)
-        except TemplateError as exc:
-            return Grades(errors={self.name: f"grader '{self.name}': {exc.message}"})
-        try:
-            score = self._score(text, ref)
-        except Exception as exc:  # a metric library failing on odd input
-            return Grades(
-                errors={self.name: f"grader '{self.name}' {self.metric} failed: "
-                        f"{type(exc).__name__}: {exc}"}
-            )
-        return Grades(scores={self.name: score})
+    def compare(self, text: str, reference: str) -> float:
+        return self._score(text, reference)
 
 
 def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:
