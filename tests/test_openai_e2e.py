@@ -71,11 +71,13 @@ def run(pytester, server, *args):
 MODEL = "ft:o4-mini-2025-04-16:acme:arith:AbC123:ckpt-step-90"
 
 
-@pytest.mark.parametrize("api", ["chat", "responses"])
-def test_suite_against_a_fine_tuned_checkpoint(project, openai_server, tmp_path, api):
+@pytest.mark.parametrize("api,client", [("chat", "httpx"), ("responses", "httpx"),
+                                        ("chat", "aiohttp")])
+def test_suite_against_a_fine_tuned_checkpoint(project, openai_server, tmp_path, api, client):
     pytester = project()
     report = tmp_path / "r.json"
     result = run(pytester, openai_server, f"--rft-model={MODEL}", f"--rft-api={api}",
+                 f"--rft-http-client={client}",
                  f"--rft-report={report}", "-v")
     assert result.ret == 0, result.stdout.str()
     result.assert_outcomes(passed=8)  # 6 items + exact gate + error gate

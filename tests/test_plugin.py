@@ -25,6 +25,12 @@ async def async_echo(request):
 def bad(request):
     return {"answer": "nope"}
 
+@pytest_rft.model("stuck-model")
+async def stuck(request):
+    if request.item_id == "q3":
+        await asyncio.sleep(30)
+    return {"answer": request.item["expected"]}
+
 @pytest_rft.model("broken-model")
 def broken(request):
     if request.item_id == "q2":
@@ -243,3 +249,11 @@ def length_ok(sample, item):
     assert '<property name="exact.mean" value="1.0"' in xml
     assert '<property name="short.mean" value="1.0"' in xml
     assert '<property name="samples" value="2"' in xml
+
+
+def test_python_model_timeout_is_a_retried_error(project):
+    result = run(project, "--rft-model", "stuck-model", "--rft-timeout", "0.2",
+                 "--rft-max-retries", "1", "--rft-retry-backoff", "0", "-v")
+    result.assert_outcomes(passed=5, failed=2)  # q3 and the error gate
+    result.stdout.fnmatch_lines(["*model call failed: model 'stuck-model' took longer than 0.2s*",
+                                 "*retries: 2 (timeout 2)*", "*errors: timeout 2*"])

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import RftError
+from .base import TransientError
 from ..records import Completion, Request
 
 ModelFn = Callable[[Request], Any]
@@ -70,9 +71,11 @@ class PythonBackend:
     """Calls a Python function. Sync functions run in a pool as wide as the run's concurrency,
     so a model that blocks on I/O still gets concurrent calls."""
 
-    def __init__(self, name: str, fn: ModelFn, *, max_workers: int = 16):
+    def __init__(self, name: str, fn: ModelFn, *, max_workers: int = 16,
+                 timeout: float | None = None):
         self.name = name
         self._fn = fn
+        self._timeout = timeout
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None))
         self._pool = None if self._is_async else ThreadPoolExecutor(
@@ -80,9 +83,14 @@ class PythonBackend:
 
     async def complete(self, request: Request) -> Completion:
         if self._pool is None:
-            value = await self._fn(request)
+            call = self._fn(request)
         else:
-            value = await asyncio.get_running_loop().run_in_executor(self._pool, self._fn, request)
+            call = asyncio.get_running_loop().run_in_executor(self._pool, self._fn, request)
+        try:
+            value = await asyncio.wait_for(call, self._timeout)
+        except asyncio.TimeoutError:
+            raise TransientError("timeout", f"model {self.name!r} took longer than "
+                                            f"{self._timeout:g}s (--rft-timeout)") from None
         return to_completion(value)
 
     async def aclose(self) -> None:
