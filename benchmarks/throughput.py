@@ -53,14 +53,16 @@ class Capture:
         self.calls = session.config.stash.get(CALLS, None)
 
 
-def plugin_run(root: Path, base_url: str, api_key: str, concurrency: int) -> dict[str, float]:
+def plugin_run(root: Path, base_url: str, api_key: str, concurrency: int,
+               client: str) -> dict[str, float]:
     os.environ["OPENAI_API_KEY"] = api_key
     capture = Capture()
     w0, c0 = time.perf_counter(), time.process_time()
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
         code = pytest.main([str(root), "-qq", "-p", "no:cacheprovider", f"--rootdir={root}",
                             "--rft-model=m", f"--rft-base-url={base_url}",
-                            f"--rft-concurrency={concurrency}"], plugins=[capture])
+                            f"--rft-concurrency={concurrency}", f"--rft-http-client={client}"],
+                           plugins=[capture])
     session_wall, session_cpu = time.perf_counter() - w0, time.process_time() - c0
     calls = capture.calls
     assert code == 0 and calls is not None and not calls.errors, (code, calls)
@@ -74,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--concurrency", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.1])
+    ap.add_argument("--http-client", choices=["httpx", "aiohttp"], default="httpx",
+                    help="HTTP client under the SDK, for both loops")
     args = ap.parse_args(argv)
     n, conc = args.calls, args.concurrency
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,14 +90,16 @@ def main(argv: list[str] | None = None) -> None:
             with start_server(latency) as server:
                 asyncio.run(bare_loop(server.base_url, server.api_key, 100, 20))  # warm-up
                 for _ in range(args.repeat):
-                    bare.append(asyncio.run(bare_loop(server.base_url, server.api_key, n, conc)))
-                    plugin.append(plugin_run(root, server.base_url, server.api_key, conc))
+                    bare.append(asyncio.run(bare_loop(server.base_url, server.api_key, n, conc,
+                                                      transport=args.http_client)))
+                    plugin.append(plugin_run(root, server.base_url, server.api_key, conc,
+                                             args.http_client))
             med = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
             b_wall, b_cpu = med(bare, "wall_s"), med(bare, "cpu_s")
             p_wall, p_cpu = med(plugin, "wall_s"), med(plugin, "cpu_s")
             ideal = n * latency / conc
-            print(f"\n{n} calls, concurrency {conc}, server latency {latency * 1000:.0f} ms "
-                  f"(median of {args.repeat})")
+            print(f"\n{n} calls, concurrency {conc}, server latency {latency * 1000:.0f} ms, "
+                  f"{args.http_client} (median of {args.repeat})")
             print(f"  bare SDK loop : wall {b_wall:6.2f} s  CPU {1000 * b_cpu / n:5.2f} ms/call  "
                   f"{n / b_wall:6.0f} calls/s")
             print(f"  pytest-rft    : wall {p_wall:6.2f} s  CPU {1000 * p_cpu / n:5.2f} ms/call  "
