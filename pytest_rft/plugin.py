@@ -17,7 +17,7 @@ from .backends.python_backend import PythonBackend, find_python_model
 from .dataset import Item
 from .errors import RftError
 from .gates import error_gate
-from .report import json_report, terminal
+from .report import json_report, markdown, terminal
 from .runner import CallStats, RunSettings, SuiteRun, run_all
 from .suite import Gate, Suite, load_suite
 from .summary import SuiteSummary, summarize
@@ -291,6 +291,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     path = option(config, "report")
     if path:
         terminalreporter.write_line(f"rft: report written to {path}")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        markdown.append(Path(step_summary), pairs)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,6 +1,7 @@
 """End-to-end runs of the plugin with pytester: collection, outcomes, gates, errors, reports."""
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -257,3 +258,15 @@ def test_python_model_timeout_is_a_retried_error(project):
     result.assert_outcomes(passed=5, failed=2)  # q3 and the error gate
     result.stdout.fnmatch_lines(["*model call failed: model 'stuck-model' took longer than 0.2s*",
                                  "*retries: 2 (timeout 2)*", "*errors: timeout 2*"])
+
+
+def test_github_step_summary(project, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run(project, "--rft-model", "echo-model", "--rft-model", "bad-model")
+    text = summary.read_text()
+    assert text.startswith("earlier step\n## pytest-rft")  # appended, not overwritten
+    assert "### qa[echo-model]: ✅ pass" in text and "### qa[bad-model]: ❌ FAIL" in text
+    assert re.search(r"\| exact.mean +\| 0.8750 +\|", text)
+    assert "- ❌ `exact.mean>=0.5`: exact.mean = 0.0000" in text
