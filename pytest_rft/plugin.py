@@ -175,8 +175,10 @@ class RftItem(_RftNode):
         problems += [f"repeat {r.repeat}: grader {name!r} failed: {message}"
                      for r in results for name, message in r.grader_errors.items()]
         if problems:
+            shown = problems[:10] + ([f"... and {len(problems) - 10} more (see --rft-report)"]
+                                     if len(problems) > 10 else [])
             raise RftFailure(f"{len(problems)} error(s) (errors are not scores):\n  "
-                             + "\n  ".join(problems[:10]))
+                             + "\n  ".join(shown))
         if self.item.critical and not item_stats.passed:
             raise RftFailure(f"critical item below threshold: {status} < pass_threshold "
                              f"{suite.config.pass_threshold:g}")
