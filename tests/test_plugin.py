@@ -270,3 +270,12 @@ def test_github_step_summary(project, tmp_path, monkeypatch):
     assert "### qa[echo-model]: ✅ pass" in text and "### qa[bad-model]: ❌ FAIL" in text
     assert re.search(r"\| exact.mean +\| 0.8750 +\|", text)
     assert "- ❌ `exact.mean>=0.5`: exact.mean = 0.0000" in text
+
+
+def test_suite_pattern_is_configurable(project):
+    (project.path / "rft_qa.yaml").rename(project.path / "checks.yaml")
+    assert run(project, "--collect-only", "-q").ret == 5  # no suite matches: no tests
+    result = run(project, "--rft-suite-pattern", "checks*.yaml", "--collect-only", "-q")
+    assert "7 tests collected" in result.stdout.str()
+    project.makeini("[pytest]\nrft_suite_pattern =\n    other.yaml\n    checks.yaml\n")
+    assert "7 tests collected" in run(project, "--collect-only", "-q").stdout.str()
