@@ -47,6 +47,17 @@ def _result(n_calls: int, concurrency: int, wall: float, cpu: float, errors: int
             "errors": errors}
 
 
+async def _timed(one, n_calls: int, close) -> tuple[float, float]:
+    """Wall and CPU seconds of ``one(i)`` for every i, run concurrently; then ``close()``."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    try:
+        await asyncio.gather(*(one(i) for i in range(n_calls)))
+    finally:
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        await close()
+    return wall, cpu
+
+
 async def bare_loop(base_url: str, api_key: str, n_calls: int, concurrency: int,
                     model: str = "m", timeout: float = 60, transport: str = "httpx"
                     ) -> dict[str, Any]:
@@ -73,12 +84,7 @@ async def bare_loop(base_url: str, api_key: str, n_calls: int, concurrency: int,
             except openai.OpenAIError:
                 errors += 1
 
-    w0, c0 = time.perf_counter(), time.process_time()
-    try:
-        await asyncio.gather(*(one(i) for i in range(n_calls)))
-    finally:
-        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-        await client.close()
+    wall, cpu = await _timed(one, n_calls, client.close)
     return _result(n_calls, concurrency, wall, cpu, errors)
 
 
@@ -105,12 +111,7 @@ async def backend_loop(base_url: str, api_key: str, n_calls: int, concurrency: i
             except CallError:
                 errors += 1
 
-    w0, c0 = time.perf_counter(), time.process_time()
-    try:
-        await asyncio.gather(*(one(i) for i in range(n_calls)))
-    finally:
-        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-        await backend.aclose()
+    wall, cpu = await _timed(one, n_calls, backend.aclose)
     return _result(n_calls, concurrency, wall, cpu, errors)
 
 
