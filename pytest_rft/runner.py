@@ -172,7 +172,7 @@ async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[st
                   stats: CallStats, rng: random.Random) -> None:
     suite = run.suite
     request = Request(model=run.model, messages=messages, response_schema=suite.response_schema,
-                      sampling=suite.sampling_for(repeat), item=item.data, item_id=item.id,
+                      sampling=suite.sampling_for(repeat, run.model), item=item.data, item_id=item.id,
                       repeat=repeat, suite=suite.name, api=run.api or suite.config.api or "chat")
     result = SampleResult(item_id=item.id, repeat=repeat, model=run.model)
     completion = await _call_with_retries(backend, request, limiter, settings, stats, rng, result)

@@ -13,10 +13,12 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import template
+from . import stats, template
 from .dataset import Item, load_items, parse_yaml
 from .errors import RftError
+from .baseline import callable_source
 from .graders import build_grader
+from .graders.registry import load_grader_file, registered_graders
 from .graders.base import Grader
 
 LABEL_METRICS = [f"{avg}_{m}" for avg in ("micro", "macro", "samples")
@@ -46,18 +48,36 @@ class Sampling(_Strict):
 
 
 class Gate(_Strict):
+    """An absolute gate (``min``/``max`` on a metric) or a baseline gate (``baseline: true``:
+    fails when the metric is significantly worse than the baseline's, paired by item, and the
+    drop exceeds ``max_drop``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
     metric: str
     min: float | None = None
     max: float | None = None
+    baseline: bool = False
+    max_drop: float = Field(0.0, ge=0.0)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
 
     @model_validator(mode="after")
     def _bound(self) -> "Gate":
-        if self.min is None and self.max is None:
-            raise ValueError("a gate needs 'min' or 'max'")
+        if self.baseline:
+            if self.min is not None or self.max is not None:
+                raise ValueError("a baseline gate takes 'max_drop' (and 'confidence'), not "
+                                 "'min'/'max'; write two gates for both")
+        elif self.min is None and self.max is None:
+            raise ValueError("a gate needs 'min' or 'max' (or 'baseline: true' with 'max_drop')")
+        elif "max_drop" in self.model_fields_set or "confidence" in self.model_fields_set:
+            raise ValueError("'max_drop' and 'confidence' belong to baseline gates: add "
+                             "'baseline: true'")
         return self
 
     @property
     def label(self) -> str:
+        if self.baseline:
+            return f"{self.metric}>=baseline-{self.max_drop:g}"
         parts = []
         if self.min is not None:
             parts.append(f"{self.metric}>={self.min:g}")
@@ -66,9 +86,11 @@ class Gate(_Strict):
         return ",".join(parts)
 
     def passes(self, value: float | None) -> bool:
+        """An absolute gate's verdict (with a tolerance for float rounding)."""
         if value is None:
             return False
-        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+        return ((self.min is None or stats.at_least(value, self.min))
+                and (self.max is None or stats.at_most(value, self.max)))
 
 
 class Classification(_Strict):
@@ -78,7 +100,7 @@ class Classification(_Strict):
     """Path into the sample, e.g. ``output_json.level1[*].code``."""
     reference: str
     """Path into the item, e.g. ``level1[*].code``."""
-    labels: list[str] | None = None
+    labels: list[str] | None = Field(None, min_length=1)
     """The label set (macro averages over it, like scikit-learn's ``labels=``)."""
 
 
@@ -86,6 +108,9 @@ class SuiteConfig(_Strict):
     suite: str
     dataset: str
     model: Union[str, list[str], None] = None
+    models: dict[str, Sampling] | None = None
+    """Per-model sampling overrides (name -> sampling keys; ``null`` removes a key); its names
+    are the models to run when ``model`` is not given."""
     input: list[Message] | None = None
     response_format: Union[str, dict[str, Any], None] = None
     sampling: Sampling = Field(default_factory=Sampling)
@@ -118,7 +143,9 @@ class Suite:
     """Message templates (content already read from files); None = the records' messages."""
     response_schema: dict[str, Any] | None
     score_names: list[str] = field(default_factory=list)
-    _sampling: dict[str, Any] | None = field(default=None, repr=False)
+    grader_definitions: dict[str, Any] = field(default_factory=dict)
+    """Each grader's definition with file references read (what its digest is made of)."""
+    _sampling: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -142,11 +169,26 @@ class Suite:
         return [{"role": m["role"], "content": template.render(m["content"], context)}
                 for m in self.prompt]
 
-    def sampling_for(self, repeat: int) -> dict[str, Any]:
+    def default_models(self) -> list[str]:
+        """``model:`` (one or a list), else the names under ``models:``."""
+        model = self.config.model
+        if model:
+            return [model] if isinstance(model, str) else list(model)
+        return list(self.config.models or {})
+
+    def sampling_for_model(self, model: str) -> dict[str, Any]:
+        """The suite's sampling with the model's overrides from ``models:`` (None removes)."""
+        if model not in self._sampling:
+            params = self.config.sampling.model_dump(exclude_none=True)
+            override = (self.config.models or {}).get(model)
+            if override is not None:
+                params.update(override.model_dump(exclude_unset=True))
+            self._sampling[model] = {k: v for k, v in params.items() if v is not None}
+        return self._sampling[model]
+
+    def sampling_for(self, repeat: int, model: str = "") -> dict[str, Any]:
         """Sampling params for one repeat; the seed moves with the repeat so repeats differ."""
-        if self._sampling is None:
-            self._sampling = self.config.sampling.model_dump(exclude_none=True)
-        params = dict(self._sampling)
+        params = dict(self.sampling_for_model(model))
         if "seed" in params:
             params["seed"] += repeat
         return params
@@ -196,13 +238,15 @@ def load_suite(path: Path) -> Suite:
                        fix="add 'input:' (a chat template) to the suite, or give records 'messages'")
 
     graders: list[Grader] = []
+    definitions: dict[str, Any] = {}
     for name, definition in config.graders.items():
         grader = build_grader(name, definition, base_dir=base, where=where("graders", name))
+        definitions[name] = _resolved(definition, base, where("graders", name))
         _check_grader_templates(grader, item_keys, where("graders", name))
         graders.append(grader)
     score_names = _score_names(graders, where)
     suite = Suite(path=path, config=config, items=items, graders=graders, prompt=prompt,
-                  response_schema=None, score_names=score_names)
+                  response_schema=None, score_names=score_names, grader_definitions=definitions)
     if config.primary is not None and config.primary not in score_names:
         raise RftError(f"primary {config.primary!r} is not a score of this suite",
                        where=where("primary"), fix=f"use one of: {', '.join(score_names)}")
@@ -216,6 +260,21 @@ def load_suite(path: Path) -> Suite:
             raise RftError(f"unknown metric {gate.metric!r}{hint}", where=where("gates", i, "metric"),
                            fix=f"use one of: {', '.join(known)}")
     return suite
+
+
+def _resolved(definition: Any, base: Path, where: str) -> Any:
+    """A grader definition with ``{file: ...}`` references replaced by the files' JSON, and a
+    registered grader's name by its source, so that the digest changes when the grader does."""
+    if isinstance(definition, str):
+        fn = registered_graders().get(definition)
+        return {"registered": definition, "source": callable_source(fn) if fn else None}
+    if isinstance(definition, dict) and "file" in definition and "type" not in definition:
+        data, _, file_dir = load_grader_file(definition["file"], base, where)
+        return _resolved(data, file_dir, where)
+    if isinstance(definition, dict) and isinstance(definition.get("graders"), dict):
+        return {**definition, "graders": {k: _resolved(v, base, where)
+                                          for k, v in definition["graders"].items()}}
+    return definition
 
 
 def _check_grader_templates(grader: Grader, item_keys: set[str], where: str) -> None:

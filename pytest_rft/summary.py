@@ -1,4 +1,5 @@
-"""From one suite run's samples to its numbers: item stats, suite metrics, label metrics."""
+"""From one suite run's samples to its numbers: item stats, suite metrics, label metrics, the
+comparison with a baseline, and gate verdicts; and a run's numbers as a ``Baseline``."""
 
 from __future__ import annotations
 
@@ -6,10 +7,18 @@ import collections
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import stats
+import numpy as np
+
+from . import __version__, stats
+from .baseline import Baseline, BaselineItem, item_digest, now, suite_digests
+from .compare import Comparison, compare
 from .gates import GateResult, check_gate, error_gate
+from .labels import extract_labels, item_counts, label_metrics
 from .runner import SuiteRun, sample_view
 from .stats import ItemStats, Metric
+
+RARE_LABEL_ITEMS = 5
+"""Labels on fewer items than this make macro averages' intervals unreliable (warned)."""
 
 
 @dataclass
@@ -21,9 +30,37 @@ class SuiteSummary:
     per_label: list[Any] = field(default_factory=list)
     stability: dict[str, int] = field(default_factory=dict)
     gates: list[GateResult] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    label_counts: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per item, its label counts (``labels.item_counts`` layout), for classification suites."""
+    flaky: list[str] = field(default_factory=list)
+    """Items whose repeats disagree (quarantined: reported, never failing on their own)."""
+    warnings: list[str] = field(default_factory=list)
+    comparison: Comparison | None = None
+    """Against the baseline (file or earlier report)."""
+    baseline_problem: str | None = None
+    """Why there is no comparison although a baseline gate asks for one."""
+    versus: Comparison | None = None
+    """Against the session's reference model (the checkpoint table)."""
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.gates)
 
 
-def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0) -> SuiteSummary:
+def compared_metrics(run: SuiteRun) -> list[str]:
+    """Metrics with a paired delta: the primary mean, pass rate, label F1s and any gated one."""
+    suite = run.suite
+    names = [f"{suite.primary}.mean", "pass_rate"]
+    if suite.config.classification:
+        names += ["micro_precision", "micro_recall", "micro_f1", "macro_f1"]
+    names += [g.metric for g in suite.config.gates if g.baseline]
+    return list(dict.fromkeys(names))
+
+
+def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0,
+              baseline: Baseline | None = None, baseline_problem: str | None = None
+              ) -> SuiteSummary:
     suite = run.suite
     item_stats = {
         item.id: stats.item_stats(item.id, run.results.get(item.id, []), suite.primary,
@@ -32,27 +69,92 @@ def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0) -> SuiteSumma
     }
     metrics = stats.suite_metrics(list(item_stats.values()), suite.score_names,
                                   n_boot=n_boot, seed=seed)
-    per_label: list[Any] = []
-    classification = suite.config.classification
-    if classification:
-        predicted, reference, groups = [], [], []
-        for item in run.items:
-            truth = stats.extract_labels(item.data, classification.reference)
-            for result in run.results.get(item.id, []):
-                if result.failed:
-                    continue
-                predicted.append(stats.extract_labels(sample_view(result), classification.predicted))
-                reference.append(truth)
-                groups.append(item.id)
-        labels = stats.label_metrics(predicted, reference, classification.labels, groups=groups,
-                                     n_boot=n_boot, seed=seed)
-        for name in ("micro", "macro", "samples"):
-            for measure in ("precision", "recall", "f1"):
-                metrics[f"{name}_{measure}"] = getattr(labels, f"{name}_{measure}")
-        per_label = labels.per_label
-    stability = collections.Counter(stats.stability(s) for s in item_stats.values())
-    summary = SuiteSummary(key=run.key, model=run.model, items=item_stats, metrics=metrics,
-                           per_label=per_label, stability=dict(stability))
+    summary = SuiteSummary(key=run.key, model=run.model, items=item_stats, metrics=metrics)
+    if suite.config.classification:
+        _label_summary(run, summary, n_boot=n_boot, seed=seed)
+    classes = {item_id: stats.stability(s) for item_id, s in item_stats.items()}
+    summary.stability = dict(collections.Counter(classes.values()))
+    summary.flaky = [item_id for item_id, c in classes.items() if c == "flaky"]
+    summary.baseline_problem = baseline_problem
+    if baseline is not None:
+        confidence = {g.metric: g.confidence for g in suite.config.gates if g.baseline}
+        summary.comparison = compare(
+            to_baseline(run, summary), baseline, compared_metrics(run),
+            dataset_ids=[item.id for item in suite.items],
+            labels=suite.config.classification.labels if suite.config.classification else None,
+            confidence=confidence, n_boot=n_boot, seed=seed)
     gates = [*suite.config.gates, error_gate(suite.config.max_error_rate)]
-    summary.gates = [check_gate(gate, metrics) for gate in gates]
+    summary.gates = [check_gate(gate, metrics, summary.comparison, baseline_problem)
+                     for gate in gates]
     return summary
+
+
+def _label_summary(run: SuiteRun, summary: SuiteSummary, *, n_boot: int, seed: int) -> None:
+    classification = run.suite.config.classification
+    predicted, reference, groups = [], [], []
+    per_item: dict[str, tuple[list[list[str]], list[list[str]]]] = {}
+    for item in run.items:
+        truth = extract_labels(item.data, classification.reference)
+        rows = per_item.setdefault(item.id, ([], []))
+        for result in run.results.get(item.id, []):
+            if result.failed:
+                continue
+            guess = extract_labels(sample_view(result), classification.predicted)
+            predicted.append(guess)
+            reference.append(truth)
+            groups.append(item.id)
+            rows[0].append(guess)
+            rows[1].append(truth)
+    labels = label_metrics(predicted, reference, classification.labels, groups=groups,
+                           n_boot=n_boot, seed=seed)
+    summary.metrics.update(labels.metrics())
+    summary.per_label = labels.per_label
+    summary.labels = labels.labels
+    summary.label_counts = {item_id: item_counts(p, t, labels.labels)
+                            for item_id, (p, t) in per_item.items() if p}
+    support = collections.Counter(
+        lab for item in run.items
+        for lab in set(extract_labels(item.data, classification.reference)))
+    rare = [lab for lab in labels.labels if support[lab] < RARE_LABEL_ITEMS]
+    if rare and len(labels.labels) > 1:
+        shown = ", ".join(f"{lab} ({support[lab]})" for lab in rare[:8])
+        summary.warnings.append(
+            f"macro averages weigh every label equally, and {len(rare)} label(s) are on fewer "
+            f"than {RARE_LABEL_ITEMS} items: {shown}{' ...' if len(rare) > 8 else ''}; "
+            "macro_* confidence intervals are unreliable (too narrow) with so little support")
+
+
+def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = None) -> Baseline:
+    """The run's numbers as a baseline record (what ``--rft-baseline-update`` writes)."""
+    suite = run.suite
+    repeats = run.repeats or suite.config.repeats
+    by_id = {item.id: item for item in run.items}
+    labels = summary.labels
+    items: dict[str, BaselineItem] = {}
+    for item_id, st in summary.items.items():
+        counts = summary.label_counts.get(item_id)
+        label_counts = rows = None
+        if counts is not None:
+            L = len(labels)
+            label_counts = {lab: [int(counts[i]), int(counts[L + i]), int(counts[2 * L + i])]
+                            for i, lab in enumerate(labels)
+                            if counts[i] or counts[L + i] or counts[2 * L + i]}
+            rows = [int(counts[3 * L])] + [round(float(v), 10) for v in counts[3 * L + 1:]]
+        items[item_id] = BaselineItem(
+            scores={name: {"mean": _r(s.mean), "std": _r(s.std), "min": _r(s.min),
+                           "max": _r(s.max), "n": s.n} for name, s in st.scores.items()},
+            passes=st.n_pass, n=len(st.primary_values),
+            errors=st.n_errors + st.n_grader_errors,
+            digest=item_digest(by_id[item_id]) if item_id in by_id else "",
+            labels=label_counts, rows=rows)
+    metrics = {name: {"value": _r(m.value), "ci_low": _r(m.ci_low), "ci_high": _r(m.ci_high),
+                      "n": m.n} for name, m in summary.metrics.items()}
+    return Baseline(suite=suite.name, model=run.model, repeats=repeats, primary=suite.primary,
+                    pass_threshold=suite.config.pass_threshold, items=items, metrics=metrics,
+                    digests=suite_digests(suite, suite.sampling_for_model(run.model), repeats),
+                    created=created or now(), plugin_version=__version__)
+
+
+def _r(value: float | None) -> float | None:
+    """Rounded for a readable file; 10 digits keep every comparison exact enough."""
+    return None if value is None else round(float(value), 10)

@@ -24,21 +24,59 @@ def test_default_run_passes_its_gates(example, tmp_path):
     report = tmp_path / "r.json"
     result = example.runpytest("example_suite", "-p", "no:cacheprovider", f"--rft-report={report}")
     assert result.ret == 0
-    result.assert_outcomes(passed=49 + 4)  # 49 validation items, 3 gates + the error gate
-    result.stdout.fnmatch_lines(["*eurovoc-level1[[]eurovoc-clf-v2[]]: 49 items x 3 repeats, gates PASS*"])
+    # 49 validation items; 3 absolute gates, 3 baseline gates and the error gate
+    result.assert_outcomes(passed=49 + 7)
+    result.stdout.fnmatch_lines(["*eurovoc-level1[[]eurovoc-clf-v2[]]: 49 items x 3 repeats, gates PASS*",
+                                 "PASS gate[[]f1.mean>=baseline-0.02[]]: *49 paired items*"
+                                 "no significant drop*"])
     (suite,) = json.loads(report.read_text())["suites"]
     assert all(len(i["samples"]) == 3 for i in suite["items"])
     assert suite["metrics"]["f1.mean"]["value"] > 0.5
+    assert suite["comparison"]["deltas"]["f1.mean"]["delta"] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_weaker_checkpoint_visibly_fails_a_gate(example):
+def test_weaker_checkpoint_fails_gates_and_names_regressed_items(example):
     result = example.runpytest("example_suite", "-p", "no:cacheprovider", "-rf",
                                "--rft-model", "eurovoc-clf-v2", "--rft-model", "eurovoc-clf-v1")
     assert result.ret == 1
-    result.assert_outcomes(passed=2 * 49 + 4 + 1, failed=3)  # v1's three score gates
     failed = [line for line in result.stdout.lines if line.startswith("FAILED")]
-    assert len(failed) == 3 and all("[eurovoc-clf-v1]::gate[" in line for line in failed)
-    result.stdout.fnmatch_lines(["*models side by side*", "*gates*PASS*FAIL*"])
+    assert all("[eurovoc-clf-v1]::" in line for line in failed)
+    gates = [line for line in failed if "::gate[" in line]
+    assert len(gates) == 6  # v1's three absolute and three baseline gates
+    regressed = [line for line in failed if "::gate[" not in line]
+    assert len(regressed) >= 5
+    result.stdout.fnmatch_lines(["*regressed: stable-pass in the baseline (eurovoc-clf-v2: *"
+                                 "stable-fail now*", "*repeat 0: f1=* output: {*"])
+    result.stdout.fnmatch_lines(["*models side by side*", "*gates*PASS*FAIL*",
+                                 "paired deltas vs eurovoc-clf-v2*",
+                                 "eurovoc-clf-v1*f1.mean*-0.2*<0.001*"])
+
+
+def test_new_user_baseline_flow(example):
+    """The README's flow: write the baseline from v2, v1 fails it, v2 passes it again."""
+    baseline = example.path / "example_suite" / "baselines" / "eurovoc-level1.json"
+    baseline.unlink()
+    missing = example.runpytest("example_suite", "-p", "no:cacheprovider")
+    assert missing.ret == 1
+    missing.stdout.fnmatch_lines(["*no baseline for suite 'eurovoc-level1'*create it with:  "
+                                  "pytest example_suite/rft_eurovoc.yaml --rft-baseline-update"])
+    update = example.runpytest("example_suite", "-p", "no:cacheprovider",
+                               "--rft-model", "eurovoc-clf-v2", "--rft-baseline-update")
+    assert update.ret == 0
+    update.stdout.fnmatch_lines(["rft: baseline of eurovoc-level1 written from eurovoc-clf-v2 "
+                                 "(49 items x 3 repeats) to example_suite/baselines/eurovoc-level1.json"])
+    written = json.loads(baseline.read_text())
+    assert written["model"] == "eurovoc-clf-v2" and len(written["items"]) == 49
+    # the committed baseline is exactly what this run writes (the example is reproducible)
+    assert baseline.read_text().split("\n", 2)[2] == \
+        (EXAMPLE / "baselines" / "eurovoc-level1.json").read_text().split("\n", 2)[2]
+    worse = example.runpytest("example_suite", "-p", "no:cacheprovider", "--rft-model",
+                              "eurovoc-clf-v1")
+    assert worse.ret == 1
+    worse.stdout.fnmatch_lines(["FAIL gate[[]f1.mean>=baseline-0.02[]]: *REGRESSION*",
+                                "regressed (stable-pass -> stable-fail): *doc-*"])
+    again = example.runpytest("example_suite", "-p", "no:cacheprovider")
+    assert again.ret == 0
 
 
 def load_example_grader():

@@ -97,10 +97,10 @@ def test_passing_run_shows_scores_and_summary(project):
     assert result.ret == 0
     result.assert_outcomes(passed=7)
     out = result.stdout.str()
-    assert "q3 PASSED (exact=0.500±0.500 n=2)" in out
+    assert "q3 PASSED (exact=0.500±0.707 n=2 flaky)" in out  # sample std (ddof=1)
     assert "q1 PASSED (exact=1.000±0.000 n=2)" in out
     result.stdout.fnmatch_lines(["*pytest-rft summary*", "*exact.mean*0.8750*PASS*",
-                                 "*pass_rate*0.7500*PASS*", "*3 always-pass, 0 always-fail, 1 mixed*"])
+                                 "*pass_rate*0.7500*PASS*", "*0 stable-pass, 0 stable-fail, 1 flaky, 3 unknown, 0 no-score*"])
     assert "rft: sampled 8/8, 0 error(s), 0 retries" in out
 
 

@@ -10,16 +10,8 @@ import numpy as np
 import pytest
 
 from pytest_rft.records import SampleResult
-from pytest_rft.stats import (
-    ItemStats,
-    LabelMetrics,
-    all_item_stats,
-    extract_labels,
-    item_stats,
-    label_metrics,
-    stability,
-    suite_metrics,
-)
+from pytest_rft.labels import LabelMetrics, extract_labels, label_metrics
+from pytest_rft.stats import ItemStats, all_item_stats, item_stats, stability, suite_metrics
 
 
 def sample(item: str, repeat: int, scores: dict[str, float] | None = None, *,
@@ -47,14 +39,15 @@ def test_item_stats_excludes_errors_instead_of_zeros() -> None:
     assert st.scores["acc"].n == 3
     assert st.scores["acc"].mean == pytest.approx(0.5)
     assert st.scores["acc"].max == 1.0 and st.scores["acc"].min == 0.0
-    assert st.scores["acc"].std == pytest.approx(float(np.std([1.0, 0.0, 0.5])))
+    # sample standard deviation (ddof=1), as OpenAI's RFT variance study uses
+    assert st.scores["acc"].std == pytest.approx(float(np.std([1.0, 0.0, 0.5], ddof=1)))
     # the errored f1 of sample 2 is left out, not counted as 0
     assert st.scores["f1"].n == 3
     assert st.scores["f1"].mean == pytest.approx((0.5 + 1.0 + 0.25) / 3)
     assert st.scores["f1"].min == 0.25
     assert st.primary_values == [1.0, 0.0, 0.5]
     assert st.passed is True
-    assert stability(st) == "mixed"
+    assert stability(st) == "flaky"
 
 
 def test_item_stats_no_primary_and_all_failed() -> None:
@@ -73,18 +66,67 @@ def test_item_stats_rejects_foreign_results() -> None:
 
 @pytest.mark.parametrize(
     "values,expected",
-    [([1.0, 0.9], "always-pass"), ([0.0, 0.2], "always-fail"), ([0.9, 0.1], "mixed"),
-     ([0.5], "always-pass")],
+    [([1.0, 0.9, 0.8], "stable-pass"), ([0.0, 0.2, 0.1], "stable-fail"),
+     ([0.9, 0.1, 0.9], "flaky"), ([0.5], "unknown"), ([1.0, 1.0], "unknown"),
+     ([1.0] * 9 + [0.0], "stable-pass"), ([1.0] * 6 + [0.0] * 4, "flaky"),
+     ([0.0] * 9 + [1.0], "stable-fail")],
 )
 def test_stability(values: list[float], expected: str) -> None:
     results = [sample("i", k, {"acc": v}) for k, v in enumerate(values)]
     assert stability(item_stats("i", results, "acc", 0.5)) == expected
 
 
+# statsmodels 0.15.0, computed once:
+#   from statsmodels.stats.proportion import proportion_confint
+#   proportion_confint(k, n, alpha=0.10, method="wilson")   # one-sided 95% bounds
+#   proportion_confint(k, n, alpha=0.05, method="wilson")   # two-sided 95% interval
+WILSON_ONE_SIDED = {(3, 3): (0.525804425842487, 1.0), (9, 10): (0.6522813326641415, 0.9773650912691327),
+                    (2, 2): (0.4250306090063462, 1.0), (0, 30): (0.0, 0.08272430812509934),
+                    (7, 30): (0.13176024453803759, 0.3790260531286821)}
+WILSON_TWO_SIDED = {(3, 3): (0.43850296824495444, 1.0), (9, 10): (0.5958499732047614, 0.982123786904927),
+                    (0, 30): (0.0, 0.1135133931739688), (7, 30): (0.11792388144489496, 0.40928326158122175)}
+
+
+def test_wilson_matches_statsmodels() -> None:
+    from pytest_rft.stats import wilson
+
+    for (k, n), expected in WILSON_ONE_SIDED.items():
+        assert wilson(k, n, 0.95, two_sided=False) == pytest.approx(expected, abs=1e-9)
+    for (k, n), expected in WILSON_TWO_SIDED.items():
+        assert wilson(k, n, 0.95) == pytest.approx(expected, abs=1e-9)
+
+
+def test_stability_rule_is_the_one_sided_wilson_bound() -> None:
+    """stable-pass iff the one-sided 95% Wilson lower bound of k/n exceeds 1/2."""
+    from pytest_rft.stats import classify
+
+    assert [classify(k, 3) for k in range(4)] == ["stable-fail", "flaky", "flaky", "stable-pass"]
+    assert classify(2, 2) == "unknown" and classify(0, 0) == "no-score"
+
+
+def test_pass_rate_interval_is_wilson_not_a_zero_width_bootstrap() -> None:
+    items = all_item_stats([sample(f"i{k}", 0, {"acc": 0.0}) for k in range(30)], "acc", 0.5)
+    m = suite_metrics(items, ["acc"])
+    assert m["pass_rate"].value == 0.0
+    assert (m["pass_rate"].ci_low, m["pass_rate"].ci_high) == pytest.approx(WILSON_TWO_SIDED[(0, 30)])
+
+
 def test_passed_uses_mean_primary() -> None:
     results = [sample("i", k, {"acc": v}) for k, v in enumerate([1.0, 0.0, 0.0])]
     st = item_stats("i", results, "acc", 0.5)
-    assert st.passed is False and stability(st) == "mixed"
+    assert st.passed is False and stability(st) == "flaky"
+
+
+def test_threshold_comparisons_tolerate_float_rounding() -> None:
+    """[0.6, 0.8, 1.0] has mean 0.7999999999999999 in floating point: still a pass at 0.8."""
+    values = [0.6, 0.8, 1.0]
+    assert sum(values) / 3 < 0.8  # the rounding this guards against
+    results = [sample("i", k, {"acc": v}) for k, v in enumerate(values)]
+    assert item_stats("i", results, "acc", 0.8).passed is True
+    from pytest_rft.suite import Gate
+
+    assert Gate(metric="acc.mean", min=0.8).passes(math.fsum(values) / 3 - 1e-16)
+    assert not Gate(metric="acc.mean", min=0.8).passes(0.7999)
 
 
 # ------------------------------------------------------------------------------------------
@@ -129,7 +171,8 @@ def test_suite_metrics_zero_and_one_item() -> None:
                          "acc", 0.5)
     m = suite_metrics(one, ["acc"])
     for key in ("acc.mean", "acc.max", "acc.min", "pass_rate", "error_rate"):
-        assert m[key].ci_low == m[key].value == m[key].ci_high, key
+        # no "95% CI" over one item: n/a, not a zero-width interval
+        assert m[key].value is not None and m[key].ci_low is None and m[key].ci_high is None, key
     assert m["acc.mean"].value == pytest.approx(0.35)
 
 
@@ -329,7 +372,7 @@ def test_label_metrics_edge_cases() -> None:
     assert all(m.value is None and m.n == 0 for m in empty.metrics().values())
     one = label_metrics([["a"]], [["a", "b"]])
     for m in one.metrics().values():
-        assert m.ci_low == m.value == m.ci_high
+        assert m.value is not None and m.ci_low is None and m.ci_high is None
     assert one.micro_recall.value == 0.5
     # only empty rows: sklearn zero_division=0 gives 0 for the samples average
     blank = label_metrics([[], []], [[], []])

@@ -5,13 +5,17 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
+from ..baseline import Baseline, dumps
+from ..compare import Comparison
 from ..runner import CallStats, SuiteRun
-from ..summary import SuiteSummary
+from ..summary import SuiteSummary, to_baseline
 
 
 def _plain(value: Any) -> Any:
@@ -21,34 +25,71 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN/inf
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
     return value
+
+
+SCHEMA_VERSION = 2
+"""2: baselines (per run ``baseline`` snapshot, ``comparison``, ``versus``, per-item deltas)."""
+
+
+def comparison(c: Comparison | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {"baseline": {"model": c.baseline.model, "created": c.baseline.created,
+                         "repeats": c.baseline.repeats, "source": c.baseline.source,
+                         "path": c.baseline.path},
+            "digest_changes": c.digest_changes, "added": c.added, "removed": c.removed,
+            "changed": c.changed, "paired": len(c.paired), "regressed": c.regressed,
+            "improved": c.improved, "deltas": _plain(c.deltas)}
 
 
 def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | None,
           *, exitstatus: int) -> dict[str, Any]:
     suites = []
     for run, summary in pairs:
+        repeats = run.repeats or run.suite.config.repeats
+        item_deltas = summary.comparison.item_deltas if summary and summary.comparison else {}
         suites.append({
             "suite": run.suite.name,
             "file": str(run.suite.path),
             "model": run.model,
-            "repeats": run.repeats or run.suite.config.repeats,
-            "complete": all(len(run.results.get(i.id, [])) == (run.repeats or run.suite.config.repeats)
-                            for i in run.items),
+            "repeats": repeats,
+            "complete": len(run.items) == len(run.suite.items)
+                        and all(len(run.results.get(i.id, [])) == repeats for i in run.items),
+            "selected_items": len(run.items),
+            "dataset_items": len(run.suite.items),
+            "passed": summary.passed if summary else None,
             "metrics": _plain(summary.metrics) if summary else None,
             "gates": _plain(summary.gates) if summary else None,
             "per_label": _plain(summary.per_label) if summary else None,
+            "flaky": summary.flaky if summary else None,
+            "warnings": summary.warnings if summary else None,
+            "comparison": comparison(summary.comparison) if summary else None,
+            "baseline_problem": summary.baseline_problem if summary else None,
+            "versus": comparison(summary.versus) if summary else None,
+            "baseline": baseline_dict(to_baseline(run, summary)) if summary else None,
             "items": [{"id": item.id,
                        "stats": _plain(summary.items.get(item.id)) if summary else None,
+                       "delta_vs_baseline": item_deltas.get(item.id),
                        "samples": _plain(run.results.get(item.id, []))}
                       for item in run.items],
         })
-    report = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    report = {"schema_version": SCHEMA_VERSION, "plugin_version": __version__,
+              "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
               "exitstatus": exitstatus, "suites": suites}
     if calls is not None:
         report["calls"] = {**_plain({k: v for k, v in vars(calls).items() if k != "latencies"}),
                            "latency": calls.latency_percentiles()}
     return report
+
+
+def baseline_dict(b: Baseline) -> dict[str, Any]:
+    """The same object a baseline file holds, so ``--rft-baseline report.json`` reads it."""
+    return json.loads(dumps(b))
 
 
 def write(path: Path, pairs, calls, *, exitstatus: int) -> None:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from tabulate import tabulate as _tabulate
 
 from ..runner import CallStats, SuiteRun
+from ..stats import STABILITIES
 from ..summary import SuiteSummary
 
 
@@ -55,17 +56,77 @@ def _ci(metric) -> str:
     return f"[{metric.ci_low:.4f}, {metric.ci_high:.4f}]"
 
 
+def _delta(d) -> str:
+    if d is None or d.delta is None:
+        return ""
+    return f"{d.delta:+.4f}"
+
+
+def _delta_ci(d) -> str:
+    if d is None or d.ci_low is None:
+        return ""
+    return f"[{d.ci_low:+.4f}, {d.ci_high:+.4f}]"
+
+
+def _p(d) -> str:
+    if d is None or d.p_value is None:
+        return ""
+    return "<0.001" if d.p_value < 0.001 else f"{d.p_value:.3f}"
+
+
 def metrics_table(run: SuiteRun, summary: SuiteSummary) -> str:
     gated = defaultdict(list)
     for gate in summary.gates:
         gated[gate.metric].append(gate)
+    deltas = summary.comparison.deltas if summary.comparison else {}
     rows = []
     for name, metric in summary.metrics.items():
         gates = gated.get(name, [])
-        rows.append([name, _num(metric.value), _ci(metric), metric.n,
-                     ", ".join(g.label for g in gates),
-                     " ".join("PASS" if g.passed else "FAIL" for g in gates)])
-    return tabulate(rows, headers=["metric", "value", "95% CI", "n", "gate", "verdict"])
+        row = [name, _num(metric.value), _ci(metric), metric.n]
+        if deltas:
+            d = deltas.get(name)
+            row += [_num(d.baseline) if d else "", _delta(d), _delta_ci(d), _p(d)]
+        row += [", ".join(g.label for g in gates),
+                " ".join("PASS" if g.passed else "FAIL" for g in gates)]
+        rows.append(row)
+    headers = ["metric", "value", "95% CI", "n"]
+    if deltas:
+        headers += ["baseline", "delta", "delta 95% CI", "p (worse)"]
+    return tabulate(rows, headers=[*headers, "gate", "verdict"])
+
+
+def gate_lines(summary: SuiteSummary) -> str:
+    """Every failed gate and every baseline gate, spelled out."""
+    lines = [f"{'PASS' if g.passed else 'FAIL'} gate[{g.label}]: {g.detail}"
+             for g in summary.gates if not g.passed or g.delta is not None or ">=baseline" in g.label]
+    return "\n".join(lines)
+
+
+def baseline_block(summary: SuiteSummary) -> str:
+    """What the comparison with the baseline found beyond the metrics."""
+    c = summary.comparison
+    lines: list[str] = []
+    if c is not None:
+        b = c.baseline
+        lines.append(f"baseline: {b.model} x {b.repeats} repeats, {b.created or 'undated'}, "
+                     f"{b.path or b.source}; {len(c.paired)} items paired")
+        changes = c.changes_text()
+        if changes:
+            lines.append(changes)
+        lines.append(_ids("regressed (stable-pass -> stable-fail)", c.regressed))
+        lines.append(_ids("improved (stable-fail -> stable-pass)", c.improved))
+    if summary.flaky:
+        lines.append(_ids("flaky, quarantined (repeats disagree; never fail the build alone)",
+                          summary.flaky))
+    lines += [f"warning: {w}" for w in summary.warnings]
+    return "\n".join(line for line in lines if line)
+
+
+def _ids(title: str, ids: list[str], limit: int = 20) -> str:
+    if not ids:
+        return f"{title}: none"
+    more = f" ... (+{len(ids) - limit} more)" if len(ids) > limit else ""
+    return f"{title}: {len(ids)}: {', '.join(ids[:limit])}{more}"
 
 
 def variance_table(run: SuiteRun, summary: SuiteSummary, top: int = 5) -> str:
@@ -73,12 +134,11 @@ def variance_table(run: SuiteRun, summary: SuiteSummary, top: int = 5) -> str:
     spread = sorted(((s.scores[primary].std, item_id, s.scores[primary])
                      for item_id, s in summary.items.items() if primary in s.scores),
                     key=lambda row: (-row[0], row[1]))[:top]
-    counts = ", ".join(f"{summary.stability.get(k, 0)} {k}"
-                       for k in ("always-pass", "always-fail", "mixed", "no-score"))
+    counts = ", ".join(f"{summary.stability.get(k, 0)} {k}" for k in STABILITIES)
     rows = [[item_id, f"{s.mean:.3f}", f"{std:.3f}", f"{s.min:.3f}..{s.max:.3f}", s.n]
             for std, item_id, s in spread if std > 0]
-    table = tabulate(rows, headers=["most variable item", f"{primary} mean", "std", "range", "n"]) \
-        if rows else "no item varies across repeats"
+    table = tabulate(rows, headers=["most variable item", f"{primary} mean", "std (ddof=1)",
+                                    "range", "n"]) if rows else "no item varies across repeats"
     return f"items: {counts}\n{table}"
 
 
@@ -97,8 +157,29 @@ def comparison_table(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
     names = [f"{primary}.mean" if n == "mean" else n for n in COMPARED]
     names = [n for n in names if n in pairs[0][1].metrics]
     rows = [[name, *(_num(s.metrics[name].value) for _, s in pairs)] for name in names]
-    verdicts = ["gates", *("PASS" if all(g.passed for g in s.gates) else "FAIL" for _, s in pairs)]
+    verdicts = ["gates", *("PASS" if s.passed else "FAIL" for _, s in pairs)]
     return tabulate([*rows, verdicts], headers=["metric", *(run.model for run, _ in pairs)])
+
+
+def deltas_table(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
+    """Each model's paired deltas against the reference model, with the items that flipped."""
+    rows = []
+    reference = ""
+    for run, summary in pairs:
+        v = summary.versus
+        if v is None:
+            continue
+        reference = v.baseline.model
+        for name, d in v.deltas.items():
+            rows.append([run.model, name, _num(d.current), _delta(d), _delta_ci(d), _p(d),
+                         "" if d.correlation is None else f"{d.correlation:.2f}", d.n])
+        rows.append([run.model, "items flipped", "", f"{len(v.improved)} up, "
+                     f"{len(v.regressed)} down", "", "", "", len(v.paired)])
+    if not rows:
+        return ""
+    return (f"paired deltas vs {reference} (p: one-sided, for 'worse'):\n"
+            + tabulate(rows, headers=["model", "metric", "value", "delta", "95% CI", "p (worse)",
+                                      "corr", "items"]))
 
 
 def calls_table(calls: CallStats) -> str:
@@ -122,16 +203,22 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) 
     by_suite: dict[str, list[tuple[SuiteRun, SuiteSummary]]] = defaultdict(list)
     for run, summary in pairs:
         by_suite[run.suite.name].append((run, summary))
-        verdict = "PASS" if all(g.passed for g in summary.gates) else "FAIL"
+        verdict = "PASS" if summary.passed else "FAIL"
         blocks.append(f"--- {run.key}: {len(summary.items)} items x "
                       f"{run.repeats or run.suite.config.repeats} repeats, gates {verdict}\n"
                       + metrics_table(run, summary))
+        for block in (gate_lines(summary), baseline_block(summary)):
+            if block:
+                blocks.append(block)
         blocks.append(variance_table(run, summary))
         if summary.per_label:
             blocks.append(label_table(summary))
     for name, group in by_suite.items():
         if len(group) > 1:
             blocks.append(f"--- {name}: models side by side\n" + comparison_table(group))
+            deltas = deltas_table(group)
+            if deltas:
+                blocks.append(deltas)
     if calls is not None:
         blocks.append(calls_table(calls))
     return "\n\n".join(blocks)

@@ -1,0 +1,230 @@
+"""Baseline files: what a suite scored with the model we ship, committed next to the suite.
+
+A baseline is plain data (``Baseline``): per-item score statistics and pass counts, the suite
+metrics, and digests of everything the scores depend on. It is written as reviewable,
+diff-friendly JSON (sorted keys, one item per line), atomically; it is read back from a baseline
+file or from an earlier ``--rft-report`` JSON. Comparing against it is ``compare.py``'s job.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import RftError
+
+SCHEMA_VERSION = 1
+KIND = "pytest-rft-baseline"
+DIGEST_PARTS = ("dataset", "prompt", "response_schema", "graders", "sampling", "repeats")
+
+
+@dataclass
+class BaselineItem:
+    """One item as the baseline run saw it."""
+
+    scores: dict[str, dict[str, float]]
+    """score name -> {mean, std, min, max, n}."""
+    passes: int
+    """Repeats whose primary score reached the pass threshold."""
+    n: int
+    """Repeats with a primary score."""
+    errors: int = 0
+    digest: str = ""
+    """Digest of the item's data (empty when unknown): a changed record is named, not mixed in."""
+    labels: dict[str, list[int]] | None = None
+    """label -> [true positives, predicted, true], summed over repeats (classification suites)."""
+    rows: list[float] | None = None
+    """[rows, sum of row precision, recall, F1] for the samples_* metrics."""
+
+
+@dataclass
+class Baseline:
+    suite: str
+    model: str
+    repeats: int
+    primary: str
+    pass_threshold: float
+    items: dict[str, BaselineItem]
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """metric -> {value, ci_low, ci_high, n}."""
+    digests: dict[str, str] = field(default_factory=dict)
+    created: str = ""
+    plugin_version: str = ""
+    source: str = "pytest-rft"
+    """Where the scores come from: a pytest-rft run, a report, an imported OpenAI eval run."""
+    path: str | None = None
+    """The file it was read from (not written)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Digests
+
+
+def digest(value: Any) -> str:
+    """Short stable digest of a JSON-able value (key order does not matter)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[str, str]:
+    """Digests of what a suite's scores depend on: dataset, prompt, response schema, graders,
+    sampling (for the model run) and the number of repeats (pass_rate, .max, .min depend on it)."""
+    return {
+        "dataset": digest([[item.id, item.data, item.messages] for item in suite.items]),
+        "prompt": digest(suite.prompt),
+        "response_schema": digest(suite.response_schema),
+        "graders": digest(suite.grader_definitions),
+        "sampling": digest(sampling),
+        "repeats": str(repeats),
+    }
+
+
+def item_digest(item: Any) -> str:
+    return digest([item.data, item.messages])[:8]
+
+
+def callable_source(fn: Any) -> str:
+    """Source of a registered Python grader, for its digest (its name when unavailable)."""
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return getattr(fn, "__qualname__", repr(fn))
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def default_path(suite_path: Path, suite_name: str, baseline_dir: str | Path | None = None) -> Path:
+    """``baselines/<suite>.json`` next to the suite file, or in ``baseline_dir``."""
+    folder = Path(baseline_dir) if baseline_dir else suite_path.parent / "baselines"
+    return folder / f"{suite_name}.json"
+
+
+def dumps(baseline: Baseline) -> str:
+    """Diff-friendly JSON: sorted keys, one metric and one item per line."""
+    data = asdict(baseline)
+    data.pop("path", None)
+    items = data.pop("items")
+    metrics = data.pop("metrics")
+    data["schema_version"] = SCHEMA_VERSION
+    data["kind"] = KIND
+
+    def line(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+    head = [f"  {json.dumps(k)}: {line(v)}" for k, v in sorted(data.items())]
+    metric_lines = [f"    {json.dumps(k)}: {line(metrics[k])}" for k in sorted(metrics)]
+    item_lines = [f"    {json.dumps(k)}: {line(_compact(items[k]))}" for k in sorted(items)]
+    return ("{\n" + ",\n".join(head)
+            + ",\n  \"items\": {\n" + ",\n".join(item_lines) + "\n  }"
+            + ",\n  \"metrics\": {\n" + ",\n".join(metric_lines) + "\n  }\n}\n")
+
+
+def _compact(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def write(path: Path, baseline: Baseline) -> None:
+    """Write atomically: the old file stays whole until the new one is complete."""
+    text = dumps(baseline)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def read(path: Path) -> Baseline:
+    """A baseline file, or a ``--rft-report`` JSON holding exactly one suite run."""
+    data = _load_json(path)
+    if data.get("kind") == KIND:
+        return from_dict(data, path)
+    raise RftError("not a pytest-rft baseline file", where=str(path),
+                   fix="write it with 'pytest --rft-baseline-update', or pass a --rft-report JSON "
+                       "with --rft-baseline")
+
+
+def read_any(path: Path, suite: str, model: str | None = None) -> Baseline | None:
+    """``path`` as a baseline file (of ``suite``) or a report (its run of ``suite``)."""
+    data = _load_json(path)
+    if data.get("kind") == KIND:
+        return from_dict(data, path) if data.get("suite") == suite else None
+    return from_report(path, suite, model)
+
+
+def from_dict(data: dict[str, Any], path: Path | None = None) -> Baseline:
+    where = str(path) if path else "baseline"
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise RftError(f"baseline schema_version {version!r} is not supported (this plugin reads "
+                       f"{SCHEMA_VERSION})", where=where,
+                       fix="re-create it with 'pytest --rft-baseline-update'")
+    try:
+        items = {str(k): BaselineItem(**v) for k, v in data["items"].items()}
+        return Baseline(
+            suite=data["suite"], model=data["model"], repeats=int(data["repeats"]),
+            primary=data["primary"], pass_threshold=float(data["pass_threshold"]), items=items,
+            metrics=data.get("metrics", {}), digests=data.get("digests", {}),
+            created=data.get("created", ""), plugin_version=data.get("plugin_version", ""),
+            source=data.get("source", "pytest-rft"), path=str(path) if path else None)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RftError(f"malformed baseline ({type(exc).__name__}: {exc})", where=where,
+                       fix="re-create it with 'pytest --rft-baseline-update'") from None
+
+
+def from_report(path: Path, suite: str, model: str | None = None) -> Baseline | None:
+    """The baseline of ``suite`` held in a ``--rft-report`` JSON (the run of ``model``, else the
+    first run of that suite); None when the report has no run of that suite."""
+    data = _load_json(path)
+    if "suites" not in data:
+        raise RftError("not a pytest-rft report (no 'suites')", where=str(path),
+                       fix="pass the JSON written by --rft-report, or a baseline file")
+    runs = [s for s in data["suites"] if s.get("suite") == suite and s.get("baseline")]
+    if model is not None:
+        runs = [s for s in runs if s.get("model") == model] or runs[:0]
+    if not runs:
+        return None
+    return from_dict(runs[0]["baseline"], path)
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RftError("baseline file not found", where=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RftError(f"cannot read the baseline: {exc}", where=str(path)) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise RftError(f"invalid JSON: {exc}", where=str(path),
+                       fix="restore it from version control or re-create it with "
+                           "'pytest --rft-baseline-update'") from None
+    if not isinstance(data, dict):
+        raise RftError("expected a JSON object", where=str(path))
+    return data

@@ -1,0 +1,39 @@
+"""The ``pytest-rft`` console command: ``history`` and ``import`` subcommands.
+
+Each subcommand lives in its own module, which adds its arguments with ``add_arguments(parser)``
+and does its work in ``run(args) -> int``; this module only dispatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import RftError
+
+SUBCOMMANDS = {
+    # name: (module, one-line help)
+    "history": ("pytest_rft.history", "metric-over-runs tables and a chart from --rft-history files"),
+    "import": ("pytest_rft.importer", "turn an OpenAI eval or RFT job into a pytest-rft suite"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pytest-rft", description="pytest-rft tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        modules[name] = module
+        module.add_arguments(commands.add_parser(name, help=help_text, description=help_text))
+    args = parser.parse_args(argv)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except RftError as exc:
+        print(f"pytest-rft {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The ``--rft-*`` options: each is also an ini key ``rft_*``; the command line wins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+OPTIONS: list[tuple[str, dict[str, Any], str]] = [
+    # (name, argparse kwargs, help) -- each is also an ini key rft_<name>
+    ("model", {"action": "append"}, "model under test (repeatable): a registered Python model, "
+                                    "module:attr, or an OpenAI model name such as ft:o4-mini:org::id"),
+    ("checkpoints", {"action": "append"}, "also test every checkpoint model of this fine-tuning "
+                                          "job (ftjob-...; repeatable)"),
+    ("repeats", {"type": int}, "samples per item (overrides the suite's repeats; at least 1)"),
+    ("limit", {"type": int}, "only the first N items of each suite"),
+    ("concurrency", {"type": int}, "model calls in flight across the whole run (default 16)"),
+    ("report", {}, "write every sample, score and error as JSON to this path"),
+    ("baseline-update", {"action": "store_true"}, "write each suite's baseline from this run "
+                                                  "(like syrupy's --snapshot-update)"),
+    ("baseline-dir", {}, "where baseline files live (default: baselines/ next to each suite)"),
+    ("baseline", {}, "compare against this baseline file or earlier --rft-report JSON instead"),
+    ("baseline-model", {}, "with several models: the run that becomes the baseline and the "
+                           "reference of the side-by-side deltas (default: the first)"),
+    ("history", {}, "append one JSON line per suite x model run to this file"),
+    ("regrade", {}, "grade the outputs recorded in this report JSON again, calling no model"),
+    ("base-url", {}, "OpenAI-compatible endpoint (default $OPENAI_BASE_URL or OpenAI)"),
+    ("api", {"choices": ["chat", "responses"]}, "OpenAI API to call (default chat)"),
+    ("timeout", {"type": float}, "seconds per model call before it counts as a timeout (default 60)"),
+    ("max-retries", {"type": int}, "retries per sample for 408/409/429/5xx, timeouts and "
+                                   "connection errors (default 4)"),
+    ("http-client", {"choices": ["httpx", "aiohttp"]}, "HTTP client under the openai SDK: httpx "
+                                                       "(default) or aiohttp (less CPU per call)"),
+    ("retry-backoff", {"type": float}, "first backoff in seconds, doubling per retry (default 0.5)"),
+    ("bootstrap", {"type": int}, "bootstrap resamples for confidence intervals (default 1000)"),
+    ("seed", {"type": int}, "seed of the bootstrap and of retry jitter (default 0)"),
+    ("suite-pattern", {"action": "append"}, "glob of suite file names (default rft_*.yaml, "
+                                             "*.rft.yaml)"),
+]
+DEFAULTS = {"http-client": "httpx", "concurrency": 16, "timeout": 60.0, "max-retries": 4,
+            "retry-backoff": 0.5, "bootstrap": 1000, "seed": 0, "baseline-update": False,
+            "suite-pattern": ["rft_*.yaml", "*.rft.yaml"]}
+MINIMUM = {"repeats": 1, "limit": 0, "concurrency": 1, "timeout": 0.001, "max-retries": 0,
+           "retry-backoff": 0.0, "bootstrap": 0}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rft", "model regression testing (pytest-rft)")
+    for name, kwargs, help_text in OPTIONS:
+        dest = _dest(name)
+        group.addoption(f"--rft-{name}", dest=dest, default=None, help=help_text, **kwargs)
+        kind = {"append": "linelist", "store_true": "bool"}.get(kwargs.get("action"), "string")
+        parser.addini(dest, help=help_text, type=kind)
+
+
+def _dest(name: str) -> str:
+    return "rft_" + name.replace("-", "_")
+
+
+def option(config: pytest.Config, name: str) -> Any:
+    """Command line first, then the ini key, then the default."""
+    dest = _dest(name)
+    value = config.getoption(dest)
+    if value is None:
+        raw = config.getini(dest)
+        if raw not in ("", [], None, False):
+            kind = next(k for n, k, _ in OPTIONS if n == name).get("type")
+            try:
+                value = kind(raw) if kind else raw
+            except ValueError:
+                raise pytest.UsageError(f"ini key {dest} = {raw!r}: expected {kind.__name__}") from None
+    return DEFAULTS.get(name) if value is None else value
+
+
+def validate(config: pytest.Config) -> None:
+    """Reject values that would silently mean something else (``--rft-repeats 0``)."""
+    for name, low in MINIMUM.items():
+        value = option(config, name)
+        if value is not None and not value >= low:
+            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be at "
+                                    f"least {low:g}, got {value!r}")

@@ -1,0 +1,272 @@
+"""One pytest session's pytest-rft state, in one place: the suite runs, sampling, summaries,
+baselines (read, compared, written), history and reports. The hooks in ``plugin.py`` delegate
+here (the way syrupy's hooks delegate to its ``SnapshotSession``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import baseline as baseline_io
+from . import history
+from .backends.base import Backend
+from .backends.python_backend import PythonBackend, find_python_model
+from .baseline import Baseline
+from .compare import compare
+from .errors import RftError
+from .options import option
+from .report import json_report, markdown, terminal
+from .runner import CallStats, RunSettings, SuiteRun, run_all
+from .suite import Suite
+from .summary import SuiteSummary, compared_metrics, summarize, to_baseline
+
+
+class RftSession:
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.runs: list[SuiteRun] = []
+        self.summaries: dict[str, SuiteSummary] = {}
+        self.status: dict[str, str] = {}
+        self.calls: CallStats | None = None
+        self.notes: list[str] = []
+        """Lines for the terminal summary (baselines written, history appended ...)."""
+        self._baselines: dict[str, tuple[Baseline | None, str | None]] = {}
+        self._checkpoints: dict[str, list[str]] = {}
+
+    # ------------------------------------------------------------------ collection
+
+    def models_for(self, suite: Suite) -> list[str]:
+        models = list(option(self.config, "model") or suite.default_models())
+        for job in option(self.config, "checkpoints") or []:
+            if job not in self._checkpoints:
+                from .openai_api import list_checkpoint_models
+
+                self._checkpoints[job] = list_checkpoint_models(
+                    job, base_url=option(self.config, "base-url"))
+            models += self._checkpoints[job]
+        if not models:
+            raise RftError("no model to test", where=f"{suite.path} model",
+                           fix="add 'model:' to the suite or pass --rft-model NAME")
+        models = list(dict.fromkeys(models))
+        reference = option(self.config, "baseline-model")
+        if reference is not None and reference not in models:
+            raise RftError(f"--rft-baseline-model {reference!r} is not one of the models run: "
+                           f"{', '.join(models)}", where=str(suite.path),
+                           fix="name one of them, or add it with --rft-model")
+        return models
+
+    def add_run(self, suite: Suite, model: str) -> SuiteRun:
+        run = SuiteRun(suite=suite, model=model, repeats=option(self.config, "repeats"),
+                       api=option(self.config, "api"))
+        self.runs.append(run)
+        return run
+
+    # ------------------------------------------------------------------ sampling
+
+    def sample(self, runs: list[SuiteRun]) -> None:
+        settings = RunSettings(concurrency=option(self.config, "concurrency"),
+                               max_retries=option(self.config, "max-retries"),
+                               backoff_base=option(self.config, "retry-backoff"),
+                               seed=option(self.config, "seed"))
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        progress = terminal.ProgressLine(reporter) if reporter else None
+        try:
+            backends = {model: self.make_backend(model) for model in {r.model for r in runs}}
+            self.calls = asyncio.run(_run(runs, backends, settings, progress))
+        finally:
+            if progress:
+                progress.finish()
+
+    def make_backend(self, model: str) -> Backend:
+        regrade = option(self.config, "regrade")
+        if regrade:
+            from .backends.replay import ReplayBackend
+
+            return ReplayBackend.from_report(Path(regrade), model)
+        fn = find_python_model(model)
+        if fn is not None:
+            return PythonBackend(model, fn, max_workers=option(self.config, "concurrency"),
+                                 timeout=option(self.config, "timeout"))
+        from .backends.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(model, api_key=os.environ.get("OPENAI_API_KEY"),
+                             base_url=option(self.config, "base-url") or os.environ.get("OPENAI_BASE_URL"),
+                             timeout=option(self.config, "timeout"),
+                             max_connections=option(self.config, "concurrency"),
+                             transport=option(self.config, "http-client"))
+
+    # ------------------------------------------------------------------ numbers
+
+    def summary(self, run: SuiteRun) -> SuiteSummary:
+        """The run's numbers, computed once (after sampling) and shared by items, gates, reports."""
+        if run.key not in self.summaries:
+            n_boot, seed = option(self.config, "bootstrap"), option(self.config, "seed")
+            base, problem = self._baseline_for(run)
+            if base is None and problem is None:  # updating: compared with what will be written
+                base = to_baseline(run, summarize(run, n_boot=n_boot, seed=seed))
+            summary = summarize(run, n_boot=n_boot, seed=seed, baseline=base,
+                                baseline_problem=problem)
+            self.summaries[run.key] = summary
+            reference = self.reference_run(run)
+            if reference is not None and reference is not run:
+                ref_summary = self.summary(reference)
+                summary.versus = compare(
+                    to_baseline(run, summary), to_baseline(reference, ref_summary),
+                    compared_metrics(run), dataset_ids=[i.id for i in run.suite.items],
+                    labels=summary.labels or None, n_boot=n_boot, seed=seed)
+        return self.summaries[run.key]
+
+    def sampled(self) -> list[tuple[SuiteRun, SuiteSummary]]:
+        return [(run, self.summary(run)) for run in self.runs if run.sampled]
+
+    def reference_run(self, run: SuiteRun) -> SuiteRun | None:
+        """The run of the same suite that others are compared with (and that becomes the baseline
+        on update): ``--rft-baseline-model``, else the first model."""
+        same = [r for r in self.runs if r.suite.path == run.suite.path and r.sampled]
+        wanted = option(self.config, "baseline-model")
+        chosen = [r for r in same if r.model == wanted] if wanted else same[:1]
+        return chosen[0] if chosen else None
+
+    def _baseline_for(self, run: SuiteRun) -> tuple[Baseline | None, str | None]:
+        suite = run.suite
+        if option(self.config, "baseline-update"):
+            reference = self.reference_run(run)
+            if reference is not None and reference is not run:
+                return to_baseline(reference, self.summary(reference)), None
+            return None, None  # the run being written is its own baseline
+        explicit = option(self.config, "baseline")
+        key = f"{explicit or ''}|{suite.path}"
+        if key not in self._baselines:
+            self._baselines[key] = self._load_baseline(suite, explicit, run.model)
+        return self._baselines[key]
+
+    def _load_baseline(self, suite: Suite, explicit: str | None, model: str
+                       ) -> tuple[Baseline | None, str | None]:
+        if explicit:
+            path = Path(explicit)
+            try:
+                data = baseline_io.read_any(path, suite.name, option(self.config, "baseline-model"))
+            except RftError as exc:
+                return None, str(exc)
+            if data is None:
+                return None, (f"{path} has no run of suite {suite.name!r}; pass a report of a run "
+                              "that included it, or the suite's baseline file")
+            return data, None
+        path = self.baseline_path(suite)
+        if not path.is_file():
+            return None, (f"no baseline for suite {suite.name!r} (expected {self._shown(path)}); "
+                          f"create it with:  {self.update_command(suite, model)}")
+        try:
+            data = baseline_io.read(path)
+        except RftError as exc:
+            return None, str(exc)
+        if data.suite != suite.name:
+            return None, (f"{self._shown(path)} is the baseline of suite {data.suite!r}, not "
+                          f"{suite.name!r}; re-create it with:  {self.update_command(suite, model)}")
+        return data, None
+
+    def baseline_path(self, suite: Suite) -> Path:
+        folder = option(self.config, "baseline-dir")
+        if folder and not Path(folder).is_absolute():
+            folder = self.config.rootpath / folder
+        return baseline_io.default_path(suite.path, suite.name, folder)
+
+    def update_command(self, suite: Suite, model: str) -> str:
+        models = option(self.config, "model") or []
+        parts = ["pytest", self._shown(suite.path)]
+        if models:
+            parts += ["--rft-model", model]
+        if option(self.config, "baseline-dir"):
+            parts += ["--rft-baseline-dir", option(self.config, "baseline-dir")]
+        return shlex.join([*parts, "--rft-baseline-update"])
+
+    def _shown(self, path: Path) -> str:
+        try:
+            return os.path.relpath(path, self.config.invocation_params.dir)
+        except ValueError:
+            return str(path)
+
+    # ------------------------------------------------------------------ finish
+
+    def finish(self, exitstatus: int) -> None:
+        """Baselines (on update), history and the JSON report; partial results are kept."""
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        try:
+            pairs: list[tuple[SuiteRun, SuiteSummary | None]] = list(self.sampled())
+        except Exception as exc:  # never lose the samples because a summary failed
+            print(f"rft: summaries failed ({type(exc).__name__}: {exc}); writing samples only",
+                  file=sys.stderr)
+            pairs = [(run, None) for run in self.runs if run.sampled]
+        if option(self.config, "baseline-update") and not interrupted:
+            self._write_baselines([(r, s) for r, s in pairs if s is not None])
+        path = option(self.config, "history")
+        if path and not interrupted:
+            commit = history.git_commit(self.config.rootpath)
+            created = baseline_io.now()
+            records = [history.record(r, s, git_commit=commit, created=created)
+                       for r, s in pairs if s is not None]
+            history.append(Path(path), records)
+            self.notes.append(f"rft: {len(records)} run(s) appended to the history {path}")
+        report = option(self.config, "report")
+        if report:
+            json_report.write(Path(report), pairs, self.calls, exitstatus=int(exitstatus))
+
+    def _write_baselines(self, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
+        for run, summary in pairs:
+            if self.reference_run(run) is not run:
+                continue
+            path = self.baseline_path(run.suite)
+            snapshot = to_baseline(run, summary)
+            kept = self._merge_unselected(run, snapshot, path)
+            baseline_io.write(path, snapshot)
+            errors = sum(s.n_errors + s.n_grader_errors for s in summary.items.values())
+            note = (f"rft: baseline of {run.suite.name} written from {run.model} "
+                    f"({len(summary.items)} items x {snapshot.repeats} repeats) to "
+                    f"{self._shown(path)}")
+            if kept:
+                note += f"; {kept} item(s) not selected in this run kept from the previous baseline"
+            if errors:
+                note += f"; WARNING: {errors} sample(s) had errors and have no scores in it"
+            self.notes.append(note)
+
+    @staticmethod
+    def _merge_unselected(run: SuiteRun, snapshot: Baseline, path: Path) -> int:
+        """A partial run (-k, --rft-limit) updates its items and keeps the others."""
+        selected = {item.id for item in run.items}
+        in_dataset = {item.id for item in run.suite.items}
+        if selected >= in_dataset or not path.is_file():
+            return 0
+        try:
+            old = baseline_io.read(path)
+        except RftError:
+            return 0
+        kept = {k: v for k, v in old.items.items() if k in in_dataset and k not in selected}
+        snapshot.items.update(kept)
+        return len(kept)
+
+    def terminal_summary(self, reporter: Any) -> None:
+        pairs = self.sampled()
+        if pairs:
+            reporter.write_sep("=", "pytest-rft summary")
+            reporter.write_line(terminal.render(pairs, self.calls))
+            report = option(self.config, "report")
+            if report:
+                reporter.write_line(f"rft: report written to {report}")
+            step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+            if step_summary:
+                markdown.append(Path(step_summary), pairs)
+        for note in self.notes:
+            reporter.write_line(note)
+
+
+async def _run(runs, backends, settings, progress) -> CallStats:
+    try:
+        return await run_all(runs, backends, settings, progress.update if progress else None)
+    finally:
+        await asyncio.gather(*(b.aclose() for b in backends.values()), return_exceptions=True)
