@@ -154,7 +154,7 @@ def _compare(metric: str, cols: np.ndarray,
     low, high = np.percentile(deltas, [100 * alpha, 100 * (1 - alpha)])
     result.ci_low, result.ci_high = float(low), float(high)
     result.se = float(deltas.std(ddof=1))
-    if result.se == 0.0:  # every item moved by the same amount: no doubt about the sign
+    if result.se <= 1e-12:  # every item moved by the same amount: no doubt about the sign
         result.p_value = 1.0 if delta >= 0 else 0.0
     else:
         result.p_value = float((np.count_nonzero(deltas >= 0) + 1) / (deltas.size + 1))

@@ -1,36 +1,119 @@
-"""A Markdown summary for GitHub Actions, appended to ``$GITHUB_STEP_SUMMARY``."""
+"""A Markdown summary for GitHub Actions, appended to ``$GITHUB_STEP_SUMMARY``: gates, deltas
+against the baseline, regressed / improved / flaky items, the variance study, the per-label
+table and models side by side."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 from tabulate import tabulate
 
 from ..runner import SuiteRun
 from ..summary import SuiteSummary
+from . import terminal
 
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def _table(rows, headers) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _ids(ids: list[str], limit: int = 30) -> str:
+    shown = ", ".join(f"`{i}`" for i in ids[:limit])
+    return shown + (f" … (+{len(ids) - limit} more)" if len(ids) > limit else "")
+
+
+def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
+    verdict = "✅ pass" if summary.passed else "❌ FAIL"
+    gated = defaultdict(list)
+    for gate in summary.gates:
+        gated[gate.metric].append(gate)
+    deltas = summary.comparison.deltas if summary.comparison else {}
+    rows = []
+    for name, metric in summary.metrics.items():
+        gates = gated.get(name, [])
+        ci = "n/a" if metric.ci_low is None else f"{metric.ci_low:.4f} – {metric.ci_high:.4f}"
+        row = [name, _num(metric.value), ci]
+        if deltas:
+            d = deltas.get(name)
+            row += [_num(d.baseline) if d else "", terminal._delta(d), terminal._delta_ci(d),
+                    terminal._p(d)]
+        row += ["<br>".join(f"`{g.label}`" for g in gates),
+                " ".join("✅" if g.passed else "❌" for g in gates)]
+        rows.append(row)
+    headers = ["metric", "value", "95% CI"]
+    if deltas:
+        headers += ["baseline", "Δ", "Δ 95% CI", "p (worse)"]
+    parts = [f"### {run.key}: {verdict}",
+             f"{len(summary.items)} items × {run.repeats or run.suite.config.repeats} repeats",
+             _table(rows, [*headers, "gate", ""])]
+    failed = [f"- ❌ `{g.label}`: {g.detail}" for g in summary.gates if not g.passed]
+    inconclusive = [f"- ⚠️ `{g.label}`: {g.detail}" for g in summary.gates if g.inconclusive]
+    if failed or inconclusive:
+        parts.append("\n".join(failed + inconclusive))
+    c = summary.comparison
+    if c is not None:
+        lines = [f"**Baseline**: `{c.baseline.model}` × {c.baseline.repeats} repeats, "
+                 f"{c.baseline.created or 'undated'}; {len(c.paired)} items paired"]
+        if c.changes_text():
+            lines.append(f"- ⚠️ {c.changes_text()}")
+        lines.append(f"- regressed (stable-pass → stable-fail): {len(c.regressed)} "
+                     + _ids(c.regressed))
+        lines.append(f"- improved (stable-fail → stable-pass): {len(c.improved)} "
+                     + _ids(c.improved))
+        parts.append("\n".join(lines))
+    elif summary.baseline_problem:
+        parts.append(f"**Baseline**: {summary.baseline_problem}")
+    if summary.flaky:
+        parts.append(f"**Flaky, quarantined** ({len(summary.flaky)}): {_ids(summary.flaky)}")
+    parts += [f"> ⚠️ {w}" for w in summary.warnings]
+    parts.append("<details><summary>Variance study</summary>\n\n```\n"
+                 + terminal.variance_table(run, summary) + "\n```\n</details>")
+    if summary.per_label:
+        label_rows = [[r.label, f"{r.precision:.3f}", f"{r.recall:.3f}", f"{r.f1:.3f}",
+                       r.support, r.predicted] for r in summary.per_label]
+        parts.append("<details><summary>Per label</summary>\n\n" + _table(
+            label_rows, ["label", "precision", "recall", "f1", "support", "predicted"])
+            + "\n</details>")
+    return "\n\n".join(parts)
+
+
 def render(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
     blocks = ["## pytest-rft"]
+    by_suite: dict[str, list[tuple[SuiteRun, SuiteSummary]]] = defaultdict(list)
     for run, summary in pairs:
-        verdict = "✅ pass" if all(g.passed for g in summary.gates) else "❌ FAIL"
-        gates = {g.metric: g for g in summary.gates}
-        rows = []
-        for name, metric in summary.metrics.items():
-            gate = gates.get(name)
-            ci = "" if metric.ci_low is None else f"{metric.ci_low:.4f} – {metric.ci_high:.4f}"
-            rows.append([name, _num(metric.value), ci, gate.label if gate else "",
-                         ("✅" if gate.passed else "❌") if gate else ""])
-        table = tabulate(rows, headers=["metric", "value", "95% CI", "gate", ""],
-                         tablefmt="github", disable_numparse=True)
-        failed = [f"- ❌ `{g.label}`: {g.detail}" for g in summary.gates if not g.passed]
-        blocks.append(f"### {run.key}: {verdict}\n\n{len(summary.items)} items × "
-                      f"{run.repeats or run.suite.config.repeats} repeats\n\n{table}"
-                      + ("\n\n" + "\n".join(failed) if failed else ""))
+        by_suite[run.suite.name].append((run, summary))
+        blocks.append(suite_block(run, summary))
+    for name, group in by_suite.items():
+        if len(group) < 2:
+            continue
+        primary = group[0][0].suite.primary
+        names = [f"{primary}.mean" if n == "mean" else n for n in terminal.COMPARED]
+        names = [n for n in names if n in group[0][1].metrics]
+        rows = [[n, *(_num(s.metrics[n].value) for _, s in group)] for n in names]
+        rows.append(["gates", *("✅" if s.passed else "❌" for _, s in group)])
+        block = f"### {name}: models side by side\n\n" + _table(
+            rows, ["metric", *(f"`{run.model}`" for run, _ in group)])
+        delta_rows = []
+        reference = ""
+        for run, summary in group:
+            v = summary.versus
+            if v is None:
+                continue
+            reference = v.baseline.model
+            for metric, d in v.deltas.items():
+                delta_rows.append([f"`{run.model}`", metric, terminal._delta(d),
+                                   terminal._delta_ci(d), terminal._p(d)])
+            delta_rows.append([f"`{run.model}`", "items flipped",
+                               f"{len(v.improved)} up, {len(v.regressed)} down", "", ""])
+        if delta_rows:
+            block += (f"\n\nPaired deltas vs `{reference}`:\n\n"
+                      + _table(delta_rows, ["model", "metric", "Δ", "95% CI", "p (worse)"]))
+        blocks.append(block)
     return "\n\n".join(blocks) + "\n"
 
 

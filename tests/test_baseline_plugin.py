@@ -1,0 +1,296 @@
+"""Baselines end to end with pytester: update, compare, regressions, flips, digests, selection,
+reports, several models, history."""
+
+import json
+import textwrap
+import xml.etree.ElementTree as ET
+
+import pytest
+
+CONFTEST = '''
+import os
+import pytest_rft
+
+def _ids(name):
+    return {i for i in os.environ.get(name, "").split(",") if i}
+
+@pytest_rft.model("m")
+def m(request):
+    """Right, except items in $RFT_BROKEN (always wrong) and $RFT_FLAKY (wrong on odd repeats)."""
+    wrong = request.item_id in _ids("RFT_BROKEN") or (
+        request.item_id in _ids("RFT_FLAKY") and request.repeat % 2 == 1)
+    return {"answer": "nope" if wrong else request.item["expected"]}
+
+@pytest_rft.model("m2")
+def m2(request):
+    return {"answer": "nope" if request.item_id in _ids("RFT_BROKEN2") else request.item["expected"]}
+'''
+
+SUITE = '''
+suite: qa
+dataset: data.jsonl
+model: m
+input:
+  - {role: user, content: "Q: {{ item.question }}"}
+repeats: 3
+graders:
+  exact:
+    type: string_check
+    name: exact
+    input: "{{ sample.output_json.answer }}"
+    reference: "{{ item.expected }}"
+    operation: eq
+pass_threshold: 0.5
+gates:
+  - {metric: exact.mean, baseline: true, max_drop: 0.02}
+  - {metric: pass_rate, baseline: true, max_drop: 0.05}
+'''
+
+N_ITEMS = 40
+
+
+def write_data(path, ids):
+    path.write_text("".join(json.dumps({"id": i, "question": f"what is {i}?", "expected": i}) + "\n"
+                            for i in ids))
+
+
+@pytest.fixture
+def project(pytester, monkeypatch):
+    for name in ("RFT_BROKEN", "RFT_FLAKY", "RFT_BROKEN2", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makeconftest(CONFTEST)
+    pytester.path.joinpath("rft_qa.yaml").write_text(SUITE)
+    write_data(pytester.path / "data.jsonl", [f"q{i:02d}" for i in range(N_ITEMS)])
+    return pytester
+
+
+def run(pytester, *args):
+    return pytester.runpytest("-p", "no:cacheprovider", "-rf", *args)
+
+
+def update(pytester, *args):
+    result = run(pytester, "--rft-baseline-update", *args)
+    assert result.ret == 0, result.stdout.str()
+    return result
+
+
+BASELINE = "baselines/qa.json"
+
+
+def test_missing_baseline_fails_with_the_command_that_creates_it(project):
+    result = run(project)
+    assert result.ret == 1
+    result.assert_outcomes(passed=N_ITEMS + 1, failed=2)
+    result.stdout.fnmatch_lines(["*no baseline for suite 'qa' (expected baselines/qa.json); "
+                                 "create it with:  pytest rft_qa.yaml --rft-baseline-update"])
+
+
+def test_update_writes_a_reviewable_baseline_and_an_unchanged_model_passes(project):
+    result = update(project)
+    result.stdout.fnmatch_lines(["rft: baseline of qa written from m (40 items x 3 repeats) "
+                                 "to baselines/qa.json"])
+    text = (project.path / BASELINE).read_text()
+    data = json.loads(text)
+    assert data["kind"] == "pytest-rft-baseline" and data["schema_version"] == 1
+    assert data["model"] == "m" and data["repeats"] == 3 and data["primary"] == "exact"
+    assert set(data["digests"]) == {"dataset", "prompt", "response_schema", "graders",
+                                    "sampling", "repeats"}
+    item_lines = [line for line in text.splitlines() if line.startswith('    "q')]
+    assert len(item_lines) == N_ITEMS  # one item per line: diffs show which items changed
+    assert data["items"]["q00"]["scores"]["exact"] == {"max": 1.0, "mean": 1.0, "min": 1.0,
+                                                       "n": 3, "std": 0.0}
+    assert data["items"]["q00"]["passes"] == 3
+    assert data["metrics"]["pass_rate"]["value"] == 1.0
+    again = run(project)
+    assert again.ret == 0
+    again.assert_outcomes(passed=N_ITEMS + 3)
+    again.stdout.fnmatch_lines(["PASS gate[[]exact.mean>=baseline-0.02[]]: exact.mean = 1.0000 *"
+                                "baseline 1.0000 vs 1.0000 on 40 paired items; delta +0.0000*"
+                                "no significant drop"])
+
+
+def test_worse_model_fails_the_gate_with_a_readable_explanation(project, monkeypatch):
+    update(project)
+    broken = [f"q{i:02d}" for i in range(8)]
+    monkeypatch.setenv("RFT_BROKEN", ",".join(broken))
+    result = run(project, "-v")
+    assert result.ret == 1
+    # the 8 broken items fail as regressed, both baseline gates fail
+    result.assert_outcomes(passed=N_ITEMS - 8 + 1, failed=8 + 2)
+    result.stdout.fnmatch_lines([
+        "FAIL gate[[]exact.mean>=baseline-0.02[]]: exact.mean = 0.8000 (95% CI *); baseline 1.0000 "
+        "vs 0.8000 on 40 paired items; delta -0.2000 (95% CI -0.*); p=* (one-sided, paired "
+        "bootstrap); item correlation n/a; allowed drop 0.02 -> REGRESSION: significantly worse "
+        "at 95% confidence and the drop 0.2000 exceeds 0.02",
+        "regressed (stable-pass -> stable-fail): 8: q00, q01, q02, q03, q04, q05, q06, q07",
+    ])
+    result.stdout.fnmatch_lines([
+        "regressed: stable-pass in the baseline (m: exact=1.000, 3/3 repeats passed) and "
+        "stable-fail now (exact=0.000, 0/3 passed)",
+        '  repeat 0: exact=0.000 output: {"answer": "nope"}',
+    ])
+    result.stdout.fnmatch_lines(["*q00 FAILED (exact=0.000±0.000 n=3 Δ-1.000)*"])
+
+
+def test_small_drop_within_max_drop_passes(project, monkeypatch):
+    update(project)
+    monkeypatch.setenv("RFT_BROKEN", "q00")  # one item of 40: 2.5 points, not significant
+    result = run(project)
+    result.stdout.fnmatch_lines(["PASS gate[[]pass_rate>=baseline-0.05[]]: *delta -0.0250*"])
+    # the broken item itself still fails, as regressed
+    result.assert_outcomes(passed=N_ITEMS - 1 + 3, failed=1)
+
+
+def test_flaky_item_is_quarantined_not_regressed(project, monkeypatch):
+    update(project)
+    monkeypatch.setenv("RFT_FLAKY", "q05")  # wrong on repeat 1 of 3: 2/3 passes
+    result = run(project, "-v")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*q05 PASSED (exact=0.667±0.577 n=3 Δ-0.333 flaky)*",
+                                 "flaky, quarantined (repeats disagree; never fail the build "
+                                 "alone): 1: q05"])
+
+
+def test_changed_prompt_and_items_are_named(project):
+    update(project)
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text().replace("Q: {{", "Question: {{"))
+    ids = [f"q{i:02d}" for i in range(1, N_ITEMS)] + ["q99"]  # q00 removed, q99 added
+    write_data(project.path / "data.jsonl", ids)
+    lines = (project.path / "data.jsonl").read_text().splitlines()
+    lines[0] = lines[0].replace("what is q01?", "what is q01 now?")  # a changed record
+    (project.path / "data.jsonl").write_text("\n".join(lines) + "\n")
+    result = run(project)
+    result.stdout.fnmatch_lines([
+        "*NOTE changed since the baseline: dataset, prompt; 1 item(s) added since the baseline, "
+        "not compared: q99; 1 item(s) removed since the baseline, not compared: q00; 1 item(s) "
+        "changed records since the baseline, not compared: q01"])
+    result.stdout.fnmatch_lines(["*38 paired items*"])
+
+
+def test_repeats_change_is_flagged(project):
+    update(project)
+    result = run(project, "--rft-repeats", "5")
+    result.stdout.fnmatch_lines(["*NOTE changed since the baseline: repeats*"])
+
+
+def test_crash_while_writing_keeps_the_old_baseline(project, monkeypatch):
+    update(project)
+    before = (project.path / BASELINE).read_bytes()
+    import os
+
+    from pytest_rft import baseline as baseline_io
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(baseline_io.os, "replace", crash)
+    monkeypatch.setenv("RFT_BROKEN", "q00,q01")
+    with pytest.raises(KeyboardInterrupt):
+        project.runpytest_inprocess("-p", "no:cacheprovider", "--rft-baseline-update")
+    assert (project.path / BASELINE).read_bytes() == before
+    assert os.listdir(project.path / "baselines") == ["qa.json"]  # no temporary left behind
+
+
+def test_partial_update_keeps_unselected_items(project, monkeypatch):
+    update(project)
+    monkeypatch.setenv("RFT_BROKEN", "q00,q01")
+    result = update(project, "-k", "q00 or q01")
+    result.stdout.fnmatch_lines(["*38 item(s) not selected in this run kept from the previous "
+                                 "baseline*"])
+    data = json.loads((project.path / BASELINE).read_text())
+    assert len(data["items"]) == N_ITEMS
+    assert data["items"]["q00"]["passes"] == 0 and data["items"]["q02"]["passes"] == 3
+
+
+def test_compare_against_an_earlier_report(project, monkeypatch, tmp_path):
+    report = tmp_path / "main.json"
+    first = run(project, f"--rft-report={report}", "--rft-baseline", str(report))
+    assert first.ret == 1  # no report yet: the gate says so
+    first.stdout.fnmatch_lines(["*baseline file not found*"])
+    assert json.loads(report.read_text())["schema_version"] == 2
+    monkeypatch.setenv("RFT_BROKEN", ",".join(f"q{i:02d}" for i in range(10)))
+    result = run(project, "--rft-baseline", str(report))
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["FAIL gate[[]pass_rate>=baseline-0.05[]]: *delta -0.2500*",
+                                 f"baseline: m x 3 repeats, *, {report}; 40 items paired"])
+
+
+def test_several_models_deltas_and_the_chosen_baseline_model(project, monkeypatch, tmp_path):
+    monkeypatch.setenv("RFT_BROKEN2", "q00,q01,q02,q03,q04,q05")
+    result = update(project, "--rft-model", "m", "--rft-model", "m2",
+                    "--rft-baseline-model", "m2")
+    result.stdout.fnmatch_lines(["rft: baseline of qa written from m2 *"])
+    assert json.loads((project.path / BASELINE).read_text())["model"] == "m2"
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = run(project, "--rft-model", "m2", "--rft-model", "m", "--junitxml", "j.xml")
+    # m is better than the baseline (m2): nothing fails; m2 equals its own baseline
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["paired deltas vs m2 *", "*m  * pass_rate * +0.1500 *",
+                                 "*m  * items flipped * 6 up, 0 down*"])
+    markdown = summary.read_text()
+    assert "### qa: models side by side" in markdown and "Paired deltas vs `m2`" in markdown
+    assert "improved (stable-fail → stable-pass): 6" in markdown
+    props = {p.get("name"): p.get("value") for case in ET.parse(project.path / "j.xml").iter("testcase")
+             if "qa[m]::q00" in case.get("classname", "") + "::" + case.get("name", "")
+             for p in case.iter("property")}
+    assert float(props["exact.delta_vs_baseline"]) == pytest.approx(1.0), props
+
+
+def test_unknown_baseline_model_is_a_clear_error(project):
+    result = run(project, "--rft-model", "m", "--rft-baseline-model", "m3")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*--rft-baseline-model 'm3' is not one of the models run: m*"])
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_repeats_below_one_are_rejected(project, value):
+    result = run(project, "--rft-repeats", value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--rft-repeats / rft_repeats must be at least 1, got {value}*"])
+
+
+def test_empty_label_list_is_rejected(project):
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text() + textwrap.dedent('''
+        classification:
+          predicted: output_json.answer
+          reference: expected
+          labels: []
+    '''))
+    result = run(project)
+    result.stdout.fnmatch_lines(["*rft_qa.yaml:* classification.labels: *at least 1 item*"])
+
+
+def test_models_mapping_gives_per_model_sampling_and_the_models_to_run(project):
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text().replace("model: m\n", textwrap.dedent('''\
+        sampling: {temperature: 0.7, seed: 1}
+        models:
+          m: {reasoning_effort: low}
+          m2: {temperature: null}
+        ''')))
+    from pytest_rft.suite import load_suite
+
+    loaded = load_suite(suite)
+    assert loaded.default_models() == ["m", "m2"]
+    assert loaded.sampling_for(2, "m") == {"temperature": 0.7, "seed": 3, "reasoning_effort": "low"}
+    assert loaded.sampling_for(0, "m2") == {"seed": 1}
+    result = run(project, "--co", "-q")
+    result.stdout.fnmatch_lines(["rft_qa.yaml::qa[[]m[]]::q00", "rft_qa.yaml::qa[[]m2[]]::q00"])
+
+
+def test_history_lines_are_appended_per_run(project, tmp_path, capsys):
+    history = tmp_path / "history.jsonl"
+    update(project)
+    for _ in range(2):
+        assert run(project, "--rft-history", str(history)).ret == 0
+    records = [json.loads(line) for line in history.read_text().splitlines()]
+    assert len(records) == 2 and {r["model"] for r in records} == {"m"}
+    assert records[0]["metrics"]["exact.mean"]["value"] == 1.0
+    assert all(r["passed"] for r in records)
+    from pytest_rft.cli import main
+
+    assert main(["history", str(history), "--metric", "exact.mean"]) == 0
+    assert "1.0000" in capsys.readouterr().out
