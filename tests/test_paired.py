@@ -115,7 +115,7 @@ def test_compare_names_changes_flips_and_pairs_only_unchanged_items():
     assert c.digest_changes == ["prompt"]
     assert (c.added, c.removed, c.changed) == (["new"], ["gone"], ["a"])
     assert c.paired == ["b", "c", "d"]
-    assert c.regressed == ["c"] and c.improved == ["b"]  # d was flaky (2/3): not regressed
+    assert c.flipped_down == ["c"] and c.improved == ["b"]  # d was flaky (2/3): not a flip
     assert c.item_deltas == {"b": 1.0, "c": -1.0, "d": pytest.approx(-0.67)}
     assert c.deltas["pass_rate"].n == 3
     assert "1 item(s) added since the baseline, not compared: new" in c.changes_text()
@@ -177,3 +177,27 @@ def test_counts_row_layout():
     it = item(1.0, 3, labels={"b": [1, 2, 3]})
     it.rows = [3, 1.0, 2.0, 1.5]
     assert counts_row(it, ["a", "b"]) == [0, 1, 0, 2, 0, 3, 3, 1.0, 2.0, 1.5]
+
+
+# scipy 1.17.1, computed once: scipy.stats.fisher_exact([[a, n1 - a], [c, n2 - c]],
+#   alternative="greater").pvalue for (a, n1, c, n2):
+FISHER = {(3, 3, 0, 3): 0.05000000000000001, (5, 5, 0, 5): 0.003968253968253969,
+          (4, 5, 1, 5): 0.1031746031746032, (7, 10, 2, 10): 0.03488925934746368}
+
+
+def test_fisher_exact_matches_scipy():
+    from pytest_rft.compare import fisher_less
+
+    for counts, p in FISHER.items():
+        assert fisher_less(*counts) == pytest.approx(p, rel=1e-12)
+
+
+def test_flips_fail_only_when_confirmed():
+    from pytest_rft.compare import confirm_regressions
+
+    counts = {f"i{k}": (3, 3, 3, 3) for k in range(100)}
+    counts["i0"] = (3, 3, 0, 3)  # one 3/3 -> 0/3 flip among 100 items: chance, not evidence
+    assert confirm_regressions(counts, ["i0"], suite_worse=False) == []
+    assert confirm_regressions(counts, ["i0"], suite_worse=True) == ["i0"]
+    counts["i0"] = (10, 10, 0, 10)  # 10/10 -> 0/10 survives Holm over 100 items
+    assert confirm_regressions(counts, ["i0"], suite_worse=False) == ["i0"]

@@ -44,6 +44,7 @@ def comparison(c: Comparison | None) -> dict[str, Any] | None:
                          "path": c.baseline.path},
             "digest_changes": c.digest_changes, "added": c.added, "removed": c.removed,
             "changed": c.changed, "paired": len(c.paired), "regressed": c.regressed,
+            "flipped_down": c.flipped_down,
             "improved": c.improved, "deltas": _plain(c.deltas)}
 
 

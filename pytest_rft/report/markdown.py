@@ -63,6 +63,10 @@ def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
             lines.append(f"- ⚠️ {c.changes_text()}")
         lines.append(f"- regressed (stable-pass → stable-fail): {len(c.regressed)} "
                      + _ids(c.regressed))
+        unconfirmed = [i for i in c.flipped_down if i not in c.regressed]
+        if unconfirmed:
+            lines.append(f"- flipped down, not confirmed (no significant drop of the suite): "
+                         f"{len(unconfirmed)} " + _ids(unconfirmed))
         lines.append(f"- improved (stable-fail → stable-pass): {len(c.improved)} "
                      + _ids(c.improved))
         parts.append("\n".join(lines))

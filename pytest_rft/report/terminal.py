@@ -114,6 +114,11 @@ def baseline_block(summary: SuiteSummary) -> str:
         if changes:
             lines.append(changes)
         lines.append(_ids("regressed (stable-pass -> stable-fail)", c.regressed))
+        unconfirmed = [i for i in c.flipped_down if i not in c.regressed]
+        if unconfirmed:
+            lines.append(_ids("flipped down but not confirmed (no significant drop of the suite; "
+                              "flips this rare happen by chance, so they do not fail)",
+                              unconfirmed))
         lines.append(_ids("improved (stable-fail -> stable-pass)", c.improved))
     if summary.flaky:
         lines.append(_ids("flaky, quarantined (repeats disagree; never fail the build alone)",
