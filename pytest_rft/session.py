@@ -86,9 +86,11 @@ class RftSession:
     def make_backend(self, model: str) -> Backend:
         regrade = option(self.config, "regrade")
         if regrade:
-            from .backends.replay import ReplayBackend
+            from .backends.replay import ReplayBackend, load_replay
 
-            return ReplayBackend.from_report(Path(regrade), model)
+            # the model's own recordings; a file of one model's samples serves any model
+            recorded = load_replay(Path(regrade), model) or load_replay(Path(regrade))
+            return ReplayBackend(model, recorded)
         fn = find_python_model(model)
         if fn is not None:
             return PythonBackend(model, fn, max_workers=option(self.config, "concurrency"),

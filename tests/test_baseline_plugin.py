@@ -14,14 +14,14 @@ import pytest_rft
 def _ids(name):
     return {i for i in os.environ.get(name, "").split(",") if i}
 
-@pytest_rft.model("m")
+@pytest_rft.model("qa-m")
 def m(request):
     """Right, except items in $RFT_BROKEN (always wrong) and $RFT_FLAKY (wrong on odd repeats)."""
     wrong = request.item_id in _ids("RFT_BROKEN") or (
         request.item_id in _ids("RFT_FLAKY") and request.repeat % 2 == 1)
     return {"answer": "nope" if wrong else request.item["expected"]}
 
-@pytest_rft.model("m2")
+@pytest_rft.model("qa-m2")
 def m2(request):
     return {"answer": "nope" if request.item_id in _ids("RFT_BROKEN2") else request.item["expected"]}
 '''
@@ -29,7 +29,7 @@ def m2(request):
 SUITE = '''
 suite: qa
 dataset: data.jsonl
-model: m
+model: qa-m
 input:
   - {role: user, content: "Q: {{ item.question }}"}
 repeats: 3
@@ -87,12 +87,12 @@ def test_missing_baseline_fails_with_the_command_that_creates_it(project):
 
 def test_update_writes_a_reviewable_baseline_and_an_unchanged_model_passes(project):
     result = update(project)
-    result.stdout.fnmatch_lines(["rft: baseline of qa written from m (40 items x 3 repeats) "
+    result.stdout.fnmatch_lines(["rft: baseline of qa written from qa-m (40 items x 3 repeats) "
                                  "to baselines/qa.json"])
     text = (project.path / BASELINE).read_text()
     data = json.loads(text)
     assert data["kind"] == "pytest-rft-baseline" and data["schema_version"] == 1
-    assert data["model"] == "m" and data["repeats"] == 3 and data["primary"] == "exact"
+    assert data["model"] == "qa-m" and data["repeats"] == 3 and data["primary"] == "exact"
     assert set(data["digests"]) == {"dataset", "prompt", "response_schema", "graders",
                                     "sampling", "repeats"}
     item_lines = [line for line in text.splitlines() if line.startswith('    "q')]
@@ -125,7 +125,7 @@ def test_worse_model_fails_the_gate_with_a_readable_explanation(project, monkeyp
         "regressed (stable-pass -> stable-fail): 8: q00, q01, q02, q03, q04, q05, q06, q07",
     ])
     result.stdout.fnmatch_lines([
-        "regressed: stable-pass in the baseline (m: exact=1.000, 3/3 repeats passed) and "
+        "regressed: stable-pass in the baseline (qa-m: exact=1.000, 3/3 repeats passed) and "
         "stable-fail now (exact=0.000, 0/3 passed)",
         '  repeat 0: exact=0.000 output: {"answer": "nope"}',
     ])
@@ -151,7 +151,7 @@ def test_one_flip_with_enough_repeats_is_a_regression(project, monkeypatch):
     result = run(project, "--rft-repeats", "10")
     assert result.ret == 1
     result.assert_outcomes(passed=N_ITEMS - 1 + 3, failed=1)
-    result.stdout.fnmatch_lines(["regressed: stable-pass in the baseline (m: exact=1.000, 10/10 "
+    result.stdout.fnmatch_lines(["regressed: stable-pass in the baseline (qa-m: exact=1.000, 10/10 "
                                  "repeats passed) and stable-fail now (exact=0.000, 0/10 passed)"])
 
 
@@ -227,35 +227,35 @@ def test_compare_against_an_earlier_report(project, monkeypatch, tmp_path):
     result = run(project, "--rft-baseline", str(report))
     assert result.ret == 1
     result.stdout.fnmatch_lines(["FAIL gate[[]pass_rate>=baseline-0.05[]]: *delta -0.2500*",
-                                 f"baseline: m x 3 repeats, *, {report}; 40 items paired"])
+                                 f"baseline: qa-m x 3 repeats, *, {report}; 40 items paired"])
 
 
 def test_several_models_deltas_and_the_chosen_baseline_model(project, monkeypatch, tmp_path):
     monkeypatch.setenv("RFT_BROKEN2", "q00,q01,q02,q03,q04,q05")
-    result = update(project, "--rft-model", "m", "--rft-model", "m2",
-                    "--rft-baseline-model", "m2")
-    result.stdout.fnmatch_lines(["rft: baseline of qa written from m2 *"])
-    assert json.loads((project.path / BASELINE).read_text())["model"] == "m2"
+    result = update(project, "--rft-model", "qa-m", "--rft-model", "qa-m2",
+                    "--rft-baseline-model", "qa-m2")
+    result.stdout.fnmatch_lines(["rft: baseline of qa written from qa-m2 *"])
+    assert json.loads((project.path / BASELINE).read_text())["model"] == "qa-m2"
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    result = run(project, "--rft-model", "m2", "--rft-model", "m", "--junitxml", "j.xml")
+    result = run(project, "--rft-model", "qa-m2", "--rft-model", "qa-m", "--junitxml", "j.xml")
     # m is better than the baseline (m2): nothing fails; m2 equals its own baseline
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["paired deltas vs m2 *", "*m  * pass_rate * +0.1500 *",
-                                 "*m  * items flipped * 6 up, 0 down*"])
+    result.stdout.fnmatch_lines(["paired deltas vs qa-m2 *", "qa-m  * pass_rate * +0.1500 *",
+                                 "qa-m  * items flipped * 6 up, 0 down*"])
     markdown = summary.read_text()
-    assert "### qa: models side by side" in markdown and "Paired deltas vs `m2`" in markdown
+    assert "### qa: models side by side" in markdown and "Paired deltas vs `qa-m2`" in markdown
     assert "improved (stable-fail → stable-pass): 6" in markdown
     props = {p.get("name"): p.get("value") for case in ET.parse(project.path / "j.xml").iter("testcase")
-             if "qa[m]::q00" in case.get("classname", "") + "::" + case.get("name", "")
+             if "qa[qa-m]::q00" in case.get("classname", "") + "::" + case.get("name", "")
              for p in case.iter("property")}
     assert float(props["exact.delta_vs_baseline"]) == pytest.approx(1.0), props
 
 
 def test_unknown_baseline_model_is_a_clear_error(project):
-    result = run(project, "--rft-model", "m", "--rft-baseline-model", "m3")
+    result = run(project, "--rft-model", "qa-m", "--rft-baseline-model", "m3")
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*--rft-baseline-model 'm3' is not one of the models run: m*"])
+    result.stdout.fnmatch_lines(["*--rft-baseline-model 'm3' is not one of the models run: qa-m*"])
 
 
 @pytest.mark.parametrize("value", ["0", "-1"])
@@ -279,20 +279,20 @@ def test_empty_label_list_is_rejected(project):
 
 def test_models_mapping_gives_per_model_sampling_and_the_models_to_run(project):
     suite = project.path / "rft_qa.yaml"
-    suite.write_text(suite.read_text().replace("model: m\n", textwrap.dedent('''\
+    suite.write_text(suite.read_text().replace("model: qa-m\n", textwrap.dedent('''\
         sampling: {temperature: 0.7, seed: 1}
         models:
-          m: {reasoning_effort: low}
-          m2: {temperature: null}
+          qa-m: {reasoning_effort: low}
+          qa-m2: {temperature: null}
         ''')))
     from pytest_rft.suite import load_suite
 
     loaded = load_suite(suite)
-    assert loaded.default_models() == ["m", "m2"]
-    assert loaded.sampling_for(2, "m") == {"temperature": 0.7, "seed": 3, "reasoning_effort": "low"}
-    assert loaded.sampling_for(0, "m2") == {"seed": 1}
+    assert loaded.default_models() == ["qa-m", "qa-m2"]
+    assert loaded.sampling_for(2, "qa-m") == {"temperature": 0.7, "seed": 3, "reasoning_effort": "low"}
+    assert loaded.sampling_for(0, "qa-m2") == {"seed": 1}
     result = run(project, "--co", "-q")
-    result.stdout.fnmatch_lines(["rft_qa.yaml::qa[[]m[]]::q00", "rft_qa.yaml::qa[[]m2[]]::q00"])
+    result.stdout.fnmatch_lines(["rft_qa.yaml::qa[[]qa-m[]]::q00", "rft_qa.yaml::qa[[]qa-m2[]]::q00"])
 
 
 def test_history_lines_are_appended_per_run(project, tmp_path, capsys):
@@ -301,7 +301,7 @@ def test_history_lines_are_appended_per_run(project, tmp_path, capsys):
     for _ in range(2):
         assert run(project, "--rft-history", str(history)).ret == 0
     records = [json.loads(line) for line in history.read_text().splitlines()]
-    assert len(records) == 2 and {r["model"] for r in records} == {"m"}
+    assert len(records) == 2 and {r["model"] for r in records} == {"qa-m"}
     assert records[0]["metrics"]["exact.mean"]["value"] == 1.0
     assert all(r["passed"] for r in records)
     from pytest_rft.cli import main
