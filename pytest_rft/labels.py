@@ -199,7 +199,7 @@ def label_metrics(
                 boots[name] = _divnan(s[:, 3 * L + j], rows_b)
 
     m = {
-        name: _metric(name, value, n_groups, boots.get(name), confidence)
+        name: _metric(name, value, n_groups, boots.get(name), confidence, bounds=(0.0, 1.0))
         for name, value in values.items()
     }
     return LabelMetrics(**m, per_label=per_label, labels=label_list, n_rows=n_rows)

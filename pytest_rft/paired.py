@@ -91,8 +91,10 @@ def compare_values(metric: str, current: np.ndarray, baseline: np.ndarray, *,
     def values(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return sums[..., 0] / n, sums[..., 1] / n
 
+    diffs = current - baseline
+    span = (float(diffs.min()), float(diffs.max())) if n else (-1.0, 1.0)
     return _compare(metric, cols, values, _corr(current, baseline), n_boot=n_boot, seed=seed,
-                    confidence=confidence,
+                    confidence=confidence, span=span,
                     within_var=None if within_var is None or not n else float(np.mean(within_var)),
                     repeats=repeats)
 
@@ -127,13 +129,14 @@ def compare_labels(metric: str, current: np.ndarray, baseline: np.ndarray, *,
     per_item = (one(current), one(baseline))
     cols = np.concatenate([current, baseline], axis=1)
     return _compare(metric, cols, values, _corr(*per_item), n_boot=n_boot, seed=seed,
-                    confidence=confidence)
+                    confidence=confidence, span=(-1.0, 1.0))
 
 
 def _compare(metric: str, cols: np.ndarray,
              values: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
              correlation: float | None, *, n_boot: int, seed: int, confidence: float,
-             within_var: float | None = None, repeats: int = 1) -> PairedDelta:
+             span: tuple[float, float], within_var: float | None = None,
+             repeats: int = 1) -> PairedDelta:
     n = cols.shape[0]
     if n == 0:
         return PairedDelta(metric, 0, None, None, None, None, None, None, None, None, None,
@@ -152,7 +155,9 @@ def _compare(metric: str, cols: np.ndarray,
     deltas = delta + (deltas - delta) * math.sqrt(n / (n - 1))
     alpha = (1.0 - confidence) / 2.0
     low, high = np.percentile(deltas, [100 * alpha, 100 * (1 - alpha)])
-    result.ci_low, result.ci_high = float(low), float(high)
+    # the widening must not claim more than the data allow (a mean of per-item deltas lies
+    # between the smallest and the largest of them)
+    result.ci_low, result.ci_high = float(max(low, span[0])), float(min(high, span[1]))
     result.se = float(deltas.std(ddof=1))
     if result.se <= 1e-12:  # every item moved by the same amount: no doubt about the sign
         result.p_value = 1.0 if delta >= 0 else 0.0

@@ -276,9 +276,12 @@ def _metric(
     boot: np.ndarray | None,
     confidence: float,
     degenerate: bool = False,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
 ) -> Metric:
     """Metric with the percentile interval of the finite bootstrap values, widened by
-    sqrt(n / (n - 1)) around the value (the bootstrap's variance is (n - 1) / n of the truth).
+    sqrt(n / (n - 1)) around the value (the bootstrap's variance is (n - 1) / n of the truth),
+    and kept within ``bounds`` (what the metric can be: a mean lies between the values it
+    averages).
 
     No interval over fewer than 2 units; with all units identical (``degenerate``) the interval
     is the value itself.
@@ -297,7 +300,8 @@ def _metric(
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.percentile(finite, [100.0 * alpha, 100.0 * (1.0 - alpha)])
     widen = math.sqrt(n / (n - 1))
-    lo, hi = value + (lo - value) * widen, value + (hi - value) * widen
+    lo = max(value + (lo - value) * widen, bounds[0])
+    hi = min(value + (hi - value) * widen, bounds[1])
     return Metric(name, value, float(lo), float(hi), n)
 
 
@@ -323,7 +327,7 @@ def suite_metrics(
     n = len(items)
     out: dict[str, Metric] = {}
     cols: list[np.ndarray] = []
-    specs: list[tuple[str, float | None, int, int, bool]] = []
+    specs: list[tuple[str, float | None, int, int, bool, tuple[float, float]]] = []
 
     for score in score_names:
         present = np.array([score in it.scores for it in items], dtype=bool)
@@ -336,15 +340,16 @@ def suite_metrics(
             col[present] = v
             cols += [col, present.astype(np.float64)]
             degenerate = bool(v.size) and bool(v.min() == v.max())
-            specs.append((f"{score}.{k}", value, units, len(cols) - 2, degenerate))
+            bounds = (float(v.min()), float(v.max())) if v.size else (-math.inf, math.inf)
+            specs.append((f"{score}.{k}", value, units, len(cols) - 2, degenerate, bounds))
 
     boot: np.ndarray | None = None
     if n > 1 and n_boot > 0 and cols:
         boot = _resampled_sums(np.column_stack(cols), n_boot, seed)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for name, value, units, col, degenerate in specs:
+        for name, value, units, col, degenerate, bounds in specs:
             b = None if boot is None else _divnan(boot[:, col], boot[:, col + 1])
-            out[name] = _metric(name, value, units, b, confidence, degenerate)
+            out[name] = _metric(name, value, units, b, confidence, degenerate, bounds)
 
     known = [it for it in items if it.passed is not None]
     out["pass_rate"] = proportion("pass_rate", sum(1 for it in known if it.passed), len(known),

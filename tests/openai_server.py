@@ -22,6 +22,13 @@ with valid JSON of the wrong shape), ``truncate``
 (half the text, finish_reason ``length`` / status ``incomplete``), ``refusal``, ``empty``
 (``choices: []`` / ``output: []``). ``401`` is also produced by a wrong API key.
 
+Platform objects for ``pytest-rft import`` tests: ``GET /v1/evals/{id}``, ``.../runs``,
+``.../runs/{run}/output_items``, ``/v1/files/{id}/content``, ``/v1/fine_tuning/jobs/{id}`` and
+``.../checkpoints`` serve what ``add_eval``, ``add_run``, ``add_output_items``, ``add_file``,
+``add_job`` and ``add_checkpoints`` stored, lists as cursor pages (``limit`` capped by
+``server.page_limit``, ``after``, ``has_more``, ``first_id``, ``last_id``), behind the same
+bearer key.
+
 CLI for benchmarks (server in its own process so its CPU is not counted)::
 
     python -m tests.openai_server --port 0 --latency 0.1    # prints "PORT <n>", runs until killed
@@ -163,6 +170,12 @@ class OpenAIServer:
         self.attempts: collections.Counter[str] = collections.Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.platform_objects: dict[str, Any] = {}
+        """GET path under /v1 -> a JSON object, a list (served as cursor pages) or bytes."""
+        self.page_limit = 100
+        """Largest page a list serves, whatever ``limit`` asks (the real API caps at 100)."""
+        self.get_log: list[str] = []
+        """Path and query of every GET, in order."""
         self._port = port
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -179,6 +192,7 @@ class OpenAIServer:
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/responses", self._responses)
+        app.router.add_get("/v1/{tail:.*}", self._platform_get)
         return app
 
     async def start_async(self) -> None:
@@ -248,6 +262,62 @@ class OpenAIServer:
             self.requests.clear()
             self.attempts.clear()
             self.max_in_flight = 0
+
+    # -- platform objects (GET routes) -----------------------------------------------------
+    def add_eval(self, evaluation: dict[str, Any]) -> None:
+        """``GET /v1/evals/{id}``."""
+        self.platform_objects[f"/evals/{evaluation['id']}"] = evaluation
+
+    def add_run(self, eval_id: str, run: dict[str, Any]) -> None:
+        """Appends to ``GET /v1/evals/{eval_id}/runs`` (oldest first, the API's default)."""
+        self.platform_objects.setdefault(f"/evals/{eval_id}/runs", []).append(run)
+        self.platform_objects[f"/evals/{eval_id}/runs/{run['id']}"] = run
+
+    def add_output_items(self, eval_id: str, run_id: str, items: list[dict[str, Any]]) -> None:
+        """``GET /v1/evals/{eval_id}/runs/{run_id}/output_items``."""
+        self.platform_objects[f"/evals/{eval_id}/runs/{run_id}/output_items"] = list(items)
+
+    def add_file(self, file_id: str, content: bytes) -> None:
+        """``GET /v1/files/{file_id}/content``."""
+        self.platform_objects[f"/files/{file_id}/content"] = content
+
+    def add_job(self, job: dict[str, Any]) -> None:
+        """``GET /v1/fine_tuning/jobs/{id}``."""
+        self.platform_objects[f"/fine_tuning/jobs/{job['id']}"] = job
+
+    def add_checkpoints(self, job_id: str, checkpoints: list[dict[str, Any]]) -> None:
+        """``GET /v1/fine_tuning/jobs/{job_id}/checkpoints`` (newest first, like the API)."""
+        self.platform_objects[f"/fine_tuning/jobs/{job_id}/checkpoints"] = list(checkpoints)
+
+    async def _platform_get(self, request: web.Request) -> web.StreamResponse:
+        self.get_log.append(request.path_qs)
+        auth = request.headers.get("Authorization", "")
+        if self.api_key is not None and auth != f"Bearer {self.api_key}":
+            key = auth[len("Bearer "):] if auth.startswith("Bearer ") else auth
+            return self._error(401, f"Incorrect API key provided: {key}.",
+                               "invalid_request_error", code="invalid_api_key")
+        path = request.path.removeprefix("/v1")
+        if path not in self.platform_objects:
+            return self._error(404, f"No such object: {path}", "invalid_request_error")
+        value = self.platform_objects[path]
+        if isinstance(value, bytes):
+            return web.Response(body=value, content_type="application/octet-stream")
+        if isinstance(value, list):
+            return web.json_response(self._page(value, request.query))
+        return web.json_response(value)
+
+    def _page(self, objects: list[dict[str, Any]], query: Any) -> dict[str, Any]:
+        """One cursor page of the stored order: ``limit`` (capped by page_limit), ``after``."""
+        start = 0
+        if query.get("after"):
+            ids = [o.get("id") for o in objects]
+            start = ids.index(query["after"]) + 1 if query["after"] in ids else len(objects)
+        limit = min(int(query.get("limit", 20)), self.page_limit)
+        data = objects[start:start + limit]
+        return {"object": "list", "data": data,
+                "first_id": data[0].get("id") if data else None,
+                "last_id": data[-1].get("id") if data else None,
+                "has_more": start + limit < len(objects)}
 
     # -- introspection helpers ------------------------------------------------------------
     def bodies(self, path: str | None = None) -> list[dict[str, Any]]:

@@ -222,3 +222,60 @@ def test_missing_key_is_a_clear_error(project, openai_server, monkeypatch):
     result = run(pytester, openai_server, "--rft-model=m")
     result.stdout.fnmatch_lines(["*model call failed*OPENAI_API_KEY*"])
     assert openai_server.log == []
+
+
+def test_checkpoints_of_a_fine_tuning_job_are_compared_side_by_side(project, openai_server):
+    """--rft-checkpoints lists the job's checkpoints (paginated) and tests each one against the
+    base model: the RFT workflow's last step, in one command."""
+    base = "ft:o4-mini-2025-04-16:acme:arith:AbC123"
+    steps = (10, 20, 30)
+    openai_server.page_limit = 2  # three checkpoints over two pages
+    openai_server.add_checkpoints("ftjob-AbC123", [
+        {"object": "fine_tuning.job.checkpoint", "id": f"ftckpt_{step}", "step_number": step,
+         "fine_tuned_model_checkpoint": f"{base}:ckpt-step-{step}", "fine_tuning_job_id":
+         "ftjob-AbC123", "created_at": 1700000000 + step, "metrics": {}}
+        for step in reversed(steps)])  # the API lists newest first
+
+    def by_model(body):  # step 10 is a poor checkpoint, the others answer right
+        return json.dumps({"answer": "0"}) if body["model"].endswith("-10") else policy(body)
+
+    openai_server.policy = by_model
+    pytester = project(n_items=30, repeats=1)
+    result = run(pytester, openai_server, "--rft-model", "o4-mini", "--rft-checkpoints",
+                 "ftjob-AbC123", "--rft-baseline-model", "o4-mini")
+    pages = [p for p in openai_server.get_log if "/checkpoints" in p]
+    assert len(pages) == 2 and "after=ftckpt_20" in pages[1]
+    models = {body["model"] for body in openai_server.bodies("/v1/chat/completions")}
+    assert models == {"o4-mini", *(f"{base}:ckpt-step-{s}" for s in steps)}
+    result.stdout.fnmatch_lines([
+        "*arith: models side by side*",
+        "metric*o4-mini*ckpt-step-10*ckpt-step-20*ckpt-step-30",
+        "paired deltas vs o4-mini *",
+        f"{base}:ckpt-step-10 * exact.mean * -0.9667 *<0.001*"])
+    # the poor checkpoint fails its absolute gate; the others pass
+    failed = [line for line in result.stdout.lines if line.startswith("FAILED")]
+    assert failed and all("ckpt-step-10" in line for line in failed)
+
+
+def test_regrade_replays_recorded_outputs_without_calling_the_model(project, openai_server,
+                                                                     tmp_path):
+    pytester = project(n_items=6, repeats=2)
+    report = tmp_path / "first.json"
+    assert run(pytester, openai_server, "--rft-model=m", f"--rft-report={report}").ret == 0
+    calls = len(openai_server.bodies())
+    # change the grader: exact match becomes "contains the digit 1"
+    suite = pytester.path / "rft_arith.yaml"
+    suite.write_text(suite.read_text().replace(
+        'reference: "{{ item.expected }}"\n    operation: eq',
+        'reference: "1"\n    operation: like'))
+    again = tmp_path / "regraded.json"
+    result = run(pytester, openai_server, "--rft-model=m", f"--rft-regrade={report}",
+                 f"--rft-report={again}")
+    assert len(openai_server.bodies()) == calls  # no model call
+    old, new = (json.loads(p.read_text())["suites"][0] for p in (report, again))
+    for before, after in zip(old["items"], new["items"]):
+        for s_old, s_new in zip(before["samples"], after["samples"]):
+            assert s_new["output_text"] == s_old["output_text"]
+            answer = json.loads(s_old["output_text"])["answer"]
+            assert s_new["scores"]["exact"] == float("1" in answer)
+    assert result.ret in (0, 1)
