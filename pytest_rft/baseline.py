@@ -42,6 +42,8 @@ class BaselineItem:
     """label -> [true positives, predicted, true], summed over repeats (classification suites)."""
     rows: list[float] | None = None
     """[rows, sum of row precision, recall, F1] for the samples_* metrics."""
+    stability: str = ""
+    """stable-pass / stable-fail / flaky / unknown / no-score, from passes of n (for review)."""
 
 
 @dataclass

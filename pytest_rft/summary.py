@@ -146,7 +146,7 @@ def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = N
             passes=st.n_pass, n=len(st.primary_values),
             errors=st.n_errors + st.n_grader_errors,
             digest=item_digest(by_id[item_id]) if item_id in by_id else "",
-            labels=label_counts, rows=rows)
+            labels=label_counts, rows=rows, stability=stats.stability(st))
     metrics = {name: {"value": _r(m.value), "ci_low": _r(m.ci_low), "ci_high": _r(m.ci_high),
                       "n": m.n} for name, m in summary.metrics.items()}
     return Baseline(suite=suite.name, model=run.model, repeats=repeats, primary=suite.primary,

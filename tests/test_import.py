@@ -320,6 +320,28 @@ def test_import_rft_job_compares_base_fine_tune_and_checkpoints(platform, tmp_pa
     assert "## What did not move (0)" in (out / "MIGRATION.md").read_text()
 
 
+def test_pytest_runs_the_imported_rft_job_as_a_checkpoint_comparison(platform, pytester):
+    out = pytester.path / "job"
+    assert run_import(platform, "rft-job", pf.JOB_ID, "--out", str(out)) == 0
+
+    def by_model(body):  # the base model and the first checkpoint are wrong, the rest right
+        wrong = body["model"] == pf.BASE_MODEL or body["model"].endswith("ckpt-step-10")
+        return json.dumps({"answer": "0"}) if wrong else policy(body)
+
+    platform.policy = by_model
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", str(out),
+                                           f"--rft-base-url={platform.base_url}")
+    bodies = platform.bodies("/v1/chat/completions")
+    models = [pf.BASE_MODEL, pf.FT_MODEL, *pf.CHECKPOINTS]
+    assert {b["model"] for b in bodies} == set(models)
+    assert len(bodies) == len(models) * 4 * 2  # 4 validation rows x eval_samples 2
+    assert {b["reasoning_effort"] for b in bodies} == {"medium"}
+    result.stdout.fnmatch_lines(["*: models side by side*",
+                                 f"metric*{pf.BASE_MODEL}*{pf.FT_MODEL}*ckpt-step-10*",
+                                 f"paired deltas vs {pf.BASE_MODEL} *",
+                                 f"{pf.FT_MODEL} * arith.mean * +*"])
+
+
 def test_rft_job_without_validation_file_uses_training_data_and_says_so(platform, tmp_path,
                                                                         capsys):
     out = tmp_path / "job"
