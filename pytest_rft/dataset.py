@@ -36,7 +36,7 @@ def load_items(path: Path) -> list[Item]:
         raise RftError(f"dataset file not found: {path}",
                        fix="check the 'dataset:' path; it is relative to the suite file")
     suffix = path.suffix.lower()
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     if suffix == ".jsonl":
         records = _jsonl_records(path, text)
     elif suffix == ".json":
@@ -58,15 +58,43 @@ def load_items(path: Path) -> list[Item]:
     return items
 
 
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_YAML_NODES = 1_000_000
+"""A YAML document whose aliases expand past this many nodes is refused (an "alias bomb")."""
+
+
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """A UTF-8 text file, or one clear error (not UTF-8, too large, unreadable)."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise RftError(f"file too large ({size:,} bytes; the limit is {limit:,})",
+                           where=str(path), fix="split it, or point to a smaller file")
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise RftError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+                       where=f"{path}:{line}", fix="save the file as UTF-8") from None
+    except OSError as exc:
+        raise RftError(f"cannot read the file: {exc.strerror or exc}", where=str(path)) from None
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise RftError(f"'critical' must be true or false, not {json.dumps(value)[:40]}",
+                       where=where, fix='write "critical": true (a JSON boolean, no quotes)')
+    return value
+
+
 def to_item(record: Any, line: int, *, where: str) -> Item:
     if not isinstance(record, dict):
         raise RftError(f"a record must be a JSON object, not {type(record).__name__}", where=where,
                        fix='write one object per record, e.g. {"id": "a1", "text": "..."}')
-    critical = bool(record.get("critical", False))
+    critical = _flag(record.get("critical", False), where)
     messages: list[dict[str, Any]] | None = None
     if isinstance(record.get("item"), dict):
         data = dict(record["item"])
-        critical = critical or bool(data.get("critical", False))
+        critical = critical or _flag(data.get("critical", False), where)
     elif "messages" in record:
         messages = _messages(record["messages"], where, "messages")
         data = {k: v for k, v in record.items() if k != "messages"}
@@ -95,7 +123,8 @@ def _messages(value: Any, where: str, key: str) -> list[dict[str, Any]]:
 
 def _jsonl_records(path: Path, text: str) -> list[tuple[int, Any]]:
     records = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # lines end at "\n" only: U+2028, U+2029 and U+0085 are valid inside JSON strings
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
@@ -103,7 +132,14 @@ def _jsonl_records(path: Path, text: str) -> list[tuple[int, Any]]:
         except json.JSONDecodeError as exc:
             raise RftError(f"invalid JSON: {exc.msg} (column {exc.colno})", where=f"{path}:{number}",
                            fix="each line of a .jsonl file must be one complete JSON object") from None
+        except RecursionError:
+            raise _too_deep(f"{path}:{number}") from None
     return records
+
+
+def _too_deep(where: str) -> RftError:
+    return RftError("nested too deeply to read", where=where,
+                    fix="flatten the record: a few levels of nesting are plenty")
 
 
 def _json_records(path: Path, text: str) -> list[tuple[int, Any]]:
@@ -113,13 +149,30 @@ def _json_records(path: Path, text: str) -> list[tuple[int, Any]]:
     except json.JSONDecodeError as exc:
         raise RftError(f"invalid JSON: {exc.msg} (column {exc.colno})", where=f"{path}:{exc.lineno}",
                        fix="fix the JSON syntax at that line") from None
-    start = 0
+    except RecursionError:
+        raise _too_deep(str(path)) from None
+    start = text.index("[") if isinstance(document, list) else 0
     if isinstance(document, dict) and isinstance(document.get("items"), list):
-        document, start = document["items"], text.index('"items"')
+        document, start = document["items"], _top_level_value(text, "items")
     if not isinstance(document, list):
         raise RftError("a .json dataset must be an array of records (or {\"items\": [...]})",
                        where=str(path), fix="wrap the records in [ ... ]")
-    return list(zip(_array_element_lines(text, text.index("[", start)), document))
+    return list(zip(_array_element_lines(text, start), document))
+
+
+def _top_level_value(text: str, key: str) -> int:
+    """Offset of the value of ``key`` in the top-level object (not a same-named nested key)."""
+    decoder = json.JSONDecoder()
+    position = text.index("{") + 1
+    while True:
+        while text[position] in " \t\r\n,":
+            position += 1
+        name, position = decoder.raw_decode(text, position)
+        while text[position] in " \t\r\n:":
+            position += 1
+        if name == key:
+            return position
+        _, position = decoder.raw_decode(text, position)
 
 
 def _array_element_lines(text: str, start: int) -> list[int]:
@@ -142,12 +195,35 @@ def _array_element_lines(text: str, start: int) -> list[int]:
 def parse_yaml(path: Path, text: str) -> tuple[yaml.Node | None, Any]:
     """The YAML document and its node tree (for line numbers); a syntax error names the line."""
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_expansion(node, path)
+        return node, yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise RftError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", where=where,
                        fix="fix the YAML syntax at that line (indentation, quotes, colons)") from None
+    except RecursionError:
+        raise _too_deep(str(path)) from None
+
+
+def _check_expansion(root: yaml.Node | None, path: Path) -> None:
+    """Refuse documents whose aliases expand to more than MAX_YAML_NODES nodes (a few lines of
+    nested aliases can stand for billions)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key not in sizes:
+            sizes[key] = 0  # a cycle counts once
+            children = node.value if isinstance(node, yaml.SequenceNode) else \
+                [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else []
+            sizes[key] = min(1 + sum(size(child) for child in children), MAX_YAML_NODES + 1)
+        return sizes[key]
+
+    if root is not None and size(root) > MAX_YAML_NODES:
+        raise RftError(f"YAML aliases expand to more than {MAX_YAML_NODES:,} nodes",
+                       where=str(path), fix="write the data out instead of nesting aliases")
 
 
 def _yaml_records(path: Path, text: str) -> list[tuple[int, Any]]:

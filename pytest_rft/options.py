@@ -23,6 +23,10 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("baseline-model", {}, "with several models: the run that becomes the baseline and the "
                            "reference of the side-by-side deltas (default: the first)"),
     ("history", {}, "append one JSON line per suite x model run to this file"),
+    ("allow-outside-files", {"action": "store_true"}, "let suites read files outside their "
+                                                      "folder and the rootdir (trusted suites)"),
+    ("show-outputs", {"action": "store_true"}, "show every item's outputs (failing items always "
+                                               "show theirs; -vv too)"),
     ("regrade", {}, "grade the outputs recorded in this report JSON again, calling no model"),
     ("base-url", {}, "OpenAI-compatible endpoint (default $OPENAI_BASE_URL or OpenAI)"),
     ("api", {"choices": ["chat", "responses"]}, "OpenAI API to call (default chat)"),
@@ -40,6 +44,7 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
 DEFAULTS = {"http-client": "httpx", "concurrency": 16, "timeout": 60.0, "max-retries": 4,
             "retry-backoff": 0.5, "bootstrap": 1000, "seed": 0, "baseline-update": False,
             "suite-pattern": ["rft_*.yaml", "*.rft.yaml"]}
+MAXIMUM = {"repeats": 10_000}
 MINIMUM = {"repeats": 1, "limit": 0, "concurrency": 1, "timeout": 0.001, "max-retries": 0,
            "retry-backoff": 0.0, "bootstrap": 0}
 
@@ -79,3 +84,8 @@ def validate(config: pytest.Config) -> None:
         if value is not None and not value >= low:
             raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be at "
                                     f"least {low:g}, got {value!r}")
+    for name, high in MAXIMUM.items():
+        value = option(config, name)
+        if value is not None and value > high:
+            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be at "
+                                    f"most {high:,}, got {value!r}")

@@ -4,6 +4,8 @@ test loop, outcomes. State and work live in ``session.RftSession`` and the pytes
 from __future__ import annotations
 
 import fnmatch
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from .errors import RftError
 from .gates import error_gate
 from .options import add_options, option, validate
 from .runner import SuiteRun
+from .secrets import scrub
 from .session import RftSession
 from .suite import Gate, load_suite
 from .summary import SuiteSummary
@@ -29,6 +32,50 @@ def pytest_configure(config: pytest.Config) -> None:
     validate(config)
     config.stash[SESSION] = RftSession(config)
     config.addinivalue_line("markers", "rft: a pytest-rft suite item or gate")
+    _term_as_interrupt(config)
+    _scope_registrations(config)
+
+
+REGISTRATIONS = pytest.StashKey[list]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Remember the registered models and graders before conftest files add theirs."""
+    from .backends import python_backend
+    from .graders import registry
+
+    early_config.stash[REGISTRATIONS] = [
+        (table, dict(table)) for table in (python_backend._MODELS, registry._FUNCTIONS)]
+
+
+def _scope_registrations(config: pytest.Config) -> None:
+    """Models and graders registered while a session runs (by its conftest files) belong to
+    that session: a later session in the same process (pytester) starts without them."""
+    saved = config.stash.get(REGISTRATIONS, [])
+
+    def restore() -> None:
+        for table, before in saved:
+            table.clear()
+            table.update(before)
+
+    config.add_cleanup(restore)
+
+
+def _term_as_interrupt(config: pytest.Config) -> None:
+    """SIGTERM (what CI runners send on cancel) ends the run like Ctrl-C: partial results are
+    reported and written, and the exit status is non-zero."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):
+        return  # someone (pytest-timeout, xdist ...) handles it already
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, previous))
 
 
 def rft_session(config: pytest.Config) -> RftSession:
@@ -46,33 +93,49 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 class SuiteFile(pytest.File):
     def collect(self):
         session = rft_session(self.config)
-        suite = load_suite(self.path)
+        roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
+        suite = load_suite(self.path, roots)
+        session.claim_name(suite)
         limit = option(self.config, "limit")
         items = suite.items[:limit] if limit is not None else suite.items
-        for model in session.models_for(suite):
-            run = session.add_run(suite, model)
-            yield SuiteCollector.from_parent(self, name=run.key, run=run, items=items)
+        runs = [session.add_run(suite, model) for model in session.models_for(suite)]
+        yield SuiteCollector.from_parent(self, name=suite.name, runs=runs, items=items)
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, RftError):
             # a broken suite is a collection error, but the other suites still run
             self.config.option.continue_on_collection_errors = True
-            return str(excinfo.value)
+            return scrub(str(excinfo.value))
         return super().repr_failure(excinfo)
 
 
+def node_name(what: str, model: str) -> str:
+    """``doc-003[eurovoc-clf-v2]``: the model goes in brackets at the end, like a pytest
+    parameter, so every printed node id pastes back (pytest reads everything after the first
+    ``[`` as part of the last name, whatever ``::`` or ``/`` the model name holds)."""
+    return f"{safe_name(what)}[{model}]"
+
+
+def safe_name(text: str) -> str:
+    """An item id usable as a node name: ``::`` and brackets would split or end it."""
+    return text.replace("::", ":").replace("[", "(").replace("]", ")")
+
+
 class SuiteCollector(pytest.Collector):
-    def __init__(self, *, run: SuiteRun, items: list[Item], **kwargs: Any):
+    def __init__(self, *, runs: list[SuiteRun], items: list[Item], **kwargs: Any):
         super().__init__(**kwargs)
-        self.run = run
+        self.runs = runs
         self.dataset_items = items
 
     def collect(self):
-        for item in self.dataset_items:
-            yield RftItem.from_parent(self, name=item.id, run=self.run, item=item)
-        config = self.run.suite.config
-        for gate in [*config.gates, error_gate(config.max_error_rate)]:
-            yield GateItem.from_parent(self, name=f"gate[{gate.label}]", run=self.run, gate=gate)
+        for run in self.runs:
+            for item in self.dataset_items:
+                yield RftItem.from_parent(self, name=node_name(item.id, run.model), run=run,
+                                          item=item)
+            config = run.suite.config
+            for gate in [*config.gates, error_gate(config.max_error_rate)]:
+                yield GateItem.from_parent(self, name=node_name(f"gate:{gate.label}", run.model),
+                                           run=run, gate=gate)
 
 
 class RftFailure(Exception):
@@ -87,11 +150,13 @@ class _RftNode(pytest.Item):
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, (RftFailure, RftError)):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
+            return scrub(str(excinfo.value))
+        return scrub(str(super().repr_failure(excinfo)))
 
     def reportinfo(self):
-        return self.path, None, self.nodeid
+        # The "domain" heads failure sections; one that isn't a suffix of the node id keeps
+        # pytest from rewriting the id's dots in -v lines (rft_eurovoc::yaml::...)
+        return self.path, None, f"{self.parent.name} · {self.name}"
 
     def summary(self) -> SuiteSummary:
         return rft_session(self.config).summary(self.run)
@@ -130,14 +195,17 @@ class RftItem(_RftNode):
         problems = [f"repeat {r.repeat}: model call failed: {r.error}" for r in results if r.failed]
         problems += [f"repeat {r.repeat}: grader {name!r} failed: {message}"
                      for r in results for name, message in r.grader_errors.items()]
+        if option(self.config, "show-outputs") or self.config.getoption("verbose") >= 2:
+            self.add_report_section("call", "rft outputs", outputs_text(self.run, self.item.id))
         if problems:
             shown = problems[:10] + ([f"... and {len(problems) - 10} more (see --rft-report)"]
                                      if len(problems) > 10 else [])
             raise RftFailure(f"{len(problems)} error(s) (errors are not scores):\n  "
-                             + "\n  ".join(shown))
+                             + "\n  ".join(shown) + "\n" + outputs_text(self.run, self.item.id))
         if self.item.critical and not item_stats.passed:
             raise RftFailure(f"critical item below threshold: {status} < pass_threshold "
-                             f"{suite.config.pass_threshold:g}")
+                             f"{suite.config.pass_threshold:g}\n"
+                             + outputs_text(self.run, self.item.id))
         if summary.comparison and self.item.id in summary.comparison.regressed:
             raise RftFailure(regressed_text(self.run, summary, self.item.id))
 
@@ -154,12 +222,25 @@ def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: in
     lines = [f"regressed: stable-pass in the baseline ({comparison.baseline.model}: "
              f"{primary}={_num(then_score)}, {base.passes}/{base.n} repeats passed) and stable-fail "
              f"now ({primary}={_num(now_score)}, {now.n_pass}/{len(now.primary_values)} passed)"]
+    lines.append(outputs_text(run, item_id, width))
+    return "\n".join(lines)
+
+
+def outputs_text(run: SuiteRun, item_id: str, width: int = 160) -> str:
+    """Each repeat's primary score and (shortened) output, or its error."""
+    primary = run.suite.primary
+    lines = []
     for result in run.results.get(item_id, []):
+        if result.failed:
+            lines.append(f"  repeat {result.repeat}: error: {result.error}")
+            continue
         text = (result.output_text or "").replace("\n", " ")
         if len(text) > width:
             text = text[:width - 3] + "..."
         lines.append(f"  repeat {result.repeat}: {primary}="
                      f"{_num(result.scores.get(primary))} output: {text}")
+        for name, message in result.grader_errors.items():
+            lines.append(f"    grader {name!r} error: {message}")
     return "\n".join(lines)
 
 
@@ -171,6 +252,7 @@ class GateItem(_RftNode):
     def __init__(self, *, gate: Gate, **kwargs: Any):
         super().__init__(**kwargs)
         self.gate = gate
+        rft_session(self.config).gate_nodes.append(self)
 
     def runtest(self) -> None:
         if not self.run.sampled:
@@ -185,17 +267,43 @@ class GateItem(_RftNode):
 
 
 def _selected_runs(session: pytest.Session) -> list[SuiteRun]:
-    """Runs with at least one selected node; each run's items = its selected dataset items."""
+    """Runs with at least one selected node, and what each must sample: a gate judges its whole
+    suite, so a run with a selected gate samples every item (selected as a test or not); a run
+    with only items selected samples just those."""
     selected: dict[str, SuiteRun] = {}
     chosen: dict[str, list[Item]] = {}
+    gated: set[str] = set()
     for node in session.items:
         if isinstance(node, _RftNode):
             selected[node.run.key] = node.run
             if isinstance(node, RftItem):
                 chosen.setdefault(node.run.key, []).append(node.item)
+            else:
+                gated.add(node.run.key)
+    limit = option(session.config, "limit")
     for key, run in selected.items():
-        run.items = chosen.get(key, [])
+        tested = chosen.get(key, [])
+        run.gated = key in gated
+        if run.gated:
+            every = run.suite.items[:limit] if limit is not None else run.suite.items
+            run.items = list(every)
+            run.untested = len(every) - len(tested)
+        else:
+            run.items = tested
     return list(selected.values())
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With --lf, rerun the gates of every suite whose items are rerun: the failed items'
+    verdicts depend on them (and a gate must not turn green by being left out)."""
+    config = session.config
+    if not (config.getoption("lf", False) and config.pluginmanager.has_plugin("cacheprovider")):
+        return
+    keys = {node.run.key for node in session.items if isinstance(node, RftItem)}
+    present = {id(node) for node in session.items}
+    for gate in rft_session(config).gate_nodes:
+        if gate.run.key in keys and id(gate) not in present:
+            session.items.append(gate)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -215,6 +323,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     status = rft_session(config).status.get(report.nodeid)
     if status is None or report.when != "call":
         return None
+    status = scrub(status)
     if report.passed:
         return "passed", ".", (f"PASSED ({status})", {"green": True})
     if report.failed:

@@ -16,7 +16,9 @@ from typing import Any
 
 from .backends.base import Backend, CallError, TransientError
 from .dataset import Item
+from .errors import RftError
 from .records import EMPTY, INVALID_JSON, OK, REFUSAL, TRUNCATED, Completion, Request, SampleResult, Usage
+from .secrets import scrub
 from .suite import Suite
 
 
@@ -27,6 +29,8 @@ class RunSettings:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     seed: int = 0
+    timeout: float | None = None
+    """Deadline of one call, whatever the transport does (a server dripping bytes included)."""
 
 
 @dataclass
@@ -42,6 +46,10 @@ class SuiteRun:
     """Overrides the suite's ``repeats`` (``--rft-repeats``)."""
     api: str | None = None
     """Overrides the suite's ``api`` (``--rft-api``)."""
+    untested: int = 0
+    """Items sampled for the gates but not selected as tests (-k, --deselect ...)."""
+    gated: bool = True
+    """False when no gate of this run was selected: its numbers cover the selected items only."""
 
     @property
     def key(self) -> str:
@@ -62,6 +70,10 @@ class CallStats:
     usage: Usage = field(default_factory=Usage)
     latencies: list[float] = field(default_factory=list)
     min_concurrency: int = 0
+    grader_errors: int = 0
+    """Samples with at least one grader error (they count against the error gate too)."""
+    stopped: dict[str, str] = field(default_factory=dict)
+    """model -> the configuration error that stopped its calls (no key, 401, unknown model)."""
     wall_s: float = 0.0
     cpu_s: float = 0.0
     """CPU time of this process while sampling (the HTTP client, the runner and grading)."""
@@ -72,6 +84,11 @@ class CallStats:
         ordered = sorted(self.latencies)
         pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
         return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "max": ordered[-1]}
+
+
+STOPPING_CAUSES = frozenset({"no api key", "http 401", "http 403", "http 404", "bad api"})
+"""Errors that will be the same for every call of a model (wrong key, unknown model, an
+endpoint that doesn't speak the API): the first stops that model's calls."""
 
 
 class AdaptiveLimiter:
@@ -134,7 +151,11 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
         run.sampled = True
         for item in run.items:
             run.results.setdefault(item.id, [])
-            messages = run.suite.render_messages(item)
+            try:
+                messages = run.suite.render_messages(item)
+            except RftError as exc:  # this record can't fill the prompt: its error, not the run's
+                _unrenderable(run, item, exc, stats)
+                continue
             jobs.extend((run, item, repeat, messages) for repeat in range(_repeats(run)))
     stats.planned = len(jobs)
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -155,6 +176,16 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
         if progress:
             progress(stats)
     return stats
+
+
+def _unrenderable(run: SuiteRun, item: Item, exc: RftError, stats: CallStats) -> None:
+    message = f"the prompt template can't be filled from this record: {exc.message}"
+    if exc.fix:
+        message += f" (fix: {exc.fix})"
+    for repeat in range(_repeats(run)):
+        result = SampleResult(item_id=item.id, repeat=repeat, model=run.model)
+        _fail(result, stats, "template", message)
+        run.results[item.id].append(result)
 
 
 def _repeats(run: SuiteRun) -> int:
@@ -181,6 +212,8 @@ async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[st
         stats.kinds[result.kind] += 1
         stats.usage.add(result.usage)
         await _grade(suite, result, item)
+        if result.grader_errors:
+            stats.grader_errors += 1
     run.results[item.id].append(result)
     stats.done += 1
 
@@ -189,12 +222,16 @@ async def _call_with_retries(backend: Backend, request: Request, limiter: Adapti
                              settings: RunSettings, stats: CallStats, rng: random.Random,
                              result: SampleResult) -> Completion | None:
     for attempt in range(1, settings.max_retries + 2):
+        if request.model in stats.stopped:  # fail fast: say it once, don't send it again
+            _fail(result, stats, "not sent", f"not sent: this model's calls stopped after "
+                                             f"{stats.stopped[request.model]}")
+            return None
         result.attempts = attempt
         epoch = await limiter.acquire()
         stats.calls += 1
         started = time.perf_counter()
         try:
-            completion = await backend.complete(request)
+            completion = await _deadline(backend.complete(request), settings.timeout)
         except TransientError as exc:
             limiter.release(epoch, ok=False, throttled=exc.throttled)
             if attempt > settings.max_retries:
@@ -207,6 +244,8 @@ async def _call_with_retries(backend: Backend, request: Request, limiter: Adapti
         except CallError as exc:
             limiter.release(epoch, ok=False, throttled=False)
             _fail(result, stats, exc.cause, exc.message)
+            if exc.cause in STOPPING_CAUSES:
+                stats.stopped.setdefault(request.model, f"{exc.cause}: {result.error}")
             return None
         except Exception as exc:  # a Python model that raised: an error, never a zero
             limiter.release(epoch, ok=False, throttled=False)
@@ -217,6 +256,23 @@ async def _call_with_retries(backend: Backend, request: Request, limiter: Adapti
         stats.latencies.append(result.latency_s)
         return completion
     raise AssertionError("unreachable")
+
+
+DEADLINE_GRACE = 1.0
+"""Seconds the deadline allows past the timeout: the backend's own timeout ends ordinary slow
+calls first, with its own error; the deadline ends what it can't (a server dripping one byte at
+a time resets a per-read timeout forever) without cutting calls still queued in a busy client."""
+
+
+async def _deadline(call, timeout: float | None):
+    """``call`` within about ``timeout`` seconds (connect, headers, body and all reads)."""
+    if timeout is None:
+        return await call
+    try:
+        return await asyncio.wait_for(call, timeout + DEADLINE_GRACE)
+    except asyncio.TimeoutError:
+        raise TransientError("timeout", f"no complete answer within {timeout:g}s "
+                                        "(--rft-timeout)") from None
 
 
 def _backoff(attempt: int, retry_after: float | None, settings: RunSettings,
@@ -230,7 +286,7 @@ def _backoff(attempt: int, retry_after: float | None, settings: RunSettings,
 
 def _fail(result: SampleResult, stats: CallStats, cause: str, message: str) -> None:
     result.error_cause = cause
-    result.error = message
+    result.error = scrub(message)
     stats.errors[cause] += 1
 
 
@@ -275,7 +331,27 @@ async def _grade(suite: Suite, result: SampleResult, item: Item) -> None:
         try:
             grades = await grader.agrade(sample, item.data)
         except Exception as exc:  # a bug in a grader must not stop the run
-            result.grader_errors[grader.name] = f"{type(exc).__name__}: {exc}"
+            result.grader_errors[grader.name] = scrub(f"{type(exc).__name__}: {exc}")
             continue
-        result.scores.update(grades.scores)
-        result.grader_errors.update(grades.errors)
+        for name, value in grades.scores.items():
+            problem = _unusable(value)
+            if problem:
+                result.grader_errors[name] = f"grader {name!r} returned {problem}"
+            else:
+                result.scores[name] = float(value)
+        result.grader_errors.update({k: scrub(v) for k, v in grades.errors.items()})
+
+
+MAX_SCORE = 1e12
+"""Scores beyond this are grader bugs (and would overflow the statistics), not scores."""
+
+
+def _unusable(value: object) -> str:
+    """Why a score can't be aggregated ('' when it can)."""
+    if not isinstance(value, (int, float)):
+        return f"a {type(value).__name__}, not a number"
+    if value != value:
+        return ""  # NaN: "could not be computed", already left out of the statistics
+    if not -MAX_SCORE <= value <= MAX_SCORE:
+        return f"{value!r}, out of the range a score can have (|score| <= 1e12)"
+    return ""

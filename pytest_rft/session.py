@@ -16,13 +16,14 @@ import pytest
 from . import baseline as baseline_io
 from . import history
 from .backends.base import Backend
-from .backends.python_backend import PythonBackend, find_python_model
+from .backends.python_backend import PythonBackend, find_python_model, registered_models
 from .baseline import Baseline
 from .compare import compare
 from .errors import RftError
 from .options import option
 from .report import json_report, markdown, terminal
 from .runner import CallStats, RunSettings, SuiteRun, run_all
+from .secrets import scrub
 from .suite import Suite
 from .summary import SuiteSummary, compared_metrics, summarize, to_baseline
 
@@ -38,6 +39,9 @@ class RftSession:
         """Lines for the terminal summary (baselines written, history appended ...)."""
         self._baselines: dict[str, tuple[Baseline | None, str | None]] = {}
         self._checkpoints: dict[str, list[str]] = {}
+        self._names: dict[str, Path] = {}
+        self.gate_nodes: list[Any] = []
+        """Every collected gate node (so --lf can bring a rerun item's gates back)."""
 
     # ------------------------------------------------------------------ collection
 
@@ -54,12 +58,38 @@ class RftSession:
             raise RftError("no model to test", where=f"{suite.path} model",
                            fix="add 'model:' to the suite or pass --rft-model NAME")
         models = list(dict.fromkeys(models))
+        for model in models:
+            self._check_reachable(model, suite)
         reference = option(self.config, "baseline-model")
         if reference is not None and reference not in models:
             raise RftError(f"--rft-baseline-model {reference!r} is not one of the models run: "
                            f"{', '.join(models)}", where=str(suite.path),
                            fix="name one of them, or add it with --rft-model")
         return models
+
+    def claim_name(self, suite: Suite) -> None:
+        """Suite names key baselines, reports and history: two files may not share one."""
+        other = self._names.setdefault(suite.name, suite.path)
+        if other != suite.path:
+            raise RftError(f"suite name {suite.name!r} is already used by {self._shown(other)}",
+                           where=f"{self._shown(suite.path)} suite",
+                           fix="give each suite file its own 'suite:' name")
+
+    def _check_reachable(self, model: str, suite: Suite) -> None:
+        """A name that is neither a Python model nor callable on an API is a typo: say so once,
+        at collection, instead of once per sample."""
+        if option(self.config, "regrade") or find_python_model(model) is not None:
+            return
+        if os.environ.get("OPENAI_API_KEY"):
+            return
+        known = sorted(registered_models())
+        raise RftError(
+            f"model {model!r} is not a registered Python model"
+            + (f" (registered: {', '.join(known)})" if known else "")
+            + " and OPENAI_API_KEY is not set to call it on an OpenAI-compatible API",
+            where=f"{self._shown(suite.path)} model",
+            fix="fix the name, or export OPENAI_API_KEY (any value for local servers such as "
+                "vLLM or Ollama) and --rft-base-url")
 
     def add_run(self, suite: Suite, model: str) -> SuiteRun:
         run = SuiteRun(suite=suite, model=model, repeats=option(self.config, "repeats"),
@@ -73,7 +103,8 @@ class RftSession:
         settings = RunSettings(concurrency=option(self.config, "concurrency"),
                                max_retries=option(self.config, "max-retries"),
                                backoff_base=option(self.config, "retry-backoff"),
-                               seed=option(self.config, "seed"))
+                               seed=option(self.config, "seed"),
+                               timeout=option(self.config, "timeout"))
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         progress = terminal.ProgressLine(reporter) if reporter else None
         try:
@@ -256,7 +287,7 @@ class RftSession:
         pairs = self.sampled()
         if pairs:
             reporter.write_sep("=", "pytest-rft summary")
-            reporter.write_line(terminal.render(pairs, self.calls))
+            reporter.write_line(scrub(terminal.render(pairs, self.calls)))
             report = option(self.config, "report")
             if report:
                 reporter.write_line(f"rft: report written to {report}")
@@ -264,7 +295,7 @@ class RftSession:
             if step_summary:
                 markdown.append(Path(step_summary), pairs)
         for note in self.notes:
-            reporter.write_line(note)
+            reporter.write_line(scrub(note))
 
 
 async def _run(runs, backends, settings, progress) -> CallStats:

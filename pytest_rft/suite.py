@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import stats, template
-from .dataset import Item, load_items, parse_yaml
+from .dataset import Item, load_items, parse_yaml, read_text
 from .errors import RftError
 from .baseline import callable_source
 from .graders import build_grader
@@ -24,6 +24,9 @@ from .graders.base import Grader
 LABEL_METRICS = [f"{avg}_{m}" for avg in ("micro", "macro", "samples")
                  for m in ("precision", "recall", "f1")]
 SCORE_REDUCTIONS = ("mean", "max", "min")
+MAX_SUITE_BYTES = 5 * 1024 * 1024
+MAX_REPEATS = 10_000
+"""Samples per item; a typo of a billion would otherwise run the machine out of memory."""
 
 
 class _Strict(BaseModel):
@@ -114,7 +117,7 @@ class SuiteConfig(_Strict):
     input: list[Message] | None = None
     response_format: Union[str, dict[str, Any], None] = None
     sampling: Sampling = Field(default_factory=Sampling)
-    repeats: int = Field(1, ge=1)
+    repeats: int = Field(1, ge=1, le=MAX_REPEATS)
     graders: dict[str, Any] = Field(min_length=1)
     primary: str | None = None
     pass_threshold: float = 0.5
@@ -194,9 +197,27 @@ class Suite:
         return params
 
 
-def load_suite(path: Path) -> Suite:
-    """Read, validate and resolve a suite file; every user mistake is one RftError."""
-    node, raw = parse_yaml(path, path.read_text(encoding="utf-8"))
+def confined(base: Path, name: str, roots: tuple[Path, ...] | None, where: str, what: str) -> Path:
+    """``base / name``, refused when it resolves outside the suite's folder and ``roots`` (the
+    project): a suite must not be able to read, say, /proc/self/environ into a prompt."""
+    path = base / name
+    if roots is None:
+        return path
+    real = path.resolve()
+    allowed = (base.resolve(), *(r.resolve() for r in roots))
+    if not any(real == root or root in real.parents for root in allowed):
+        raise RftError(f"{what} {name!r} is outside the suite's folder and the project",
+                       where=where, fix="keep the files a suite uses inside the project (or pass "
+                                        "--rft-allow-outside-files if you trust this suite)")
+    return path
+
+
+def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
+    """Read, validate and resolve a suite file; every user mistake is one RftError.
+
+    Files the suite names must lie in its folder or one of ``roots`` (None: anywhere).
+    """
+    node, raw = parse_yaml(path, read_text(path, MAX_SUITE_BYTES))
     if not isinstance(raw, dict):
         raise RftError("a suite file must be a YAML mapping (suite:, dataset:, graders: ...)",
                        where=str(path))
@@ -210,7 +231,7 @@ def load_suite(path: Path) -> Suite:
 
     base = path.parent
     try:
-        items = load_items(base / config.dataset)
+        items = load_items(confined(base, config.dataset, roots, where("dataset"), "dataset"))
     except RftError as exc:
         raise exc.at(where("dataset")) if exc.where is None else exc from None
     item_keys = set().union(*(item.data.keys() for item in items)) if items else set()
@@ -221,11 +242,12 @@ def load_suite(path: Path) -> Suite:
         for i, message in enumerate(config.input):
             content = message.content
             if isinstance(content, FileRef):
-                file = base / content.file
+                file = confined(base, content.file, roots, where("input", i, "content"),
+                                "prompt file")
                 if not file.is_file():
                     raise RftError(f"prompt file not found: {file}", where=where("input", i, "content"),
                                    fix="the path is relative to the suite file")
-                content = file.read_text(encoding="utf-8")
+                content = read_text(file, MAX_SUITE_BYTES)
             try:
                 template.check_template(content, allowed_roots=("item",), item_keys=item_keys)
             except RftError as exc:
@@ -240,6 +262,7 @@ def load_suite(path: Path) -> Suite:
     graders: list[Grader] = []
     definitions: dict[str, Any] = {}
     for name, definition in config.graders.items():
+        _check_grader_files(definition, base, roots, where("graders", name))
         grader = build_grader(name, definition, base_dir=base, where=where("graders", name))
         definitions[name] = _resolved(definition, base, where("graders", name))
         _check_grader_templates(grader, item_keys, where("graders", name))
@@ -251,6 +274,9 @@ def load_suite(path: Path) -> Suite:
         raise RftError(f"primary {config.primary!r} is not a score of this suite",
                        where=where("primary"), fix=f"use one of: {', '.join(score_names)}")
     if config.response_format is not None:
+        if isinstance(config.response_format, str):
+            confined(base, config.response_format.partition(":")[0].replace(".", "/") + ".py",
+                     roots, where("response_format"), "response_format module")
         suite.response_schema = _response_schema(config.response_format, base, where("response_format"))
     known = suite.metric_names()
     for i, gate in enumerate(config.gates):
@@ -260,6 +286,23 @@ def load_suite(path: Path) -> Suite:
             raise RftError(f"unknown metric {gate.metric!r}{hint}", where=where("gates", i, "metric"),
                            fix=f"use one of: {', '.join(known)}")
     return suite
+
+
+def _check_grader_files(definition: Any, base: Path, roots: tuple[Path, ...] | None,
+                        where: str) -> None:
+    """Every ``{file: ...}`` a grader definition names must be inside the project."""
+    if isinstance(definition, dict):
+        if isinstance(definition.get("file"), str) and "type" not in definition:
+            file = confined(base, definition["file"], roots, where, "grader file")
+            if file.is_file():
+                data, _, file_dir = load_grader_file(definition["file"], base, where)
+                _check_grader_files(data, file_dir, roots, where)
+        for value in definition.values():
+            if isinstance(value, (dict, list)):
+                _check_grader_files(value, base, roots, where)
+    elif isinstance(definition, list):
+        for value in definition:
+            _check_grader_files(value, base, roots, where)
 
 
 def _resolved(definition: Any, base: Path, where: str) -> Any:

@@ -206,6 +206,11 @@ def check_template(
 ) -> None:
     """Validate a template at load time; raises RftError naming the bad path and the fix."""
     roots = tuple(allowed_roots)
+    leftover = _PLACEHOLDER.sub("", template)
+    if "{{" in leftover:
+        snippet = leftover[leftover.index("{{"):][:40]
+        raise TemplateError(f"unclosed placeholder {snippet!r}", where=where,
+                            fix="close it with '}}', e.g. {{ item.text }}")
     try:
         parsed = compile_template(template)
     except TemplateError as exc:

@@ -104,7 +104,7 @@ def test_update_writes_a_reviewable_baseline_and_an_unchanged_model_passes(proje
     again = run(project)
     assert again.ret == 0
     again.assert_outcomes(passed=N_ITEMS + 3)
-    again.stdout.fnmatch_lines(["PASS gate[[]exact.mean>=baseline-0.02[]]: exact.mean = 1.0000 *"
+    again.stdout.fnmatch_lines(["PASS gate:exact.mean>=baseline-0.02: exact.mean = 1.0000 *"
                                 "baseline 1.0000 vs 1.0000 on 40 paired items; delta +0.0000*"
                                 "no significant drop"])
 
@@ -118,7 +118,7 @@ def test_worse_model_fails_the_gate_with_a_readable_explanation(project, monkeyp
     # the 8 broken items fail as regressed, both baseline gates fail
     result.assert_outcomes(passed=N_ITEMS - 8 + 1, failed=8 + 2)
     result.stdout.fnmatch_lines([
-        "FAIL gate[[]exact.mean>=baseline-0.02[]]: exact.mean = 0.8000 (95% CI *); baseline 1.0000 "
+        "FAIL gate:exact.mean>=baseline-0.02: exact.mean = 0.8000 (95% CI *); baseline 1.0000 "
         "vs 0.8000 on 40 paired items; delta -0.2000 (95% CI -0.*); p=* (one-sided, paired "
         "bootstrap); item correlation n/a; allowed drop 0.02 -> REGRESSION: significantly worse "
         "at 95% confidence and the drop 0.2000 exceeds 0.02",
@@ -129,7 +129,7 @@ def test_worse_model_fails_the_gate_with_a_readable_explanation(project, monkeyp
         "stable-fail now (exact=0.000, 0/3 passed)",
         '  repeat 0: exact=0.000 output: {"answer": "nope"}',
     ])
-    result.stdout.fnmatch_lines(["*q00 FAILED (exact=0.000±0.000 n=3 Δ-1.000)*"])
+    result.stdout.fnmatch_lines(["*q00[[]qa-m[]] FAILED (exact=0.000±0.000 n=3 Δ-1.000)*"])
 
 
 def test_one_flip_by_chance_is_reported_not_failed(project, monkeypatch):
@@ -139,7 +139,7 @@ def test_one_flip_by_chance_is_reported_not_failed(project, monkeypatch):
     assert result.ret == 0
     result.assert_outcomes(passed=N_ITEMS + 3)
     result.stdout.fnmatch_lines([
-        "PASS gate[[]pass_rate>=baseline-0.05[]]: *delta -0.0250*",
+        "PASS gate:pass_rate>=baseline-0.05: *delta -0.0250*",
         "regressed (stable-pass -> stable-fail): none",
         "flipped down but not confirmed (no significant drop of the suite; flips this rare happen "
         "by chance, so they do not fail): 1: q00"])
@@ -160,7 +160,7 @@ def test_flaky_item_is_quarantined_not_regressed(project, monkeypatch):
     monkeypatch.setenv("RFT_FLAKY", "q05")  # wrong on repeat 1 of 3: 2/3 passes
     result = run(project, "-v")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["*q05 PASSED (exact=0.667±0.577 n=3 Δ-0.333 flaky)*",
+    result.stdout.fnmatch_lines(["*q05[[]qa-m[]] PASSED (exact=0.667±0.577 n=3 Δ-0.333 flaky)*",
                                  "flaky, quarantined (repeats disagree; never fail the build "
                                  "alone): 1: q05"])
 
@@ -226,7 +226,7 @@ def test_compare_against_an_earlier_report(project, monkeypatch, tmp_path):
     monkeypatch.setenv("RFT_BROKEN", ",".join(f"q{i:02d}" for i in range(10)))
     result = run(project, "--rft-baseline", str(report))
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["FAIL gate[[]pass_rate>=baseline-0.05[]]: *delta -0.2500*",
+    result.stdout.fnmatch_lines(["FAIL gate:pass_rate>=baseline-0.05: *delta -0.2500*",
                                  f"baseline: qa-m x 3 repeats, *, {report}; 40 items paired"])
 
 
@@ -247,7 +247,7 @@ def test_several_models_deltas_and_the_chosen_baseline_model(project, monkeypatc
     assert "### qa: models side by side" in markdown and "Paired deltas vs `qa-m2`" in markdown
     assert "improved (stable-fail → stable-pass): 6" in markdown
     props = {p.get("name"): p.get("value") for case in ET.parse(project.path / "j.xml").iter("testcase")
-             if "qa[qa-m]::q00" in case.get("classname", "") + "::" + case.get("name", "")
+             if case.get("name") == "q00[qa-m]" and case.get("classname") == "rft_qa.yaml.qa"
              for p in case.iter("property")}
     assert float(props["exact.delta_vs_baseline"]) == pytest.approx(1.0), props
 
@@ -292,7 +292,7 @@ def test_models_mapping_gives_per_model_sampling_and_the_models_to_run(project):
     assert loaded.sampling_for(2, "qa-m") == {"temperature": 0.7, "seed": 3, "reasoning_effort": "low"}
     assert loaded.sampling_for(0, "qa-m2") == {"seed": 1}
     result = run(project, "--co", "-q")
-    result.stdout.fnmatch_lines(["rft_qa.yaml::qa[[]qa-m[]]::q00", "rft_qa.yaml::qa[[]qa-m2[]]::q00"])
+    result.stdout.fnmatch_lines(["rft_qa.yaml::qa::q00[[]qa-m[]]", "rft_qa.yaml::qa::q00[[]qa-m2[]]"])
 
 
 def test_history_lines_are_appended_per_run(project, tmp_path, capsys):

@@ -27,7 +27,7 @@ def test_default_run_passes_its_gates(example, tmp_path):
     # 49 validation items; 3 absolute gates, 3 baseline gates and the error gate
     result.assert_outcomes(passed=49 + 7)
     result.stdout.fnmatch_lines(["*eurovoc-level1[[]eurovoc-clf-v2[]]: 49 items x 3 repeats, gates PASS*",
-                                 "PASS gate[[]f1.mean>=baseline-0.02[]]: *49 paired items*"
+                                 "PASS gate:f1.mean>=baseline-0.02: *49 paired items*"
                                  "no significant drop*"])
     (suite,) = json.loads(report.read_text())["suites"]
     assert all(len(i["samples"]) == 3 for i in suite["items"])
@@ -40,10 +40,10 @@ def test_weaker_checkpoint_fails_gates_and_names_regressed_items(example):
                                "--rft-model", "eurovoc-clf-v2", "--rft-model", "eurovoc-clf-v1")
     assert result.ret == 1
     failed = [line for line in result.stdout.lines if line.startswith("FAILED")]
-    assert all("[eurovoc-clf-v1]::" in line for line in failed)
-    gates = [line for line in failed if "::gate[" in line]
+    assert all(line.endswith("[eurovoc-clf-v1]") for line in failed)
+    gates = [line for line in failed if "::gate:" in line]
     assert len(gates) == 6  # v1's three absolute and three baseline gates
-    regressed = [line for line in failed if "::gate[" not in line]
+    regressed = [line for line in failed if "::gate:" not in line]
     assert len(regressed) >= 5
     result.stdout.fnmatch_lines(["*regressed: stable-pass in the baseline (eurovoc-clf-v2: *"
                                  "stable-fail now*", "*repeat 0: f1=* output: {*"])
@@ -73,7 +73,7 @@ def test_new_user_baseline_flow(example):
     worse = example.runpytest("example_suite", "-p", "no:cacheprovider", "--rft-model",
                               "eurovoc-clf-v1")
     assert worse.ret == 1
-    worse.stdout.fnmatch_lines(["FAIL gate[[]f1.mean>=baseline-0.02[]]: *REGRESSION*",
+    worse.stdout.fnmatch_lines(["FAIL gate:f1.mean>=baseline-0.02: *REGRESSION*",
                                 "regressed (stable-pass -> stable-fail): *doc-*"])
     again = example.runpytest("example_suite", "-p", "no:cacheprovider")
     assert again.ret == 0

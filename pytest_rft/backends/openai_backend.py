@@ -266,7 +266,7 @@ class OpenAIBackend:
             msg = self._msg(exc)
             if code == 429:
                 return TransientError("http 429", msg, retry_after=retry_after, throttled=True)
-            if code in TRANSIENT_STATUS or code >= 500:
+            if code in TRANSIENT_STATUS or (code >= 500 and code not in (501, 505)):
                 return TransientError(f"http {code}", msg, retry_after=retry_after)
             return CallError(f"http {code}", msg)
         if isinstance(exc, openai.APITimeoutError) and not _aiohttp_connection_error(exc):
@@ -274,7 +274,8 @@ class OpenAIBackend:
         if isinstance(exc, openai.APIConnectionError):
             chain = _causes(exc)
             detail = f": {type(chain[-1]).__name__}" if len(chain) > 1 else ""
-            return TransientError("connection", f"connection error{detail}")
+            where = self.base_url or "https://api.openai.com/v1"
+            return TransientError("connection", f"connection error{detail} (to {where})")
         if isinstance(exc, (openai.APIResponseValidationError, json.JSONDecodeError,
                             pydantic.ValidationError, UnicodeDecodeError)):
             return TransientError("malformed response",

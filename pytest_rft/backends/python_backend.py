@@ -7,7 +7,7 @@ import importlib
 import inspect
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -68,8 +68,9 @@ def to_completion(value: Any) -> Completion:
 
 
 class PythonBackend:
-    """Calls a Python function. Sync functions run in a pool as wide as the run's concurrency,
-    so a model that blocks on I/O still gets concurrent calls."""
+    """Calls a Python function. A sync function runs in a daemon thread per call (the run's
+    limiter bounds how many), so a model that blocks on I/O still gets concurrent calls, and one
+    that never returns can't keep pytest from exiting after its timeout."""
 
     def __init__(self, name: str, fn: ModelFn, *, max_workers: int = 16,
                  timeout: float | None = None):
@@ -78,14 +79,9 @@ class PythonBackend:
         self._timeout = timeout
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None))
-        self._pool = None if self._is_async else ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix=f"rft-model-{name}")
 
     async def complete(self, request: Request) -> Completion:
-        if self._pool is None:
-            call = self._fn(request)
-        else:
-            call = asyncio.get_running_loop().run_in_executor(self._pool, self._fn, request)
+        call = self._fn(request) if self._is_async else _in_daemon_thread(self._fn, request)
         try:
             value = await asyncio.wait_for(call, self._timeout)
         except asyncio.TimeoutError:
@@ -94,5 +90,26 @@ class PythonBackend:
         return to_completion(value)
 
     async def aclose(self) -> None:
-        if self._pool is not None:  # don't wait for calls abandoned by Ctrl-C
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        pass
+
+
+def _in_daemon_thread(fn: ModelFn, request: Request) -> "asyncio.Future[Any]":
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not future.done():
+            (future.set_result if ok else future.set_exception)(value)
+
+    def work() -> None:
+        try:
+            result: tuple[bool, Any] = (True, fn(request))
+        except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
+            result = (False, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *result)
+        except RuntimeError:  # the loop is gone: the call was abandoned
+            pass
+
+    threading.Thread(target=work, name=f"rft-model-{request.item_id}", daemon=True).start()
+    return future

@@ -185,6 +185,9 @@ def load_grader_file(file: Any, base_dir: Path, where: str) -> tuple[dict[str, A
         ) from None
     except OSError as exc:
         raise RftError(f"cannot read grader file '{shown}': {exc}", where=where) from None
+    except UnicodeDecodeError:
+        raise RftError(f"grader file '{shown}' is not UTF-8 text", where=where,
+                       fix="save it as UTF-8") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

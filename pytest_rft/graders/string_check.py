@@ -48,7 +48,7 @@ class StringCheckGrader(InputReferenceGrader):
 
 def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:
     operation = definition["operation"]
-    if operation not in OPERATIONS:
+    if not isinstance(operation, str) or operation not in OPERATIONS:
         raise RftError(
             f"unknown string_check operation {operation!r} in grader '{name}'",
             where=where,

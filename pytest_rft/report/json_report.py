@@ -15,6 +15,7 @@ from .. import __version__
 from ..baseline import Baseline, dumps
 from ..compare import Comparison
 from ..runner import CallStats, SuiteRun
+from ..secrets import scrub
 from ..summary import SuiteSummary, to_baseline
 
 
@@ -97,7 +98,15 @@ def write(path: Path, pairs, calls, *, exitstatus: int) -> None:
     """Write atomically: a reader never sees half a report."""
     data = build(pairs, calls, exitstatus=exitstatus)
     path.parent.mkdir(parents=True, exist_ok=True)
+    text = scrub(json.dumps(data, indent=1, ensure_ascii=False, default=str))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, ensure_ascii=False, default=str)
+        handle.write(text)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a report is a normal file
     os.replace(tmp, path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -10,6 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from ..runner import SuiteRun
+from ..secrets import scrub
 from ..summary import SuiteSummary
 from . import terminal
 
@@ -123,4 +124,4 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
 
 def append(path: Path, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(render(pairs))
+        handle.write(scrub(render(pairs)))

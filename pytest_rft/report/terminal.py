@@ -37,7 +37,8 @@ class ProgressLine:
     @staticmethod
     def _text(stats: CallStats) -> str:
         errors = sum(stats.errors.values())
-        return (f"rft: sampled {stats.done}/{stats.planned}, {errors} error(s), "
+        return (f"rft: sampled {stats.done}/{stats.planned}, {errors} model error(s), "
+                f"{stats.grader_errors} with grader errors, "
                 f"{stats.retries} retr{'y' if stats.retries == 1 else 'ies'}")
 
 
@@ -97,7 +98,7 @@ def metrics_table(run: SuiteRun, summary: SuiteSummary) -> str:
 
 def gate_lines(summary: SuiteSummary) -> str:
     """Every failed gate and every baseline gate, spelled out."""
-    lines = [f"{'PASS' if g.passed else 'FAIL'} gate[{g.label}]: {g.detail}"
+    lines = [f"{'PASS' if g.passed else 'FAIL'} gate:{g.label}: {g.detail}"
              for g in summary.gates if not g.passed or g.delta is not None or ">=baseline" in g.label]
     return "\n".join(lines)
 
@@ -194,7 +195,9 @@ def calls_table(calls: CallStats) -> str:
              + (f" ({', '.join(f'{k} {v}' for k, v in calls.retried_causes.most_common())})"
                 if calls.retries else "")
              + f"; lowest concurrency: {calls.min_concurrency}",
-             "errors: " + (", ".join(f"{k} {v}" for k, v in calls.errors.most_common()) or "none"),
+             "model errors: " + (", ".join(f"{k} {v}" for k, v in calls.errors.most_common())
+                                 or "none") + f"; samples with grader errors: {calls.grader_errors}",
+             *(f"STOPPED {model}: {why}" for model, why in calls.stopped.items()),
              "outputs: " + ", ".join(f"{k} {v}" for k, v in calls.kinds.most_common()),
              f"tokens: input {calls.usage.input_tokens}, output {calls.usage.output_tokens} "
              f"(reasoning {calls.usage.reasoning_tokens}), cached {calls.usage.cached_tokens}"]
@@ -203,16 +206,29 @@ def calls_table(calls: CallStats) -> str:
     return "\n".join(lines)
 
 
+def scope(run: SuiteRun, summary: SuiteSummary) -> str:
+    """What the gates judged: the whole suite, a --rft-limit subset, or nothing."""
+    total = len(run.suite.items)
+    if not run.gated:
+        return (f"gates not selected (numbers over the {len(summary.items)} selected of "
+                f"{total} items)")
+    text = f"gates {'PASS' if summary.passed else 'FAIL'}"
+    if len(summary.items) < total:
+        text += f" on {len(summary.items)} of {total} items (--rft-limit)"
+    if run.untested:
+        text += f"; {run.untested} item(s) sampled for the gates but not selected as tests"
+    return text
+
+
 def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) -> str:
     blocks = []
     by_suite: dict[str, list[tuple[SuiteRun, SuiteSummary]]] = defaultdict(list)
     for run, summary in pairs:
         by_suite[run.suite.name].append((run, summary))
-        verdict = "PASS" if summary.passed else "FAIL"
         blocks.append(f"--- {run.key}: {len(summary.items)} items x "
-                      f"{run.repeats or run.suite.config.repeats} repeats, gates {verdict}\n"
+                      f"{run.repeats or run.suite.config.repeats} repeats, {scope(run, summary)}\n"
                       + metrics_table(run, summary))
-        for block in (gate_lines(summary), baseline_block(summary)):
+        for block in (gate_lines(summary) if run.gated else "", baseline_block(summary)):
             if block:
                 blocks.append(block)
         blocks.append(variance_table(run, summary))

@@ -1,0 +1,39 @@
+"""Keeping API keys out of everything the plugin writes or prints.
+
+Any value of an environment variable whose name ends in ``_API_KEY`` or ``_TOKEN`` (and
+``OPENAI_API_KEY`` itself), plus any ``sk-...``-looking token, is replaced by ``***`` in text
+that reaches the terminal, reports, JUnit XML, the step summary and caches, whatever raised it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+_TOKEN = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}")
+_MIN_SECRET = 8
+_cache: tuple[tuple[str, ...], re.Pattern[str] | None] = ((), None)
+
+
+def _secret_values() -> tuple[str, ...]:
+    names = [k for k in os.environ if k.endswith(("_API_KEY", "_TOKEN")) or k == "OPENAI_API_KEY"]
+    values = {os.environ[k] for k in names if len(os.environ[k]) >= _MIN_SECRET}
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+def _pattern() -> re.Pattern[str] | None:
+    global _cache
+    values = _secret_values()
+    if values != _cache[0]:
+        _cache = (values, re.compile("|".join(map(re.escape, values))) if values else None)
+    return _cache[1]
+
+
+def scrub(text: str) -> str:
+    """``text`` with every known secret replaced by ``***``."""
+    if not text:
+        return text
+    pattern = _pattern()
+    if pattern is not None:
+        text = pattern.sub("***", text)
+    return _TOKEN.sub("sk-***", text)
