@@ -130,12 +130,19 @@ class SuiteCollector(pytest.Collector):
     def collect(self):
         for run in self.runs:
             for item in self.dataset_items:
-                yield RftItem.from_parent(self, name=node_name(item.id, run.model), run=run,
+                name = node_name(item.id, run.model)
+                yield RftItem.from_parent(self, name=name, nodeid=self._child_id(name), run=run,
                                           item=item)
             config = run.suite.config
             for gate in [*config.gates, error_gate(config.max_error_rate)]:
-                yield GateItem.from_parent(self, name=node_name(f"gate:{gate.label}", run.model),
-                                           run=run, gate=gate)
+                name = node_name(f"gate:{gate.label}", run.model)
+                yield GateItem.from_parent(self, name=name, nodeid=self._child_id(name), run=run,
+                                           gate=gate)
+
+    def _child_id(self, name: str) -> str:
+        """As a string, so pytest 9 parses the trailing [model] as the id's params, exactly as it
+        parses ids it reads back (the --lf cache, the command line)."""
+        return f"{self.nodeid}::{name}"
 
 
 class RftFailure(Exception):

@@ -222,12 +222,14 @@ async def _call_with_retries(backend: Backend, request: Request, limiter: Adapti
                              settings: RunSettings, stats: CallStats, rng: random.Random,
                              result: SampleResult) -> Completion | None:
     for attempt in range(1, settings.max_retries + 2):
+        result.attempts = attempt
+        epoch = await limiter.acquire()
         if request.model in stats.stopped:  # fail fast: say it once, don't send it again
+            limiter.release(epoch, ok=False, throttled=False)
+            result.attempts = attempt - 1
             _fail(result, stats, "not sent", f"not sent: this model's calls stopped after "
                                              f"{stats.stopped[request.model]}")
             return None
-        result.attempts = attempt
-        epoch = await limiter.acquire()
         stats.calls += 1
         started = time.perf_counter()
         try:

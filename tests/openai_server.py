@@ -16,7 +16,8 @@ Requests are identified by a *marker*: the content of the last user message (ove
 
 Outcomes (``FaultPlan`` probabilities / ``script`` entries / ``faults_for`` results):
 ``ok``, ``429``, ``500``, ``503``, any other HTTP status as a string (``"400"``, ``"408"``...),
-``hang`` (sleep ``hang_s``, past the client's timeout), ``reset`` (abort the connection),
+``hang`` (sleep ``hang_s``, past the client's timeout), ``drip`` (200 at once, then one
+byte every ``drip_s`` until ``hang_s``: defeats per-read timeouts), ``reset`` (abort the connection),
 ``malformed`` (200 with invalid JSON), ``html`` (200 with a text/html body), ``shape`` (200
 with valid JSON of the wrong shape), ``truncate``
 (half the text, finish_reason ``length`` / status ``incomplete``), ``refusal``, ``empty``
@@ -160,6 +161,8 @@ class OpenAIServer:
         self.latency = latency
         self.plan = plan or FaultPlan()
         self.hang_s = hang_s
+        self.drip_s = 0.5
+        """Seconds between the bytes of a ``drip`` answer."""
         self.reasoning_tokens = reasoning_tokens
         self.cached_tokens = cached_tokens
         self.record_requests = record_requests
@@ -381,6 +384,13 @@ class OpenAIServer:
         if outcome == "hang":
             await asyncio.sleep(self.hang_s)
             return self._error(504, "gateway timeout", "server_error")
+        if outcome == "drip":  # 200 and headers at once, then one byte every drip_s, for ever
+            response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+            await response.prepare(request)
+            for _ in range(int(self.hang_s / self.drip_s) + 1):
+                await response.write(b" ")
+                await asyncio.sleep(self.drip_s)
+            return response
         if outcome == "reset":
             transport = request.transport
             if transport is not None:

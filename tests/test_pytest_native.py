@@ -1,0 +1,351 @@
+"""pytest behaviour end to end: ids that paste back, honest partial runs, --lf, deadlines,
+signals, secrets, hostile inputs as clean errors, failing items that show their outputs."""
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.openai_server import FaultPlan
+
+CONFTEST = '''
+import os, time
+import pytest_rft
+
+ODD = "ft:gpt-4o-mini:acme::Ab/C1"   # a fine-tune name with "::" and "/"
+
+@pytest_rft.model("good")
+def good(request):
+    return {"answer": request.item["expected"]}
+
+@pytest_rft.model(ODD)
+def odd(request):
+    return {"answer": request.item["expected"]}
+
+@pytest_rft.model("half")
+def half(request):
+    """Wrong on q1 and q2."""
+    bad = request.item_id in ("q1", "q2")
+    return {"answer": "nope" if bad else request.item["expected"]}
+
+@pytest_rft.model("leaky")
+def leaky(request):
+    raise RuntimeError("upstream said: invalid key " + os.environ["OPENAI_API_KEY"])
+
+@pytest_rft.model("slow")
+def slow(request):
+    open("started", "a").close()
+    time.sleep(0.3)
+    return {"answer": request.item["expected"]}
+
+@pytest_rft.model("forever")
+def forever(request):
+    time.sleep(3600)
+
+@pytest_rft.grader("leaky_grader")
+def leaky_grader(sample, item):
+    raise ValueError("token " + os.environ["OPENAI_API_KEY"])
+
+@pytest_rft.grader("huge")
+def huge(sample, item):
+    return 1e308
+'''
+
+SUITE = '''
+suite: qa
+dataset: data.jsonl
+model: good
+input:
+  - {role: user, content: "Q: {{ item.question }}"}
+repeats: 2
+graders:
+  exact: {type: string_check, input: "{{ sample.output_json.answer }}",
+          reference: "{{ item.expected }}", operation: eq}
+gates:
+  - {metric: exact.mean, min: 0.9}
+'''
+
+KEY = "sk-test-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def project(pytester, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    pytester.makeconftest(CONFTEST)
+    pytester.path.joinpath("rft_qa.yaml").write_text(SUITE)
+    rows = [{"id": f"q{i}", "question": f"{i}?", "expected": str(i)} for i in range(1, 11)]
+    pytester.path.joinpath("data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return pytester
+
+
+def run(pytester, *args):
+    return pytester.runpytest("-p", "no:cacheprovider", *args)
+
+
+def collected_ids(pytester, *args):
+    result = run(pytester, "--co", "-q", *args)
+    return [line for line in result.stdout.lines if "::" in line]
+
+
+# -- ids ---------------------------------------------------------------------------------------
+def test_every_printed_id_pastes_back(project):
+    ids = collected_ids(project, "--rft-model", "good", "--rft-model",
+                        "ft:gpt-4o-mini:acme::Ab/C1")
+    assert "rft_qa.yaml::qa::q1[good]" in ids
+    assert "rft_qa.yaml::qa::q1[ft:gpt-4o-mini:acme::Ab/C1]" in ids
+    assert "rft_qa.yaml::qa::gate:exact.mean>=0.9[ft:gpt-4o-mini:acme::Ab/C1]" in ids
+    for node_id in (ids[0], ids[-1], "rft_qa.yaml::qa::q1[ft:gpt-4o-mini:acme::Ab/C1]"):
+        model = node_id.rsplit("[", 1)[1][:-1]
+        assert collected_ids(project, node_id, "--rft-model", model) == [node_id]
+
+
+def test_verbose_lines_and_junit_names_are_clean(project):
+    result = run(project, "-v", "--junitxml=j.xml")
+    result.stdout.fnmatch_lines(["rft_qa.yaml::qa::q1[[]good[]] PASSED (exact=1.000±0.000 n=2)*"])
+    assert "rft_qa::yaml" not in result.stdout.str()
+    cases = [(c.get("classname"), c.get("name")) for c in ET.parse(project.path / "j.xml").iter("testcase")]
+    assert ("rft_qa.yaml.qa", "q1[good]") in cases
+    assert ("rft_qa.yaml.qa", "gate:exact.mean>=0.9[good]") in cases
+    assert all(name.count("]") == 1 for _, name in cases)
+
+
+# -- partial runs --------------------------------------------------------------------------------
+def test_selecting_only_gates_samples_the_whole_suite(project, tmp_path):
+    report = tmp_path / "r.json"
+    result = run(project, "-k", "gate", f"--rft-report={report}")
+    result.assert_outcomes(passed=2)
+    (suite,) = json.loads(report.read_text())["suites"]
+    assert len(suite["items"]) == 10 and suite["complete"] is True
+    result.stdout.fnmatch_lines(["*gates PASS; 10 item(s) sampled for the gates but not "
+                                 "selected as tests*"])
+
+
+def test_deselecting_failing_items_does_not_turn_a_gate_green(project):
+    result = run(project, "--rft-model", "half", "--deselect", "rft_qa.yaml::qa::q1[half]",
+                 "--deselect", "rft_qa.yaml::qa::q2[half]")
+    result.assert_outcomes(passed=9, failed=1, deselected=2)  # 8 items + error gate; score gate
+    result.stdout.fnmatch_lines(["*gate failed: exact.mean = 0.8000*required >= 0.9*"])
+
+
+def test_items_only_selection_says_gates_were_not_judged(project, tmp_path):
+    report = tmp_path / "r.json"
+    result = run(project, "rft_qa.yaml::qa::q3[good]", f"--rft-report={report}")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*gates not selected (numbers over the 1 selected of 10 items)*"])
+    assert json.loads(report.read_text())["suites"][0]["complete"] is False
+
+
+def test_last_failed_reruns_failed_items_and_their_gates(project):
+    first = project.runpytest("--rft-model", "half")
+    first.assert_outcomes(passed=11, failed=1)  # items pass (low scores), the gate fails
+    again = project.runpytest("--rft-model", "half", "--lf")
+    # the failed gate reruns on its whole suite and fails again
+    again.assert_outcomes(failed=1)
+    again.stdout.fnmatch_lines(["*gate failed: exact.mean = 0.8000*"])
+
+
+# -- deadlines and signals ---------------------------------------------------------------------
+def test_a_dripping_server_ends_at_the_deadline(pytester, openai_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("OPENAI_API_KEY", openai_server.api_key)
+    openai_server.plan = FaultPlan(faults_for=lambda body, attempt: "drip")
+    openai_server.hang_s, openai_server.drip_s = 20, 0.3
+    pytester.path.joinpath("rft_qa.yaml").write_text(SUITE.replace("model: good", "model: m"))
+    pytester.path.joinpath("data.jsonl").write_text(
+        '{"id": "q1", "question": "1?", "expected": "1"}\n')
+    report = tmp_path / "r.json"
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--rft-base-url={openai_server.base_url}", "--rft-timeout", "1",
+        "--rft-max-retries", "0", f"--rft-report={report}", timeout=60)
+    elapsed = time.monotonic() - started
+    assert elapsed < 15, elapsed  # not the 20 s the server would drip
+    samples = json.loads(report.read_text())["suites"][0]["items"][0]["samples"]
+    assert [s["error_cause"] for s in samples] == ["timeout", "timeout"]
+    result.stdout.fnmatch_lines(["*model call failed: *1s*"])
+
+
+def test_a_hung_sync_model_does_not_keep_pytest_alive(project):
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--rft-model", "forever",
+                                          "--rft-timeout", "0.5", "--rft-max-retries", "0",
+                                          timeout=60)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*model call failed*0.5s*"])
+
+
+def test_sigterm_writes_the_partial_report_and_fails(project, tmp_path):
+    report = tmp_path / "r.json"
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text().replace("repeats: 2", "repeats: 40"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rft-model", "slow",
+         "--rft-concurrency", "2", f"--rft-report={report}"],
+        cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not (project.path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)  # a few samples done, most still to go
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0, out
+    data = json.loads(report.read_text())
+    samples = [s for i in data["suites"][0]["items"] for s in i["samples"]]
+    assert 0 < len(samples) < 400  # what was sampled before the signal, kept
+    assert stat.S_IMODE(os.stat(report).st_mode) & 0o044  # a normal file, not 0600
+
+
+# -- secrets -----------------------------------------------------------------------------------
+def test_a_key_in_any_exception_text_never_shows(project, tmp_path):
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text() + "  - {metric: error_rate, max: 1}\n")
+    report = tmp_path / "r.json"
+    result = run(project, "--rft-model", "leaky", "-v", "-rA", f"--rft-report={report}",
+                 "--junitxml=j.xml")
+    text = result.stdout.str() + report.read_text() + (project.path / "j.xml").read_text()
+    assert "invalid key ***" in text
+    assert KEY not in text
+    suite.write_text(suite.read_text().replace("exact: {", "leak: leaky_grader\n  exact: {"))
+    result = run(project, f"--rft-report={report}")
+    text = result.stdout.str() + report.read_text()
+    assert "token ***" in text and KEY not in text
+
+
+def test_files_outside_the_project_are_refused(project):
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text().replace('"Q: {{ item.question }}"',
+                                               "{file: /proc/self/environ}"))
+    result = run(project)
+    result.stdout.fnmatch_lines(["*rft_qa.yaml:* input[[]0[]].content: prompt file "
+                                 "'/proc/self/environ' is outside the suite's folder and the "
+                                 "project", "*fix: keep the files a suite uses inside the project*"])
+    assert KEY not in result.stdout.str()
+
+
+# -- hostile input -----------------------------------------------------------------------------
+def _with(project, *, suite=None, data=None, data_name="data.jsonl", extra=None):
+    if suite is not None:
+        project.path.joinpath("rft_qa.yaml").write_bytes(suite if isinstance(suite, bytes)
+                                                         else suite.encode())
+    if data is not None:
+        target = project.path / data_name
+        target.write_bytes(data if isinstance(data, bytes) else data.encode())
+        if data_name != "data.jsonl":
+            text = project.path.joinpath("rft_qa.yaml").read_text()
+            project.path.joinpath("rft_qa.yaml").write_text(
+                text.replace("dataset: data.jsonl", f"dataset: {data_name}"))
+    for name, content in (extra or {}).items():
+        project.path.joinpath(name).write_text(content)
+    return run(project)
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize("case,kwargs,message", [
+    ("non-utf8 suite", {"suite": b"suite: q\xff\n"}, "rft_qa.yaml:1: not UTF-8 text"),
+    ("non-utf8 dataset", {"data": b'{"id": "q1", "question": "\xff"}\n'},
+     "data.jsonl:1: not UTF-8 text"),
+    ("deep json", {"data": "[" * 10000 + "]" * 10000 + "\n"}, "nested too deeply"),
+    ("deep yaml", {"suite": "a: " + "[" * 10000 + "]" * 10000 + "\n"}, "rft_qa.yaml"),
+    ("alias bomb", {"suite": BOMB}, "aliases expand to more than"),
+    ("operation list", {"suite": SUITE.replace("operation: eq", "operation: [eq]")},
+     "unknown string_check operation"),
+    ("huge repeats", {"suite": SUITE.replace("repeats: 2", "repeats: 1000000000")},
+     "repeats: Input should be less than or equal to 10000"),
+    ("critical string", {"data": '{"id": "q1", "question": "1?", "expected": "1", '
+                                 '"critical": "false"}\n'},
+     "data.jsonl:1: 'critical' must be true or false"),
+    ("nan gate", {"suite": SUITE.replace("min: 0.9", "min: .nan")}, "gates[0].min"),
+    ("unclosed brace", {"suite": SUITE.replace("{{ item.question }}", "{{ item.question }")},
+     "unclosed placeholder"),
+    ("bare grader path", {"suite": SUITE.replace(
+        "exact: {type: string_check,", "other: graders/f1.json\n  exact: {type: string_check,")},
+     "graders.other"),
+])
+def test_hostile_input_is_one_clean_error(project, case, kwargs, message):
+    result = _with(project, **kwargs)
+    out = result.stdout.str()
+    assert message in out, (case, out[-3000:])
+    assert "Traceback" not in out and "INTERNALERROR" not in out, case
+    assert result.ret != 0
+
+
+def test_line_separators_inside_jsonl_strings_are_text(project):
+    rows = [{"id": f"q{i}", "question": f"a\u2028b\u2029c\u0085{i}", "expected": str(i)}
+            for i in range(1, 4)]
+    result = _with(project, data="".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    result.assert_outcomes(passed=3 + 2)
+
+
+def test_json_dataset_items_after_metadata(project):
+    data = json.dumps({"meta": {"items": 2, "note": "x"}, "items": [
+        {"id": f"q{i}", "question": f"{i}?", "expected": str(i)} for i in range(1, 6)]}, indent=1)
+    result = _with(project, data=data, data_name="data.json")
+    result.assert_outcomes(passed=5 + 2)
+
+
+def test_two_suites_with_one_name_is_an_error_naming_both(project):
+    project.path.joinpath("sub").mkdir()
+    project.path.joinpath("sub", "rft_other.yaml").write_text(
+        SUITE.replace("dataset: data.jsonl", "dataset: ../data.jsonl"))
+    result = run(project)
+    result.stdout.fnmatch_lines(["*rft_other.yaml suite: suite name 'qa' is already used by "
+                                 "rft_qa.yaml*"])
+    result.assert_outcomes(passed=10 + 2, errors=1)  # the first suite still runs
+
+
+def test_a_record_missing_a_prompt_field_is_that_items_error(project):
+    rows = [{"id": "q1", "question": "1?", "expected": "1"}, {"id": "q2", "expected": "2"},
+            {"id": "q3", "question": "3?", "expected": "3"}]
+    suite = SUITE.replace("{{ item.question }}", "{{ item.question }} {{ item.extra[5] }}")
+    rows[0]["extra"] = list(range(10))
+    rows[2]["extra"] = list(range(10))
+    result = _with(project, suite=suite,
+                   data="".join(json.dumps(r) + "\n" for r in rows))
+    result.assert_outcomes(passed=2 + 1, failed=1 + 1)  # q2 and the error gate fail
+    result.stdout.fnmatch_lines(["*qa · q2[[]good[]]*",
+                                 "*the prompt template can't be filled from this record*"])
+
+
+def test_an_absurd_score_is_a_grader_error_not_an_overflow(project):
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text().replace("exact: {", "big: huge\n  exact: {"))
+    result = run(project)
+    result.stdout.fnmatch_lines(["*grader 'big' returned 1e+308, out of the range*"])
+    assert "OverflowError" not in result.stdout.str()
+
+
+# -- fail fast, show what failed ---------------------------------------------------------------
+def test_a_wrong_key_stops_the_models_calls_after_the_first(pytester, openai_server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-0123456789")
+    pytester.path.joinpath("rft_qa.yaml").write_text(SUITE.replace("model: good", "model: m"))
+    pytester.path.joinpath("data.jsonl").write_text("".join(
+        json.dumps({"id": f"q{i}", "question": f"{i}?", "expected": str(i)}) + "\n"
+        for i in range(20)))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rft-concurrency", "1",
+                                           f"--rft-base-url={openai_server.base_url}")
+    assert len(openai_server.log) == 1  # 40 samples, one call
+    result.stdout.fnmatch_lines(["STOPPED m: http 401: *"])
+    assert "sk-wrong-0123456789" not in result.stdout.str()
+
+
+def test_failing_items_show_their_outputs(project):
+    suite = project.path / "rft_qa.yaml"
+    rows = [{"id": "q1", "question": "1?", "expected": "1", "critical": True}]
+    project.path.joinpath("data.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    result = run(project, "--rft-model", "half")
+    result.stdout.fnmatch_lines(["critical item below threshold*",
+                                 '  repeat 0: exact=0.000 output: {"answer": "nope"}'])
+    shown = run(project, "--rft-model", "good", "--rft-show-outputs", "-rA")
+    shown.stdout.fnmatch_lines(["*rft outputs*", '  repeat 1: exact=1.000 output: {"answer": "1"}'])
+    assert suite.exists()
