@@ -168,6 +168,10 @@ class _RftNode(pytest.Item):
     def summary(self) -> SuiteSummary:
         return rft_session(self.config).summary(self.run)
 
+    def setup(self) -> None:
+        if not self.run.sampled and is_worker(self.config):
+            rft_session(self.config).sample([self.run])
+
     def show(self, status: str) -> None:
         rft_session(self.config).status[self.nodeid] = status
 
@@ -315,15 +319,39 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> None:
-    """Sample everything selected, concurrently, before items report their results."""
+    """Sample everything selected, concurrently, before items report their results (an xdist
+    worker samples each suite when its first node arrives: it only gets some suites)."""
     config = session.config
     if config.option.collectonly or (
             session.testsfailed and not config.option.continue_on_collection_errors):
         return None  # pytest's own loop reports the collection errors and stops
     runs = _selected_runs(session)
-    if runs:
+    if runs and not is_worker(config):
         rft_session(config).sample(runs)
     return None
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any):
+    """Keep each suite on one worker under ``-n`` (the default ``--dist load`` would scatter
+    its items, and every worker would sample the whole suite for its gates)."""
+    if config.getvalue("dist") in ("load", "worksteal"):
+        from .xdist_glue import SuiteScheduling
+
+        return SuiteScheduling(config, log)
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller takes over what a worker sampled."""
+    data = getattr(node, "workeroutput", {}).get("rft")
+    if data:
+        rft_session(node.config).merge_worker(data)
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
@@ -343,5 +371,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Baselines, history and the JSON report, even after Ctrl-C (partial results are kept)."""
-    rft_session(session.config).finish(int(exitstatus))
+    """Baselines, history and the JSON report, even after Ctrl-C (partial results are kept);
+    an xdist worker hands its runs to the controller instead."""
+    config = session.config
+    if is_worker(config):
+        config.workeroutput["rft"] = rft_session(config).worker_output()
+        return
+    rft_session(config).finish(int(exitstatus))

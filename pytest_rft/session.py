@@ -109,10 +109,44 @@ class RftSession:
         progress = terminal.ProgressLine(reporter) if reporter else None
         try:
             backends = {model: self.make_backend(model) for model in {r.model for r in runs}}
-            self.calls = asyncio.run(_run(runs, backends, settings, progress))
+            calls = asyncio.run(_run(runs, backends, settings, progress))
+            if self.calls is None:
+                self.calls = calls
+            else:  # an xdist worker samples one suite at a time
+                from .xdist_glue import dump_calls, merge_calls
+
+                self.calls = merge_calls(self.calls, dump_calls(calls))
         finally:
             if progress:
                 progress.finish()
+
+    # ------------------------------------------------------------------ xdist
+
+    def worker_output(self) -> dict[str, Any]:
+        from .xdist_glue import dump_calls, dump_run
+
+        return {"runs": [dump_run(run) for run in self.runs if run.sampled],
+                "calls": dump_calls(self.calls)}
+
+    def merge_worker(self, data: dict[str, Any]) -> None:
+        """Rebuild a worker's sampled runs here (same suites, same results): the summaries,
+        gates and reports computed from them are the worker's, whole."""
+        from .suite import load_suite
+        from .xdist_glue import load_results, merge_calls
+
+        suites: dict[str, Suite] = {str(r.suite.path): r.suite for r in self.runs}
+        for raw in data.get("runs", []):
+            if raw["path"] not in suites:
+                roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
+                suites[raw["path"]] = load_suite(Path(raw["path"]), roots)
+            suite = suites[raw["path"]]
+            by_id = {item.id: item for item in suite.items}
+            run = SuiteRun(suite=suite, model=raw["model"], repeats=raw["repeats"], api=raw["api"],
+                           items=[by_id[i] for i in raw["items"] if i in by_id],
+                           results=load_results(raw["results"]), sampled=True,
+                           untested=raw["untested"], gated=raw["gated"])
+            self.runs.append(run)
+        self.calls = merge_calls(self.calls, data.get("calls"))
 
     def make_backend(self, model: str) -> Backend:
         regrade = option(self.config, "regrade")

@@ -349,3 +349,37 @@ def test_failing_items_show_their_outputs(project):
     shown = run(project, "--rft-model", "good", "--rft-show-outputs", "-rA")
     shown.stdout.fnmatch_lines(["*rft outputs*", '  repeat 1: exact=1.000 output: {"answer": "1"}'])
     assert suite.exists()
+
+
+# -- pytest-xdist --------------------------------------------------------------------------------
+def test_xdist_samples_each_item_once_and_reports_whole(pytester, openai_server, monkeypatch,
+                                                        tmp_path):
+    """-n 2 on a 200-item suite x 2 models: every (item, repeat) is sampled once across the
+    workers, and the controller's report equals the run without xdist."""
+    monkeypatch.setenv("OPENAI_API_KEY", openai_server.api_key)
+    openai_server.policy = lambda body: json.dumps(
+        {"answer": "7" if "7" in body["messages"][-1]["content"] else "0"})
+    pytester.path.joinpath("rft_qa.yaml").write_text(SUITE.replace("model: good", "model: [a, b]"))
+    pytester.path.joinpath("data.jsonl").write_text("".join(
+        json.dumps({"id": f"q{i}", "question": f"{i}?", "expected": "7"}) + "\n"
+        for i in range(200)))
+    common = ("-p", "no:cacheprovider", f"--rft-base-url={openai_server.base_url}")
+    solo = pytester.runpytest_subprocess(*common, f"--rft-report={tmp_path / 'solo.json'}")
+    calls_solo = len(openai_server.log)
+    assert calls_solo == 200 * 2 * 2
+    openai_server.reset()
+    split = pytester.runpytest_subprocess(*common, "-p", "xdist", "-n", "2",
+                                          f"--rft-report={tmp_path / 'split.json'}")
+    assert len(openai_server.log) == calls_solo  # not once per worker
+    assert split.ret == solo.ret == 1  # 38 of 200 items contain a 7: the 0.9 gate fails
+
+    def numbers(path):
+        data = json.loads(path.read_text())
+        return {(s["model"], i["id"]): (i["stats"]["scores"], [x["output_text"] for x in i["samples"]])
+                for s in data["suites"] for i in s["items"]}, \
+            {(s["model"], g["label"]): (g["passed"], g["value"])
+             for s in data["suites"] for g in s["gates"]}
+
+    assert numbers(tmp_path / "split.json") == numbers(tmp_path / "solo.json")
+    split.stdout.fnmatch_lines(["*pytest-rft summary*", "*qa[[]a[]]: 200 items x 2 repeats*",
+                                "*models side by side*"])
