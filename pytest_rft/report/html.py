@@ -1,0 +1,366 @@
+"""``--rft-html PATH``: one self-contained HTML page (styles, script and SVG charts inline; no
+network) with, per suite x model, the verdict, the variance study, the per-label table and every
+item with its prompt and outputs; models side by side; the run's facts.
+
+Everything that comes from a model or a dataset is escaped (``html.escape``); data for the
+script sits in ``<script type="application/json">`` with ``<``, ``>`` and ``&`` escaped; values of
+``*_API_KEY`` environment variables are scrubbed from the page.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import html as _html
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..labels import extract_labels
+from ..runner import CallStats, SuiteRun
+from ..stats import STABILITIES, stability
+from ..summary import RARE_LABEL_ITEMS, SuiteSummary
+from . import html_charts as charts
+from .html_items import ASSETS_CSS, ASSETS_JS, items_section
+
+Pair = tuple[SuiteRun, SuiteSummary]
+
+
+def e(value: Any) -> str:
+    return _html.escape("" if value is None else str(value), quote=True)
+
+
+def scrub(text: str) -> str:
+    """Remove the values of ``*_API_KEY`` environment variables (raw, HTML- and JSON-escaped)."""
+    for name, value in os.environ.items():
+        if name.upper().endswith("API_KEY") and len(value) >= 6:
+            for form in {value, _html.escape(value, quote=True), json.dumps(value)[1:-1],
+                         _json_safe(json.dumps(value)[1:-1])}:
+                text = text.replace(form, "***")
+    return text
+
+
+def _json_safe(text: str) -> str:
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def json_script(element_id: str, data: Any) -> str:
+    """Data for the page's script: never ends the script element, whatever it holds."""
+    payload = _json_safe(json.dumps(data, ensure_ascii=False, default=str))
+    return f'<script type="application/json" id="{e(element_id)}">{payload}</script>'
+
+
+def num(value: float | None, digits: int = 4, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def p_text(p: float | None) -> str:
+    return "n/a" if p is None else ("&lt;0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def badge(ok: bool | None, yes: str = "PASS", no: str = "FAIL") -> str:
+    if ok is None:
+        return '<span class="badge warn">n/a</span>'
+    return f'<span class="badge {"pass" if ok else "fail"}">{yes if ok else no}</span>'
+
+
+def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row)
+                   + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _ids(ids: list[str], limit: int = 40) -> str:
+    shown = " ".join(f"<code>{e(i)}</code>" for i in ids[:limit])
+    return shown + (f" … (+{len(ids) - limit} more)" if len(ids) > limit else "")
+
+
+# ------------------------------------------------------------------------------------- verdict
+
+def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
+    rows = []
+    for g in summary.gates:
+        state = ('<span class="badge warn">INCONCLUSIVE</span>' if g.inconclusive and g.passed
+                 else badge(g.passed))
+        rows.append([f"<code>{e(g.label)}</code>", num(g.value), charts.ci_text(*g.ci),
+                     num(g.baseline), num(g.delta, signed=True),
+                     charts.ci_text(*g.delta_ci, signed=True), p_text(g.p_value), state,
+                     f'<td class="detail">{e(g.detail)}</td>'])
+    parts = ["<h3>Verdict</h3>", _table(["gate (bound)", "value", "95% CI", "baseline", "Δ",
+                                        "Δ 95% CI", "p (worse)", "verdict", "why"], rows,
+                                       "gates")]
+    c = summary.comparison
+    if c is not None:
+        parts.append(f'<h4>Against the baseline</h4><p><code>{e(c.baseline.model)}</code> × '
+                     f'{e(c.baseline.repeats)} repeats, {e(c.baseline.created or "undated")}'
+                     f'{", " + e(c.baseline.path) if c.baseline.path else ""}; '
+                     f'{len(c.paired)} items paired.</p>')
+        if c.changes_text():
+            parts.append(f'<p class="note warn">{e(c.changes_text())}</p>')
+        parts.append(deltas_table(c))
+        unconfirmed = [i for i in c.flipped_down if i not in c.regressed]
+        lists = [("regressed (stable-pass → stable-fail, confirmed)", c.regressed, "fail"),
+                 ("flipped down, not confirmed", unconfirmed, "warn"),
+                 ("improved (stable-fail → stable-pass)", c.improved, "pass")]
+        parts.append("<ul class='flips'>" + "".join(
+            f'<li><span class="badge {cls}">{len(ids)}</span> {what}: {_ids(ids)}</li>'
+            for what, ids, cls in lists) + "</ul>")
+    elif summary.baseline_problem:
+        parts.append(f'<p class="note warn">Baseline: {e(summary.baseline_problem)}</p>')
+    if summary.flaky:
+        parts.append(f'<p><span class="badge warn">{len(summary.flaky)}</span> flaky, '
+                     f'quarantined (reported, never failing on their own): '
+                     f'{_ids(summary.flaky)}</p>')
+    parts += [f'<p class="note warn">{e(w)}</p>' for w in summary.warnings]
+    parts.append(errors_block(run))
+    return "\n".join(parts)
+
+
+def deltas_table(c) -> str:
+    rows = [[e(metric), num(d.baseline), num(d.current), num(d.delta, signed=True),
+             charts.ci_text(d.ci_low, d.ci_high, signed=True), p_text(d.p_value), str(d.n)]
+            for metric, d in c.deltas.items()]
+    return _table(["metric", "baseline", "now", "Δ", "Δ 95% CI", "p (worse)", "paired items"],
+                  rows, "sortable")
+
+
+def errors_block(run: SuiteRun) -> str:
+    causes: collections.Counter = collections.Counter()
+    for results in run.results.values():
+        for r in results:
+            if r.error is not None:
+                causes[f"model call: {r.error_cause or r.error}"] += 1
+            elif r.kind not in (None, "ok"):
+                causes[f"output: {r.kind}"] += 1
+            for grader in r.grader_errors:
+                causes[f"grader: {grader}"] += 1
+    if not causes:
+        return "<p>Errors: none (every call answered, every grader scored).</p>"
+    return "<h4>Errors by cause</h4>" + _table(
+        ["cause", "samples"], [[e(k), str(v)] for k, v in causes.most_common()], "sortable")
+
+
+# ------------------------------------------------------------------------------------ variance
+
+def item_rows(run: SuiteRun, summary: SuiteSummary) -> list[dict]:
+    primary = run.suite.primary
+    rows = []
+    for item_id, st in summary.items.items():
+        s = st.scores.get(primary)
+        rows.append({"id": item_id, "mean": s.mean if s else None, "min": s.min if s else None,
+                     "max": s.max if s else None, "std": s.std if s else None,
+                     "stability": stability(st), "passed": st.passed,
+                     "errors": st.n_errors + st.n_grader_errors})
+    return rows
+
+
+def variance_section(run: SuiteRun, summary: SuiteSummary, rows: list[dict]) -> str:
+    threshold, primary = run.suite.config.pass_threshold, run.suite.primary
+    scored = [r for r in rows if r["mean"] is not None]
+    counts = _table(["stability", "items"], [
+        [f'<span class="dot" style="background:{charts.STABILITY_COLORS[k]}"></span>{k}',
+         str(summary.stability.get(k, 0))] for k in STABILITIES])
+    if not scored:
+        return "<h3>Variance study</h3><p>No item has a score.</p>" + counts
+    return ("<h3>Variance study</h3>"
+            f"<h4>{e(primary)} of every item over its repeats, sorted: point = mean, "
+            "bar = min–max, colour = stability</h4>"
+            f'<div class="chartbox">{charts.item_chart(scored, threshold, primary)}</div>'
+            f'<div class="row"><div class="chartbox">'
+            f'{charts.histogram([r["mean"] for r in scored], threshold, primary)}</div>'
+            f"<div>{counts}<p class='muted'>stable-pass / stable-fail: a clear majority of "
+            "repeats pass / fail (one-sided 95% Wilson bound); flaky: repeats disagree; "
+            "unknown: too few repeats to tell.</p></div></div>")
+
+
+# ---------------------------------------------------------------------------------- per label
+
+def label_section(run: SuiteRun, summary: SuiteSummary) -> str:
+    if not summary.per_label:
+        return ""
+    reference = run.suite.config.classification.reference
+    support = collections.Counter(lab for item in run.items
+                                  for lab in set(extract_labels(item.data, reference)))
+    rows = []
+    for r in summary.per_label:
+        rare = support[r.label] < RARE_LABEL_ITEMS
+        mark = ' <span class="badge warn" title="on fewer than %d items">rare</span>' % \
+            RARE_LABEL_ITEMS if rare else ""
+        rows.append([f"<code>{e(r.label)}</code>{mark}",
+                     *(f'<td data-v="{v:.6f}">{v:.3f}</td>' for v in (r.precision, r.recall, r.f1)),
+                     str(support[r.label]), str(r.support), str(r.predicted)])
+    return ("<h3>Per label</h3><p class='muted'>Click a header to sort. <em>rare</em>: on fewer "
+            f"than {RARE_LABEL_ITEMS} items; its numbers (and macro averages) are unreliable."
+            "</p>" + _table(["label", "precision", "recall", "F1", "items", "support (samples)",
+                             "predicted"], rows, "sortable labels"))
+
+
+# ----------------------------------------------------------------------- checkpoints, history
+
+COMPARED = ("micro_precision", "micro_recall", "micro_f1", "{primary}.mean", "pass_rate")
+
+
+def models_section(group: list[Pair], history: list[dict] | None) -> str:
+    suite = group[0][0].suite
+    parts = []
+    if len(group) > 1:
+        names = [n.format(primary=suite.primary) for n in COMPARED]
+        names = [n for n in names if n in group[0][1].metrics]
+        models = [run.model for run, _ in group]
+        values = {run.model: {n: (s.metrics[n].value, s.metrics[n].ci_low, s.metrics[n].ci_high)
+                              for n in names if n in s.metrics} for run, s in group}
+        parts.append(f'<div class="chartbox">{charts.models_chart(names, models, values)}</div>')
+        rows = [[e(n), *(f"{num(values[m][n][0])}<br><small>{charts.ci_text(*values[m][n][1:])}"
+                         "</small>" for m in models)] for n in names]
+        rows.append(["gates", *(badge(s.passed) for _, s in group)])
+        parts.append(_table(["metric", *(f"<code>{e(m)}</code>" for m in models)], rows))
+        delta_rows, reference = [], ""
+        for run, s in group:
+            v = s.versus
+            if v is None:
+                continue
+            reference = v.baseline.model
+            for metric, d in v.deltas.items():
+                delta_rows.append([f"<code>{e(run.model)}</code>", e(metric),
+                                   num(d.delta, signed=True),
+                                   charts.ci_text(d.ci_low, d.ci_high, signed=True),
+                                   p_text(d.p_value), str(d.n)])
+            delta_rows.append([f"<code>{e(run.model)}</code>", "items flipped",
+                               f"{len(v.improved)} up, {len(v.flipped_down)} down "
+                               f"({len(v.regressed)} confirmed)", "", "", ""])
+        if delta_rows:
+            parts.append(f"<h4>Paired deltas against <code>{e(reference)}</code></h4>"
+                         + _table(["model", "metric", "Δ", "Δ 95% CI", "p (worse)", "items"],
+                                  delta_rows, "sortable"))
+    if history:
+        svg = charts.history_chart(suite.name, history)
+        if svg:
+            parts.append(f'<h4>Over runs (history)</h4><div class="chartbox">{svg}</div>')
+    if not parts:
+        return ""
+    return (f'<section id="{_anchor("models-" + suite.name)}"><h2>{e(suite.name)}: '
+            f'checkpoints side by side</h2>{"".join(parts)}</section>')
+
+
+# ------------------------------------------------------------------------------------ facts
+
+def facts_section(pairs: list[Pair], calls: CallStats | None, created: str) -> str:
+    rows = [["plugin", f"pytest-rft {e(__version__)} · Python {e(sys.version.split()[0])}"],
+            ["created", e(created)]]
+    for run, summary in pairs:
+        repeats = run.repeats or run.suite.config.repeats
+        sampling = ", ".join(f"{k}={v}" for k, v in run.suite.sampling_for_model(run.model).items())
+        rows.append([f"<code>{e(run.key)}</code>",
+                     f"{len(run.items)} items × {repeats} repeats · sampling: "
+                     f"{e(sampling or 'defaults')} · API {e(run.api or run.suite.config.api or 'chat')}"])
+    if calls is not None:
+        u = calls.usage
+        latency = ", ".join(f"{k} {v:.3f}s" for k, v in calls.latency_percentiles().items())
+        rows += [["calls", f"{calls.done}/{calls.planned} samples, {calls.calls} calls, "
+                           f"{calls.retries} retries, lowest concurrency {calls.min_concurrency}"],
+                 ["errors", e(", ".join(f"{k}: {v}" for k, v in calls.errors.items()) or "none")],
+                 ["retried for", e(", ".join(f"{k}: {v}" for k, v in calls.retried_causes.items())
+                                   or "nothing")],
+                 ["outputs", e(", ".join(f"{k}: {v}" for k, v in calls.kinds.items()) or "none")],
+                 ["tokens", f"{u.input_tokens:,} in, {u.output_tokens:,} out, "
+                            f"{u.reasoning_tokens:,} reasoning, {u.cached_tokens:,} cached"],
+                 ["latency", e(latency or "n/a")],
+                 ["time", f"{calls.wall_s:.1f}s wall, {calls.cpu_s:.1f}s CPU"]]
+    return '<section id="facts"><h2>Run facts</h2>' + _table(["", ""], rows, "facts") + \
+        "</section>"
+
+
+# ------------------------------------------------------------------------------------- page
+
+def _anchor(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
+
+
+def run_section(index: int, run: SuiteRun, summary: SuiteSummary) -> str:
+    rows = item_rows(run, summary)
+    return (f'<section class="run" id="run-{index}"><h2>{e(run.key)} {badge(summary.passed)}'
+            f"</h2>{verdict_section(run, summary)}{variance_section(run, summary, rows)}"
+            f"{label_section(run, summary)}{items_section(index, run, summary, rows)}</section>")
+
+
+def render(pairs: list[Pair], calls: CallStats | None, history: list[dict] | None = None) -> str:
+    """The whole page as one string (pure: reads nothing but the environment's API key names)."""
+    charts.require()
+    pairs = [(r, s) for r, s in pairs if s is not None]
+    created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    cards = "".join(
+        f'<a class="card {"pass" if s.passed else "fail"}" href="#run-{i}"><b>{e(r.key)}</b>'
+        f'{badge(s.passed)}<span class="meta">{e(r.suite.primary)}.mean '
+        f'{num(s.metrics[r.suite.primary + ".mean"].value if r.suite.primary + ".mean" in s.metrics else None, 3)}'
+        f' · pass rate {num(s.metrics["pass_rate"].value if "pass_rate" in s.metrics else None, 3)}'
+        "</span></a>" for i, (r, s) in enumerate(pairs))
+    groups: dict[Any, list[Pair]] = collections.defaultdict(list)
+    for run, summary in pairs:
+        groups[run.suite.path].append((run, summary))
+    body = [run_section(i, r, s) for i, (r, s) in enumerate(pairs)]
+    body += [models_section(g, history) for g in groups.values()]
+    body.append(facts_section(pairs, calls, created))
+    nav = "".join(f'<a href="#run-{i}">{e(r.key)}</a>' for i, (r, _) in enumerate(pairs))
+    nav += "".join(f'<a href="#{_anchor("models-" + g[0][0].suite.name)}">'
+                   f'{e(g[0][0].suite.name)}: side by side</a>'
+                   for g in groups.values() if len(g) > 1 or history)
+    verdict = all(s.passed for _, s in pairs)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>pytest-rft report: {"PASS" if verdict else "FAIL"}</title>
+<style>{ASSETS_CSS}</style></head>
+<body><header><h1>pytest-rft report {badge(verdict)}</h1>
+<p class="muted">{e(created)} · pytest-rft {e(__version__)} · {len(pairs)} suite × model run(s)</p>
+<div class="cards">{cards}</div><nav>{nav}<a href="#facts">run facts</a></nav></header>
+<main>{"".join(body)}</main>
+{json_script("rft-data", {"created": created, "runs": [r.key for r, _ in pairs]})}
+<script>{ASSETS_JS}</script></body></html>
+"""
+    return scrub(page)
+
+
+def write(path: Path, pairs: list[Pair], calls: CallStats | None,
+          history: list[dict] | None = None) -> int:
+    """Write the page atomically; returns its size in bytes."""
+    data = render(pairs, calls, history).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return len(data)
+
+
+def write_for(session: Any, pairs: list) -> None:
+    """``RftSession.finish``'s one call: ``--rft-html`` / ``rft_html`` if given."""
+    from ..options import option
+
+    try:
+        target = option(session.config, "html")
+    except Exception as exc:  # the option's check (matplotlib missing) for an ini value
+        print(f"rft: {exc}", file=sys.stderr)
+        return
+    if not target or not any(s is not None for _, s in pairs):
+        return
+    history = None
+    history_path = option(session.config, "history")
+    if history_path and Path(history_path).is_file():
+        from .. import history as history_io
+        history = history_io.read(history_path)
+    try:
+        size = write(Path(target), pairs, session.calls, history)
+    except ImportError as exc:
+        print(f"rft: {exc}", file=sys.stderr)
+        return
+    session.notes.append(f"rft: HTML report written to {target} ({size / 1024:.0f} kB)")
+
