@@ -112,34 +112,44 @@ class Browser:
 
     async def __aenter__(self) -> Page:
         self.profile.mkdir(parents=True, exist_ok=True)
+        port_file = self.profile / "DevToolsActivePort"
+        port_file.unlink(missing_ok=True)  # a stale one from an earlier browser in this profile
         self.process = subprocess.Popen(
             [self.binary, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = self.profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.binary} did not start (exit {self.process.poll()})")
-            await asyncio.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        self.http = aiohttp.ClientSession()
-        async with self.http.get(f"http://127.0.0.1:{port}/json/list") as response:
-            targets = await response.json(content_type=None)
-        page = next(t for t in targets if t.get("type") == "page")
-        ws = await self.http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0)
+        self.http = None
+        try:
+            deadline = time.monotonic() + 30
+            while not (port_file.is_file() and port_file.read_text().strip()):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.binary} did not start (exit {self.process.poll()})")
+                await asyncio.sleep(0.05)
+            port = int(port_file.read_text().split()[0])
+            self.http = aiohttp.ClientSession()
+            async with self.http.get(f"http://127.0.0.1:{port}/json/list") as response:
+                targets = await response.json(content_type=None)
+            page = next(t for t in targets if t.get("type") == "page")
+            ws = await self.http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0)
+        except BaseException:
+            await self._stop()
+            raise
         self.page = Page(ws)
         return self.page
+
+    async def _stop(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
             self.page.reader.cancel()
             await self.page.ws.close()
-            await self.http.close()
         finally:
-            if self.process is not None:
-                self.process.terminate()
-                try:
-                    self.process.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+            await self._stop()

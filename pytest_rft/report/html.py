@@ -73,9 +73,10 @@ def badge(ok: bool | None, yes: str = "PASS", no: str = "FAIL") -> str:
 
 def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
     head = "".join(f"<th>{h}</th>" for h in headers)
+    head = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
     body = "".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row)
                    + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table class="{cls}">{head}<tbody>{body}</tbody></table>'
 
 
 def _ids(ids: list[str], limit: int = 40) -> str:
@@ -93,7 +94,8 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
         rows.append([f"<code>{e(g.label)}</code>", num(g.value), charts.ci_text(*g.ci),
                      num(g.baseline), num(g.delta, signed=True),
                      charts.ci_text(*g.delta_ci, signed=True), p_text(g.p_value), state,
-                     f'<td class="detail">{e(g.detail)}</td>'])
+                     f'<td class="detail">{e(g.detail)}</td>' if not g.passed or g.inconclusive
+                     else f'<td class="detail" title="{e(g.detail)}">{e(_verdict_words(g.detail))}</td>'])
     parts = ["<h3>Verdict</h3>", _table(["gate (bound)", "value", "95% CI", "baseline", "Δ",
                                         "Δ 95% CI", "p (worse)", "verdict", "why"], rows,
                                        "gates")]
@@ -101,7 +103,7 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
     if c is not None:
         parts.append(f'<h4>Against the baseline</h4><p><code>{e(c.baseline.model)}</code> × '
                      f'{e(c.baseline.repeats)} repeats, {e(c.baseline.created or "undated")}'
-                     f'{", " + e(c.baseline.path) if c.baseline.path else ""}; '
+                     f'{", " + e(_shown(c.baseline.path)) if c.baseline.path else ""}; '
                      f'{len(c.paired)} items paired.</p>')
         if c.changes_text():
             parts.append(f'<p class="note warn">{e(c.changes_text())}</p>')
@@ -122,6 +124,20 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
     parts += [f'<p class="note warn">{e(w)}</p>' for w in summary.warnings]
     parts.append(errors_block(run))
     return "\n".join(parts)
+
+
+def _shown(path: str) -> str:
+    """A path relative to the working directory when it is below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _verdict_words(detail: str) -> str:
+    """The end of a passing gate's explanation (its numbers are in the other columns)."""
+    return detail.rsplit("-> ", 1)[1] if "-> " in detail else "within the bound"
 
 
 def deltas_table(c) -> str:

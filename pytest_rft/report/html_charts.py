@@ -63,8 +63,9 @@ def _svg(fig: Any, title: str) -> str:
     start = text.find("<svg")
     text = text[start:]
     # a labelled, scalable image: CSS gives it the width, the viewBox keeps its proportions
-    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
-                  lambda m: f'<svg{m.group(1)} role="img" class="chart"', text, count=1)
+    text = re.sub(r'<svg([^>]*?) width="([^"]*)" height="[^"]*"',
+                  lambda m: f'<svg{m.group(1)} role="img" class="chart" '
+                            f'style="max-width:{m.group(2)}"', text, count=1)
     from html import escape
     return text.replace(">", f"><title>{escape(title)}</title>", 1)
 

@@ -22,10 +22,20 @@ def _fmt(value: float | None, digits: int = 3, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def _pretty(value: Any) -> str:
-    if isinstance(value, str):
+def _pretty(value: Any, indent: str = "", width: int = 88) -> str:
+    """JSON pretty-printed, with any part that fits on a line kept on one line."""
+    if isinstance(value, str) and not indent:
         return value
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    flat = json.dumps(value, ensure_ascii=False, default=str)
+    if len(flat) + len(indent) <= width or not isinstance(value, (dict, list)) or not value:
+        return flat
+    inner = indent + "  "
+    if isinstance(value, dict):
+        parts = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: "
+                 f"{_pretty(v, inner, width).lstrip()}" for k, v in value.items()]
+        return "{\n" + ",\n".join(parts) + f"\n{indent}}}"
+    parts = [inner + _pretty(v, inner, width).lstrip() for v in value]
+    return "[\n" + ",\n".join(parts) + f"\n{indent}]"
 
 
 FILTERS = (("all", "all"), ("failing", "failing"), ("regressed", "regressed"),
@@ -163,9 +173,9 @@ table.gates td:nth-child(-n+8){white-space:nowrap}
 .note.fail{background:#fdecea;border-left-color:var(--fail)}
 ul.flips{list-style:none;padding:0}ul.flips li{margin:4px 0}
 code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-.chartbox{margin:6px 0}.chartbox svg.chart{width:100%;height:auto;max-width:1200px}
+.chartbox{margin:6px 0}.chartbox svg.chart{width:100%;height:auto}
 .row{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
-.row>div{flex:1 1 280px}.row>.chartbox{flex:0 1 460px}.row>.chartbox svg.chart{max-width:440px}
+.row>div{flex:1 1 280px}.row>.chartbox{flex:0 1 460px}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}
 .filters{margin:6px 0;display:flex;gap:6px;align-items:center;flex-wrap:wrap}
 .filters button{border:1px solid var(--line);background:#fff;border-radius:14px;padding:3px 11px;
