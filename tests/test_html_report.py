@@ -160,6 +160,8 @@ from pytest_rft.records import Completion, Usage
 
 @pytest_rft.model("hostile-model")
 def hostile(request):
+    if request.item_id == "q2" and request.repeat == 1:
+        raise RuntimeError("backend exploded <b>")
     answer = {HOSTILE!r} + " key=" + "sk-" + "html-test-secret-0042"
     return Completion(output_text=json.dumps({{"answer": answer}}),
                       usage=Usage(input_tokens=11, output_tokens=7))
@@ -193,9 +195,12 @@ def test_hostile_output_is_shown_as_text(pytester, monkeypatch, tmp_path):
     rows = [{"id": "$x$ <b>bold</b>", "question": "</script><script>alert(4)</script>",
              "expected": "a"}, {"id": "q2", "question": "two", "expected": "b"}]
     pytester.makefile(".jsonl", data="\n".join(json.dumps(r) for r in rows))
-    result = pytester.runpytest("-p", "no:cacheprovider", "--rft-html", "page.html")
-    assert result.ret == 0, result.stdout.str()
+    pytester.makeini("[pytest]\nrft_html = page.html\n")  # the ini key works like the option
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == 1, result.stdout.str()  # q2's failed call fails its item
+    result.stdout.fnmatch_lines(["rft: HTML report written to page.html (* kB)"])
     page = (pytester.path / "page.html").read_text(encoding="utf-8")
+    assert "Errors by cause" in page and "backend exploded &lt;b&gt;" in page
     assert "html-test-secret-0042" not in page
     assert page.count("<script") == 2  # the data block and the page's own script
     assert "<img" not in page and "alert(1)</script>" not in page
@@ -204,7 +209,12 @@ def test_hostile_output_is_shown_as_text(pytester, monkeypatch, tmp_path):
 
     async def script(page):
         await page.js("document.querySelectorAll('details').forEach(d => d.open = true)")
-        return {"text": await page.js("document.body.innerText"),
+        await page.js("document.querySelector('button[data-filter=errors]').click()")
+        errors = await page.js("Array.from(document.querySelectorAll('details.item'))"
+                               ".filter(d => !d.hidden).map(d => d.querySelector('code')"
+                               ".textContent)")
+        await page.js("document.querySelector('button[data-filter=all]').click()")
+        return {"errors": errors, "text": await page.js("document.body.innerText"),
                 "scripts": await page.js("document.scripts.length"),
                 "images": await page.js("document.images.length"),
                 "data": await page.js("JSON.parse(document.getElementById('rft-data')"
@@ -215,6 +225,7 @@ def test_hostile_output_is_shown_as_text(pytester, monkeypatch, tmp_path):
                      script)
     assert out["dialogs"] == []
     assert out["problems"] == []
+    assert out["errors"] == ["q2"]
     assert out["scripts"] == 2 and out["images"] == 0
     assert HOSTILE in out["text"]
     assert "</script><script>alert(3)</script>" in out["text"]

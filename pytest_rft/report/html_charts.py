@@ -19,6 +19,9 @@ FIX = 'pip install "pytest-rft[html]"'
 STABILITY_COLORS = {"stable-pass": "#2e7d32", "stable-fail": "#c62828", "flaky": "#ef6c00",
                     "unknown": "#7b8794", "no-score": "#b0b7c3"}
 
+RASTER_ITEMS = 1500
+"""Above this many items the item chart's marks are an embedded image (the SVG stays small)."""
+
 _RC = {"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False, "axes.titlesize": 10, "axes.titleweight": "bold",
        "font.family": "sans-serif"}
@@ -58,7 +61,7 @@ def _svg(fig: Any, title: str) -> str:
 
     buffer = io.StringIO()
     with matplotlib.rc_context(_RC):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
+        fig.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
     text = buffer.getvalue()
     start = text.find("<svg")
     text = text[start:]
@@ -97,9 +100,10 @@ def item_chart(rows: list[dict], threshold: float, primary: str) -> str:
             if not mine:
                 continue
             ax.vlines([x for x, _ in mine], [r["min"] for _, r in mine],
-                      [r["max"] for _, r in mine], color=color, linewidth=2.2, alpha=0.45)
+                      [r["max"] for _, r in mine], color=color, linewidth=2.2, alpha=0.45,
+                      rasterized=n > RASTER_ITEMS)
             ax.scatter([x for x, _ in mine], [r["mean"] for _, r in mine], color=color, s=16,
-                       zorder=3, label=f"{stability} ({len(mine)})")
+                       zorder=3, label=f"{stability} ({len(mine)})", rasterized=n > RASTER_ITEMS)
         ax.axhline(threshold, color="#37474f", linestyle="--", linewidth=1,
                    label=f"pass threshold {threshold:g}")
         if n <= 60:
@@ -108,6 +112,9 @@ def item_chart(rows: list[dict], threshold: float, primary: str) -> str:
             ax.set_xticks([])
             ax.set_xlabel(f"{n} items, sorted by mean {primary}")
         ax.set_xlim(-1, max(n, 1))
+        low = min([0.0, threshold, *(r["min"] for r in rows)])
+        high = max([1.0, threshold, *(r["max"] for r in rows)])
+        ax.set_ylim(low - 0.04 * (high - low), high + 0.04 * (high - low))
         ax.set_ylabel(f"{_label(primary)} per repeat")
         ax.grid(True, axis="y", alpha=0.3)
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, frameon=False,

@@ -16,6 +16,11 @@ def e(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
+def t(value: Any) -> str:
+    """Escaped for element text (quotes need no escaping there)."""
+    return escape("" if value is None else str(value), quote=False)
+
+
 def _fmt(value: float | None, digits: int = 3, signed: bool = False) -> str:
     if value is None:
         return "–"
@@ -37,6 +42,9 @@ def _pretty(value: Any, indent: str = "", width: int = 88) -> str:
     parts = [inner + _pretty(v, inner, width).lstrip() for v in value]
     return "[\n" + ",\n".join(parts) + f"\n{indent}]"
 
+
+MAX_BODIES = 2000
+"""Items per run whose prompt and outputs are always on the page (beyond: only notable ones)."""
 
 FILTERS = (("all", "all"), ("failing", "failing"), ("regressed", "regressed"),
            ("flaky", "flaky"), ("errors", "errors"))
@@ -62,7 +70,7 @@ def items_section(index: int, run: SuiteRun, summary: SuiteSummary, rows: list[d
     head = "".join(f'<button type="button" data-sort="{key}">{label}</button>'
                    for key, label in COLUMNS)
     entries = []
-    for r in rows:
+    for position, r in enumerate(rows):
         flags = "".join(f" data-{name}" for name, test in marks.items() if test(r))
         delta = deltas.get(r["id"])
         keys = {"id": r["id"], "mean": _fmt(r["mean"], 6), "std": _fmt(r["std"], 6),
@@ -86,7 +94,15 @@ def items_section(index: int, run: SuiteRun, summary: SuiteSummary, rows: list[d
             f'<span><i class="dot" style="background:{color}"></i>{e(r["stability"])}</span>'
             f'<span>{_fmt(delta, signed=True)}</span><span>{r["errors"] or ""}</span></summary>')
         item = by_id.get(r["id"])
-        body = item_body(run, item, r["id"]) if item is not None else ""
+        if item is None:
+            body = ""
+        elif position < MAX_BODIES or flags:
+            body = item_body(run, item, r["id"])
+        else:
+            body = (f"<p class='muted'>With more than {MAX_BODIES} items, the page keeps the prompt "
+                    f"and outputs of the first {MAX_BODIES} and of every failing, regressed, "
+                    "flaky or erroring item; this one's are in the JSON report "
+                    "(--rft-report).</p>")
         entries.append(f'<details class="item"{flags}{sort_attrs}>{summary_row}'
                        f'<div class="ibody">{body}</div></details>')
     return (f'<h3>Items</h3><div class="items" id="items-{index}">'
@@ -101,10 +117,11 @@ def item_body(run: SuiteRun, item: Any, item_id: str) -> str:
     except Exception as exc:  # a template error is shown, not raised, in the report
         messages = [{"role": "error", "content": f"could not render: {exc}"}]
     prompt = "".join(f'<div class="msg"><span class="role">{e(m.get("role"))}</span>'
-                     f'<pre>{e(_pretty(m.get("content")))}</pre></div>' for m in messages)
-    parts = [f"<details class='prompt'><summary>Prompt ({len(messages)} messages) and item "
+                     f'<pre>{t(_pretty(m.get("content")))}</pre></div>' for m in messages)
+    parts = [f"<details class='prompt'><summary>Prompt ({len(messages)} message"
+             f"{'' if len(messages) == 1 else 's'}) and item "
              f"record</summary>{prompt}<div class='msg'><span class='role'>item</span>"
-             f"<pre>{e(_pretty(item.data))}</pre></div></details>"]
+             f"<pre>{t(_pretty(item.data))}</pre></div></details>"]
     for r in run.results.get(item_id, []):
         facts = [f"repeat {r.repeat}"]
         if r.error is not None:
@@ -125,11 +142,11 @@ def item_body(run: SuiteRun, item: Any, item_id: str) -> str:
         if r.finish_reason and r.finish_reason != "stop":
             facts.append(f"finish: {e(r.finish_reason)}")
         output = r.output_json if r.output_json is not None else r.output_text
-        shown = "" if output is None else f'<pre class="out">{e(_pretty(output))}</pre>'
+        shown = "" if output is None else f'<pre class="out">{t(_pretty(output))}</pre>'
         if r.refusal:
             shown += f'<p class="note warn">refusal: {e(r.refusal)}</p>'
         if r.tool_calls:
-            shown += f'<pre class="out">{e(_pretty(r.tool_calls))}</pre>'
+            shown += f'<pre class="out">{t(_pretty(r.tool_calls))}</pre>'
         errors = "".join(f'<p class="note fail">grader {e(name)}: {e(msg)}</p>'
                          for name, msg in r.grader_errors.items())
         parts.append(f'<div class="rep"><div class="rephead">{" · ".join(facts)}</div>'
