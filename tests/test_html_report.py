@@ -263,3 +263,28 @@ def test_render_leaves_out_runs_without_summary():
     text = html_report.render([], None)
     assert text.startswith("<!DOCTYPE html>") and "Run facts" in text
     assert re.search(r"<title>pytest-rft report: PASS</title>", text)
+
+
+def test_large_suite_rules(pytester, monkeypatch):
+    """Past the limits, the item chart is an embedded image and only notable items (and the
+    first ones) keep their outputs on the page."""
+    from pytest_rft.report import html_charts, html_items
+
+    monkeypatch.setattr(html_items, "MAX_BODIES", 1)
+    monkeypatch.setattr(html_charts, "RASTER_ITEMS", 1)
+    pytester.makeconftest(textwrap.dedent('''
+        import pytest_rft
+
+        @pytest_rft.model("mostly-right")
+        def model(request):
+            return {"answer": "wrong" if request.item_id == "q3" else request.item["expected"]}
+    '''))
+    pytester.makefile(".yaml", rft_qa=SUITE.replace("hostile-model", "mostly-right"))
+    pytester.makefile(".jsonl", data="\n".join(
+        json.dumps({"id": f"q{i}", "question": str(i), "expected": "a"}) for i in range(1, 5)))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rft-html", "page.html")
+    assert result.ret == 0, result.stdout.str()
+    page = (pytester.path / "page.html").read_text(encoding="utf-8")
+    assert page.count("With more than 1 items") == 2  # q2 and q4; q1 is first, q3 fails
+    assert page.count('<pre class="out">') == 2 * 2
+    assert "<image" in page  # the rasterized marks
