@@ -94,8 +94,7 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
         rows.append([f"<code>{e(g.label)}</code>", num(g.value), charts.ci_text(*g.ci),
                      num(g.baseline), num(g.delta, signed=True),
                      charts.ci_text(*g.delta_ci, signed=True), p_text(g.p_value), state,
-                     f'<td class="detail">{e(g.detail)}</td>' if not g.passed or g.inconclusive
-                     else f'<td class="detail" title="{e(g.detail)}">{e(_verdict_words(g.detail))}</td>'])
+                     _why(g)])
     parts = ["<h3>Verdict</h3>", _table(["gate (bound)", "value", "95% CI", "baseline", "Δ",
                                         "Δ 95% CI", "p (worse)", "verdict", "why"], rows,
                                        "gates")]
@@ -135,9 +134,14 @@ def _shown(path: str) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-def _verdict_words(detail: str) -> str:
-    """The end of a passing gate's explanation (its numbers are in the other columns)."""
-    return detail.rsplit("-> ", 1)[1] if "-> " in detail else "within the bound"
+def _why(gate) -> str:
+    """A failed or inconclusive gate's whole explanation; a passing gate's verdict words (its
+    numbers are in the other columns; the explanation is the cell's tooltip)."""
+    if not gate.passed or gate.inconclusive:
+        return f'<td class="detail">{e(gate.detail)}</td>'
+    words = gate.detail.rsplit("-> ", 1)[1] if "-> " in gate.detail else "within the bound"
+    return f'<td class="detail" title="{e(gate.detail)}">{e(words)}</td>'
+
 
 
 def deltas_table(c) -> str:
@@ -273,10 +277,11 @@ def facts_section(pairs: list[Pair], calls: CallStats | None, created: str) -> s
             ["created", e(created)]]
     for run, summary in pairs:
         repeats = run.repeats or run.suite.config.repeats
-        sampling = ", ".join(f"{k}={v}" for k, v in run.suite.sampling_for_model(run.model).items())
-        rows.append([f"<code>{e(run.key)}</code>",
-                     f"{len(run.items)} items × {repeats} repeats · sampling: "
-                     f"{e(sampling or 'defaults')} · API {e(run.api or run.suite.config.api or 'chat')}"])
+        sampling = run.suite.sampling_for_model(run.model)
+        shown = ", ".join(f"{k}={v}" for k, v in sampling.items()) or "defaults"
+        api = run.api or run.suite.config.api or "chat"
+        rows.append([f"<code>{e(run.key)}</code>", f"{len(run.items)} items × {repeats} repeats "
+                     f"· sampling: {e(shown)} · API {e(api)}"])
     if calls is not None:
         u = calls.usage
         latency = ", ".join(f"{k} {v:.3f}s" for k, v in calls.latency_percentiles().items())
@@ -307,27 +312,35 @@ def run_section(index: int, run: SuiteRun, summary: SuiteSummary) -> str:
             f"{label_section(run, summary)}{items_section(index, run, summary, rows)}</section>")
 
 
+def _card(index: int, run: SuiteRun, summary: SuiteSummary) -> str:
+    def value(name: str) -> str:
+        metric = summary.metrics.get(name)
+        return num(metric.value if metric else None, 3)
+
+    return (f'<a class="card {"pass" if summary.passed else "fail"}" href="#run-{index}">'
+            f"<b>{e(run.key)}</b>{badge(summary.passed)}<span class='meta'>"
+            f"{e(run.suite.primary)}.mean {value(run.suite.primary + '.mean')} · pass rate "
+            f"{value('pass_rate')}</span></a>")
+
+
 def render(pairs: list[Pair], calls: CallStats | None, history: list[dict] | None = None) -> str:
     """The whole page as one string (pure: reads nothing but the environment's API key names)."""
     charts.require()
     pairs = [(r, s) for r, s in pairs if s is not None]
     created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    cards = "".join(
-        f'<a class="card {"pass" if s.passed else "fail"}" href="#run-{i}"><b>{e(r.key)}</b>'
-        f'{badge(s.passed)}<span class="meta">{e(r.suite.primary)}.mean '
-        f'{num(s.metrics[r.suite.primary + ".mean"].value if r.suite.primary + ".mean" in s.metrics else None, 3)}'
-        f' · pass rate {num(s.metrics["pass_rate"].value if "pass_rate" in s.metrics else None, 3)}'
-        "</span></a>" for i, (r, s) in enumerate(pairs))
+    cards = "".join(_card(i, r, s) for i, (r, s) in enumerate(pairs))
     groups: dict[Any, list[Pair]] = collections.defaultdict(list)
     for run, summary in pairs:
         groups[run.suite.path].append((run, summary))
     body = [run_section(i, r, s) for i, (r, s) in enumerate(pairs)]
-    body += [models_section(g, history) for g in groups.values()]
-    body.append(facts_section(pairs, calls, created))
     nav = "".join(f'<a href="#run-{i}">{e(r.key)}</a>' for i, (r, _) in enumerate(pairs))
-    nav += "".join(f'<a href="#{_anchor("models-" + g[0][0].suite.name)}">'
-                   f'{e(g[0][0].suite.name)}: side by side</a>'
-                   for g in groups.values() if len(g) > 1 or history)
+    for group in groups.values():
+        section = models_section(group, history)
+        if section:
+            body.append(section)
+            name = group[0][0].suite.name
+            nav += f'<a href="#{_anchor("models-" + name)}">{e(name)}: side by side</a>'
+    body.append(facts_section(pairs, calls, created))
     verdict = all(s.passed for _, s in pairs)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
