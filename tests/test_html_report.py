@@ -231,7 +231,9 @@ def test_hostile_output_is_shown_as_text(pytester, monkeypatch, tmp_path):
     assert "</script><script>alert(3)</script>" in out["text"]
     assert "$x$ <b>bold</b>" in out["text"]
     assert "11 in / 7 out tokens" in out["text"]
-    assert "qa[hostile-model]" in out["data"]["runs"]
+    (data,) = out["data"]["runs"]
+    assert data["key"] == "qa[hostile-model]"
+    assert [i["id"] for i in data["items"]] == ["$x$ <b>bold</b>", "q2"]
 
 
 def test_json_script_and_scrub(monkeypatch):

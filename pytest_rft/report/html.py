@@ -312,6 +312,20 @@ def run_section(index: int, run: SuiteRun, summary: SuiteSummary) -> str:
             f"{label_section(run, summary)}{items_section(index, run, summary, rows)}</section>")
 
 
+def page_data(pairs: list[Pair], created: str) -> dict:
+    """The page's numbers for scripts and scrapers: per run, its verdict and every item's row."""
+    runs = []
+    for run, summary in pairs:
+        deltas = summary.comparison.item_deltas if summary.comparison else {}
+        runs.append({"key": run.key, "suite": run.suite.name, "model": run.model,
+                     "passed": summary.passed,
+                     "items": [{"id": r["id"], "mean": r["mean"], "std": r["std"],
+                                "passed": r["passed"], "stability": r["stability"],
+                                "errors": r["errors"], "delta": deltas.get(r["id"])}
+                               for r in item_rows(run, summary)]})
+    return {"created": created, "plugin_version": __version__, "runs": runs}
+
+
 def _card(index: int, run: SuiteRun, summary: SuiteSummary) -> str:
     def value(name: str) -> str:
         metric = summary.metrics.get(name)
@@ -351,7 +365,7 @@ def render(pairs: list[Pair], calls: CallStats | None, history: list[dict] | Non
 <p class="muted">{e(created)} · pytest-rft {e(__version__)} · {len(pairs)} suite × model run(s)</p>
 <div class="cards">{cards}</div><nav>{nav}<a href="#facts">run facts</a></nav></header>
 <main>{"".join(body)}</main>
-{json_script("rft-data", {"created": created, "runs": [r.key for r, _ in pairs]})}
+{json_script("rft-data", page_data(pairs, created))}
 <script>{ASSETS_JS}</script></body></html>
 """
     return scrub(page)
