@@ -64,7 +64,7 @@ def _svg(fig: Any, title: str) -> str:
         fig.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
     text = buffer.getvalue()
     start = text.find("<svg")
-    text = text[start:]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text[start:], count=1, flags=re.S)
     # a labelled, scalable image: CSS gives it the width, the viewBox keeps its proportions
     text = re.sub(r'<svg([^>]*?) width="([^"]*)" height="[^"]*"',
                   lambda m: f'<svg{m.group(1)} role="img" class="chart" '
