@@ -14,7 +14,6 @@ import datetime
 import html as _html
 import json
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -27,12 +26,10 @@ from ..stats import STABILITIES, stability
 from ..summary import RARE_LABEL_ITEMS, SuiteSummary
 from . import html_charts as charts
 from .html_items import ASSETS_CSS, ASSETS_JS, items_section
+from .html_parts import anchor, badge, e, ids, num, p_text, table
+from .html_session import facts_section, models_section
 
 Pair = tuple[SuiteRun, SuiteSummary]
-
-
-def e(value: Any) -> str:
-    return _html.escape("" if value is None else str(value), quote=True)
 
 
 def scrub(text: str) -> str:
@@ -55,35 +52,6 @@ def json_script(element_id: str, data: Any) -> str:
     return f'<script type="application/json" id="{e(element_id)}">{payload}</script>'
 
 
-def num(value: float | None, digits: int = 4, signed: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
-
-
-def p_text(p: float | None) -> str:
-    return "n/a" if p is None else ("&lt;0.001" if p < 0.001 else f"{p:.3f}")
-
-
-def badge(ok: bool | None, yes: str = "PASS", no: str = "FAIL") -> str:
-    if ok is None:
-        return '<span class="badge warn">n/a</span>'
-    return f'<span class="badge {"pass" if ok else "fail"}">{yes if ok else no}</span>'
-
-
-def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
-    head = "".join(f"<th>{h}</th>" for h in headers)
-    head = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
-    body = "".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row)
-                   + "</tr>" for row in rows)
-    return f'<table class="{cls}">{head}<tbody>{body}</tbody></table>'
-
-
-def _ids(ids: list[str], limit: int = 40) -> str:
-    shown = " ".join(f"<code>{e(i)}</code>" for i in ids[:limit])
-    return shown + (f" … (+{len(ids) - limit} more)" if len(ids) > limit else "")
-
-
 # ------------------------------------------------------------------------------------- verdict
 
 def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
@@ -95,7 +63,7 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
                      num(g.baseline), num(g.delta, signed=True),
                      charts.ci_text(*g.delta_ci, signed=True), p_text(g.p_value), state,
                      _why(g)])
-    parts = ["<h3>Verdict</h3>", _table(["gate (bound)", "value", "95% CI", "baseline", "Δ",
+    parts = ["<h3>Verdict</h3>", table(["gate (bound)", "value", "95% CI", "baseline", "Δ",
                                         "Δ 95% CI", "p (worse)", "verdict", "why"], rows,
                                        "gates")]
     c = summary.comparison
@@ -106,20 +74,20 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
                      f'{len(c.paired)} items paired.</p>')
         if c.changes_text():
             parts.append(f'<p class="note warn">{e(c.changes_text())}</p>')
-        parts.append(deltas_table(c))
+        parts.append(deltastable(c))
         unconfirmed = [i for i in c.flipped_down if i not in c.regressed]
         lists = [("regressed (stable-pass → stable-fail, confirmed)", c.regressed, "fail"),
                  ("flipped down, not confirmed", unconfirmed, "warn"),
                  ("improved (stable-fail → stable-pass)", c.improved, "pass")]
         parts.append("<ul class='flips'>" + "".join(
-            f'<li><span class="badge {cls}">{len(ids)}</span> {what}: {_ids(ids)}</li>'
-            for what, ids, cls in lists) + "</ul>")
+            f'<li><span class="badge {cls}">{len(members)}</span> {what}: {ids(members)}</li>'
+            for what, members, cls in lists) + "</ul>")
     elif summary.baseline_problem:
         parts.append(f'<p class="note warn">Baseline: {e(summary.baseline_problem)}</p>')
     if summary.flaky:
         parts.append(f'<p><span class="badge warn">{len(summary.flaky)}</span> flaky, '
                      f'quarantined (reported, never failing on their own): '
-                     f'{_ids(summary.flaky)}</p>')
+                     f'{ids(summary.flaky)}</p>')
     parts += [f'<p class="note warn">{e(w)}</p>' for w in summary.warnings]
     parts.append(errors_block(run))
     return "\n".join(parts)
@@ -143,12 +111,11 @@ def _why(gate) -> str:
     return f'<td class="detail" title="{e(gate.detail)}">{e(words)}</td>'
 
 
-
-def deltas_table(c) -> str:
+def deltastable(c) -> str:
     rows = [[e(metric), num(d.baseline), num(d.current), num(d.delta, signed=True),
              charts.ci_text(d.ci_low, d.ci_high, signed=True), p_text(d.p_value), str(d.n)]
             for metric, d in c.deltas.items()]
-    return _table(["metric", "baseline", "now", "Δ", "Δ 95% CI", "p (worse)", "paired items"],
+    return table(["metric", "baseline", "now", "Δ", "Δ 95% CI", "p (worse)", "paired items"],
                   rows, "sortable")
 
 
@@ -164,7 +131,7 @@ def errors_block(run: SuiteRun) -> str:
                 causes[f"grader: {grader}"] += 1
     if not causes:
         return "<p>Errors: none (every call answered, every grader scored).</p>"
-    return "<h4>Errors by cause</h4>" + _table(
+    return "<h4>Errors by cause</h4>" + table(
         ["cause", "samples"], [[e(k), str(v)] for k, v in causes.most_common()], "sortable")
 
 
@@ -185,7 +152,7 @@ def item_rows(run: SuiteRun, summary: SuiteSummary) -> list[dict]:
 def variance_section(run: SuiteRun, summary: SuiteSummary, rows: list[dict]) -> str:
     threshold, primary = run.suite.config.pass_threshold, run.suite.primary
     scored = [r for r in rows if r["mean"] is not None]
-    counts = _table(["stability", "items"], [
+    counts = table(["stability", "items"], [
         [f'<span class="dot" style="background:{charts.STABILITY_COLORS[k]}"></span>{k}',
          str(summary.stability.get(k, 0))] for k in STABILITIES])
     if not scored:
@@ -219,90 +186,8 @@ def label_section(run: SuiteRun, summary: SuiteSummary) -> str:
                      str(support[r.label]), str(r.support), str(r.predicted)])
     return ("<h3>Per label</h3><p class='muted'>Click a header to sort. <em>rare</em>: on fewer "
             f"than {RARE_LABEL_ITEMS} items; its numbers (and macro averages) are unreliable."
-            "</p>" + _table(["label", "precision", "recall", "F1", "items", "support (samples)",
+            "</p>" + table(["label", "precision", "recall", "F1", "items", "support (samples)",
                              "predicted"], rows, "sortable labels"))
-
-
-# ----------------------------------------------------------------------- checkpoints, history
-
-COMPARED = ("micro_precision", "micro_recall", "micro_f1", "{primary}.mean", "pass_rate")
-
-
-def models_section(group: list[Pair], history: list[dict] | None) -> str:
-    suite = group[0][0].suite
-    parts = []
-    if len(group) > 1:
-        names = [n.format(primary=suite.primary) for n in COMPARED]
-        names = [n for n in names if n in group[0][1].metrics]
-        models = [run.model for run, _ in group]
-        values = {run.model: {n: (s.metrics[n].value, s.metrics[n].ci_low, s.metrics[n].ci_high)
-                              for n in names if n in s.metrics} for run, s in group}
-        parts.append(f'<div class="chartbox">{charts.models_chart(names, models, values)}</div>')
-        rows = [[e(n), *(f"{num(values[m][n][0])}<br><small>{charts.ci_text(*values[m][n][1:])}"
-                         "</small>" for m in models)] for n in names]
-        rows.append(["gates", *(badge(s.passed) for _, s in group)])
-        parts.append(_table(["metric", *(f"<code>{e(m)}</code>" for m in models)], rows))
-        delta_rows, reference = [], ""
-        for run, s in group:
-            v = s.versus
-            if v is None:
-                continue
-            reference = v.baseline.model
-            for metric, d in v.deltas.items():
-                delta_rows.append([f"<code>{e(run.model)}</code>", e(metric),
-                                   num(d.delta, signed=True),
-                                   charts.ci_text(d.ci_low, d.ci_high, signed=True),
-                                   p_text(d.p_value), str(d.n)])
-            delta_rows.append([f"<code>{e(run.model)}</code>", "items flipped",
-                               f"{len(v.improved)} up, {len(v.flipped_down)} down "
-                               f"({len(v.regressed)} confirmed)", "", "", ""])
-        if delta_rows:
-            parts.append(f"<h4>Paired deltas against <code>{e(reference)}</code></h4>"
-                         + _table(["model", "metric", "Δ", "Δ 95% CI", "p (worse)", "items"],
-                                  delta_rows, "sortable"))
-    if history:
-        svg = charts.history_chart(suite.name, history)
-        if svg:
-            parts.append(f'<h4>Over runs (history)</h4><div class="chartbox">{svg}</div>')
-    if not parts:
-        return ""
-    return (f'<section id="{_anchor("models-" + suite.name)}"><h2>{e(suite.name)}: '
-            f'checkpoints side by side</h2>{"".join(parts)}</section>')
-
-
-# ------------------------------------------------------------------------------------ facts
-
-def facts_section(pairs: list[Pair], calls: CallStats | None, created: str) -> str:
-    rows = [["plugin", f"pytest-rft {e(__version__)} · Python {e(sys.version.split()[0])}"],
-            ["created", e(created)]]
-    for run, summary in pairs:
-        repeats = run.repeats or run.suite.config.repeats
-        sampling = run.suite.sampling_for_model(run.model)
-        shown = ", ".join(f"{k}={v}" for k, v in sampling.items()) or "defaults"
-        api = run.api or run.suite.config.api or "chat"
-        rows.append([f"<code>{e(run.key)}</code>", f"{len(run.items)} items × {repeats} repeats "
-                     f"· sampling: {e(shown)} · API {e(api)}"])
-    if calls is not None:
-        u = calls.usage
-        latency = ", ".join(f"{k} {v:.3f}s" for k, v in calls.latency_percentiles().items())
-        rows += [["calls", f"{calls.done}/{calls.planned} samples, {calls.calls} calls, "
-                           f"{calls.retries} retries, lowest concurrency {calls.min_concurrency}"],
-                 ["errors", e(", ".join(f"{k}: {v}" for k, v in calls.errors.items()) or "none")],
-                 ["retried for", e(", ".join(f"{k}: {v}" for k, v in calls.retried_causes.items())
-                                   or "nothing")],
-                 ["outputs", e(", ".join(f"{k}: {v}" for k, v in calls.kinds.items()) or "none")],
-                 ["tokens", f"{u.input_tokens:,} in, {u.output_tokens:,} out, "
-                            f"{u.reasoning_tokens:,} reasoning, {u.cached_tokens:,} cached"],
-                 ["latency", e(latency or "n/a")],
-                 ["time", f"{calls.wall_s:.1f}s wall, {calls.cpu_s:.1f}s CPU"]]
-    return '<section id="facts"><h2>Run facts</h2>' + _table(["", ""], rows, "facts") + \
-        "</section>"
-
-
-# ------------------------------------------------------------------------------------- page
-
-def _anchor(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
 
 def run_section(index: int, run: SuiteRun, summary: SuiteSummary) -> str:
@@ -353,7 +238,7 @@ def render(pairs: list[Pair], calls: CallStats | None, history: list[dict] | Non
         if section:
             body.append(section)
             name = group[0][0].suite.name
-            nav += f'<a href="#{_anchor("models-" + name)}">{e(name)}: side by side</a>'
+            nav += f'<a href="#{anchor("models-" + name)}">{e(name)}: side by side</a>'
     body.append(facts_section(pairs, calls, created))
     verdict = all(s.passed for _, s in pairs)
     page = f"""<!DOCTYPE html>

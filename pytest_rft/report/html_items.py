@@ -4,21 +4,12 @@ repeat's output, scores, errors, latency and tokens), and the page's inline styl
 from __future__ import annotations
 
 import json
-from html import escape
 from typing import Any
 
 from ..runner import SuiteRun
 from ..summary import SuiteSummary
 from .html_charts import STABILITY_COLORS
-
-
-def e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
-
-
-def t(value: Any) -> str:
-    """Escaped for element text (quotes need no escaping there)."""
-    return escape("" if value is None else str(value), quote=False)
+from .html_parts import e, t
 
 
 def _fmt(value: float | None, digits: int = 3, signed: bool = False) -> str:
