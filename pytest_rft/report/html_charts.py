@@ -2,16 +2,18 @@
 
 Every chart is drawn on a ``Figure`` of its own (no pyplot state), with text kept as SVG text
 (``svg.fonttype: none``) so the page stays small and searchable. Labels that come from models or
-datasets are passed through ``_label`` (matplotlib would read ``$...$`` as mathtext); the SVG
-writer escapes them as XML.
+datasets are drawn as plain text (no mathtext, no TeX) and shortened by ``_label``; the SVG
+writer escapes them as XML. A chart that cannot be drawn is a note on the page, not a failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 FIX = 'pip install "pytest-rft[html]"'
@@ -24,7 +26,9 @@ RASTER_ITEMS = 1500
 
 _RC = {"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False, "axes.titlesize": 10, "axes.titleweight": "bold",
-       "font.family": "sans-serif"}
+       "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
+       "text.usetex": False, "text.parse_math": False}
+"""``text.parse_math`` off: a ``$`` in an item id or model name is just a dollar sign."""
 
 
 def require() -> None:
@@ -73,13 +77,27 @@ def _svg(fig: Any, title: str) -> str:
     return text.replace(">", f"><title>{escape(title)}</title>", 1)
 
 
+def _guarded(draw: Callable[..., str | None]) -> Callable[..., str | None]:
+    """A chart that fails to draw becomes a note: the rest of the page still tells the story."""
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> str | None:
+        try:
+            return draw(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - shown on the page
+            from html import escape
+            return (f'<p class="note warn">chart not drawn: {escape(type(exc).__name__)}: '
+                    f"{escape(str(exc)[:300])}</p>")
+    return wrapper
+
+
 def _label(text: Any, limit: int = 40) -> str:
     text = str(text)
     if len(text) > limit:
         text = text[:limit - 1] + "…"
-    return text.replace("$", r"\$")
+    return text
 
 
+@_guarded
 def item_chart(rows: list[dict], threshold: float, primary: str) -> str:
     """Every item's primary score over its repeats, sorted by mean: a point at the mean, a bar
     from min to max, coloured by stability; the pass threshold as a line.
@@ -122,6 +140,7 @@ def item_chart(rows: list[dict], threshold: float, primary: str) -> str:
     return _svg(fig, f"{primary} of every item over its repeats, sorted by mean")
 
 
+@_guarded
 def histogram(means: list[float], threshold: float, primary: str) -> str:
     """Distribution of item means, with the pass threshold."""
     import matplotlib
@@ -141,6 +160,7 @@ def histogram(means: list[float], threshold: float, primary: str) -> str:
     return _svg(fig, f"histogram of item mean {primary}")
 
 
+@_guarded
 def models_chart(metrics: list[str], models: list[str],
                  values: dict[str, dict[str, tuple[float | None, float | None, float | None]]]
                  ) -> str:
@@ -175,6 +195,7 @@ def models_chart(metrics: list[str], models: list[str],
     return _svg(fig, "models side by side: " + ", ".join(metrics))
 
 
+@_guarded
 def history_chart(suite: str, records: list[dict], metric: str | None = None) -> str | None:
     """``suite``'s metric over the runs of a history file, one line per model with its CI band
     (drawn by ``pytest_rft.history``); None when the history has nothing to draw."""
