@@ -15,6 +15,13 @@ import pytest
 from pytest_rft.report import html as html_report
 from tests.cdp import Browser, find_chromium
 
+from pytest_rft.report import html_charts
+
+# pytester's in-process runs drop the modules first imported inside them; matplotlib imported
+# afresh after that mixes two copies of its classes (tests/test_history.py would then fail).
+# Drawing one chart here imports every matplotlib module the report uses, once, outside them.
+html_charts.histogram([0.5], 0.5, "warm-up")
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_suite"
 MODELS = ["--rft-model", "eurovoc-clf-v2", "--rft-model", "eurovoc-clf-v1"]
 MAX_BYTES = 2 * 1024 * 1024
@@ -247,8 +254,6 @@ def test_json_script_and_scrub(monkeypatch):
 
 
 def test_missing_matplotlib_is_one_clear_line(pytester, monkeypatch):
-    from pytest_rft.report import html_charts
-
     def missing():
         raise ImportError("the HTML report needs matplotlib, which is not installed; fix: "
                           + html_charts.FIX)
@@ -270,7 +275,7 @@ def test_render_leaves_out_runs_without_summary():
 def test_large_suite_rules(pytester, monkeypatch):
     """Past the limits, the item chart is an embedded image and only notable items (and the
     first ones) keep their outputs on the page."""
-    from pytest_rft.report import html_charts, html_items
+    from pytest_rft.report import html_items
 
     monkeypatch.setattr(html_items, "MAX_BODIES", 1)
     monkeypatch.setattr(html_charts, "RASTER_ITEMS", 1)
