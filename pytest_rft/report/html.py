@@ -33,7 +33,9 @@ Pair = tuple[SuiteRun, SuiteSummary]
 
 
 def scrub(text: str) -> str:
-    """Remove the values of ``*_API_KEY`` environment variables (raw, HTML- and JSON-escaped)."""
+    """Remove the values of ``*_API_KEY`` environment variables (raw, HTML- and JSON-escaped).
+    Values under 6 characters are left alone: no real key is that short, and replacing them
+    would mangle the page."""
     for name, value in os.environ.items():
         if name.upper().endswith("API_KEY") and len(value) >= 6:
             for form in {value, _html.escape(value, quote=True), json.dumps(value)[1:-1],
