@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from .report.html_charts import checked_path
+
 OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     # (name, argparse kwargs, help) -- each is also an ini key rft_<name>
     ("model", {"action": "append"}, "model under test (repeatable): a registered Python model, "
@@ -16,6 +18,8 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("limit", {"type": int}, "only the first N items of each suite"),
     ("concurrency", {"type": int}, "model calls in flight across the whole run (default 16)"),
     ("report", {}, "write every sample, score and error as JSON to this path"),
+    ("html", {"type": checked_path}, "write one self-contained HTML report to this path "
+                                     "(needs pytest-rft[html])"),
     ("baseline-update", {"action": "store_true"}, "write each suite's baseline from this run "
                                                   "(like syrupy's --snapshot-update)"),
     ("baseline-dir", {}, "where baseline files live (default: baselines/ next to each suite)"),

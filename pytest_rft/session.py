@@ -21,7 +21,7 @@ from .baseline import Baseline
 from .compare import compare
 from .errors import RftError
 from .options import option
-from .report import json_report, markdown, terminal
+from .report import html, json_report, markdown, terminal
 from .runner import CallStats, RunSettings, SuiteRun, run_all
 from .secrets import scrub
 from .suite import Suite
@@ -283,6 +283,7 @@ class RftSession:
         report = option(self.config, "report")
         if report:
             json_report.write(Path(report), pairs, self.calls, exitstatus=int(exitstatus))
+        html.write_for(self, pairs)
 
     def _write_baselines(self, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
         for run, summary in pairs:
