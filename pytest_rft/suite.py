@@ -436,6 +436,19 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(kept)
 
 
+NESTED = {"sampling": "Sampling", "models": "Sampling", "gates": "Gate",
+          "classification": "Classification", "input": "Message"}
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model whose fields a key at ``loc`` belongs to (for 'use one of')."""
+    if not loc:
+        return SuiteConfig
+    if loc[-1] == "content" and loc[0] == "input":
+        return FileRef
+    return globals().get(NESTED.get(str(loc[0]), ""))
+
+
 def _validation_error(exc: ValidationError, path: Path, node: yaml.Node, raw: Any) -> RftError:
     """The first pydantic error, as one located message with a fix."""
     error = exc.errors()[0]
@@ -444,7 +457,7 @@ def _validation_error(exc: ValidationError, path: Path, node: yaml.Node, raw: An
     where = f"{path}:{_line_of(node, loc)} {field_name}"
     kind = error["type"]
     if kind == "extra_forbidden":
-        parent = SuiteConfig if len(loc) == 1 else None
+        parent = _model_at(loc[:-1])
         known = ", ".join(parent.model_fields) if parent else "see the README's suite reference"
         return RftError(f"unknown key {loc[-1]!r}", where=where, fix=f"remove it or use one of: {known}")
     if kind == "missing":

@@ -249,6 +249,9 @@ def _from_string(name: str, ref: str, *, base_dir: Path, where: str) -> Grader:
     if ":" in ref:
         return _from_object(name, _import_ref(ref, base_dir, where), ref, base_dir, where)
     known = ", ".join(sorted(_FUNCTIONS)) or "none"
+    if ref.lower().endswith((".json", ".yaml", ".yml")) or "/" in ref:
+        raise RftError(f"grader '{name}' is given as a bare path {ref!r}", where=where,
+                       fix=f"write {{file: {ref}}} to load the grader JSON in that file")
     close = difflib.get_close_matches(ref, sorted(_FUNCTIONS), n=1)
     raise RftError(
         f"unknown grader '{ref}' (registered graders: {known})",
