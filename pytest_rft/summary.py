@@ -12,6 +12,7 @@ import numpy as np
 from . import __version__, stats
 from .baseline import Baseline, BaselineItem, item_digest, now, suite_digests
 from .compare import Comparison, compare
+from .paired import PairedDelta
 from .gates import GateResult, check_gate, error_gate
 from .labels import extract_labels, item_counts, label_metrics
 from .runner import SuiteRun, sample_view
@@ -46,6 +47,35 @@ class SuiteSummary:
     @property
     def passed(self) -> bool:
         return all(g.passed for g in self.gates)
+
+
+@dataclass
+class VersusRow:
+    """One row of the side-by-side deltas: a model's paired delta on a metric against the
+    reference model, or (``delta`` None) the count of items that flipped each way."""
+
+    model: str
+    metric: str
+    delta: "PairedDelta | None"
+    comparison: Comparison
+
+    @property
+    def flips(self) -> str:
+        return f"{len(self.comparison.improved)} up, {len(self.comparison.flipped_down)} down"
+
+
+def versus_rows(group: list[tuple[SuiteRun, "SuiteSummary"]]) -> tuple[str, list[VersusRow]]:
+    """The reference model's name and every other model's rows against it."""
+    rows: list[VersusRow] = []
+    reference = ""
+    for run, summary in group:
+        v = summary.versus
+        if v is None:
+            continue
+        reference = v.baseline.model
+        rows += [VersusRow(run.model, metric, d, v) for metric, d in v.deltas.items()]
+        rows.append(VersusRow(run.model, "items flipped", None, v))
+    return reference, rows
 
 
 def compared_metrics(run: SuiteRun) -> list[str]:

@@ -7,7 +7,7 @@ import sys
 
 from .. import __version__
 from ..runner import CallStats, SuiteRun
-from ..summary import SuiteSummary
+from ..summary import SuiteSummary, versus_rows
 from . import html_charts as charts
 from .html_parts import anchor, badge, e, num, p_text, table
 
@@ -31,20 +31,18 @@ def models_section(group: list[Pair], history: list[dict] | None) -> str:
                          "</small>" for m in models)] for n in names]
         rows.append(["gates", *(badge(s.passed) for _, s in group)])
         parts.append(table(["metric", *(f"<code>{e(m)}</code>" for m in models)], rows))
-        delta_rows, reference = [], ""
-        for run, s in group:
-            v = s.versus
-            if v is None:
-                continue
-            reference = v.baseline.model
-            for metric, d in v.deltas.items():
-                delta_rows.append([f"<code>{e(run.model)}</code>", e(metric),
-                                   num(d.delta, signed=True),
+        reference, entries = versus_rows(group)
+        delta_rows = []
+        for r in entries:
+            model = f"<code>{e(r.model)}</code>"
+            if r.delta is None:
+                delta_rows.append([model, "items flipped", f"{r.flips} "
+                                   f"({len(r.comparison.regressed)} confirmed)", "", "", ""])
+            else:
+                d = r.delta
+                delta_rows.append([model, e(r.metric), num(d.delta, signed=True),
                                    charts.ci_text(d.ci_low, d.ci_high, signed=True),
                                    p_text(d.p_value), str(d.n)])
-            delta_rows.append([f"<code>{e(run.model)}</code>", "items flipped",
-                               f"{len(v.improved)} up, {len(v.flipped_down)} down "
-                               f"({len(v.regressed)} confirmed)", "", "", ""])
         if delta_rows:
             parts.append(f"<h4>Paired deltas against <code>{e(reference)}</code></h4>"
                          + table(["model", "metric", "Δ", "Δ 95% CI", "p (worse)", "items"],

@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from ..runner import SuiteRun
 from ..secrets import scrub
-from ..summary import SuiteSummary
+from ..summary import SuiteSummary, versus_rows
 from . import terminal
 
 
@@ -103,18 +103,10 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
         rows.append(["gates", *("✅" if s.passed else "❌" for _, s in group)])
         block = f"### {name}: models side by side\n\n" + _table(
             rows, ["metric", *(f"`{run.model}`" for run, _ in group)])
-        delta_rows = []
-        reference = ""
-        for run, summary in group:
-            v = summary.versus
-            if v is None:
-                continue
-            reference = v.baseline.model
-            for metric, d in v.deltas.items():
-                delta_rows.append([f"`{run.model}`", metric, terminal._delta(d),
-                                   terminal._delta_ci(d), terminal._p(d)])
-            delta_rows.append([f"`{run.model}`", "items flipped",
-                               f"{len(v.improved)} up, {len(v.regressed)} down", "", ""])
+        reference, entries = versus_rows(group)
+        delta_rows = [[f"`{r.model}`", r.metric, r.flips, "", ""] if r.delta is None else
+                      [f"`{r.model}`", r.metric, terminal._delta(r.delta),
+                       terminal._delta_ci(r.delta), terminal._p(r.delta)] for r in entries]
         if delta_rows:
             block += (f"\n\nPaired deltas vs `{reference}`:\n\n"
                       + _table(delta_rows, ["model", "metric", "Δ", "95% CI", "p (worse)"]))

@@ -9,7 +9,7 @@ from tabulate import tabulate as _tabulate
 
 from ..runner import CallStats, SuiteRun
 from ..stats import STABILITIES
-from ..summary import SuiteSummary
+from ..summary import SuiteSummary, versus_rows
 
 
 class ProgressLine:
@@ -169,18 +169,15 @@ def comparison_table(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
 
 def deltas_table(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
     """Each model's paired deltas against the reference model, with the items that flipped."""
+    reference, entries = versus_rows(pairs)
     rows = []
-    reference = ""
-    for run, summary in pairs:
-        v = summary.versus
-        if v is None:
-            continue
-        reference = v.baseline.model
-        for name, d in v.deltas.items():
-            rows.append([run.model, name, _num(d.current), _delta(d), _delta_ci(d), _p(d),
+    for r in entries:
+        d = r.delta
+        if d is None:
+            rows.append([r.model, r.metric, "", r.flips, "", "", "", len(r.comparison.paired)])
+        else:
+            rows.append([r.model, r.metric, _num(d.current), _delta(d), _delta_ci(d), _p(d),
                          "" if d.correlation is None else f"{d.correlation:.2f}", d.n])
-        rows.append([run.model, "items flipped", "", f"{len(v.improved)} up, "
-                     f"{len(v.regressed)} down", "", "", "", len(v.paired)])
     if not rows:
         return ""
     return (f"paired deltas vs {reference} (p: one-sided, for 'worse'):\n"
