@@ -100,7 +100,11 @@ def test_suite_against_a_fine_tuned_checkpoint(project, openai_server, tmp_path,
     result.stdout.fnmatch_lines(["*calls: 12 for 12 samples*", "*latency: p50*"])
 
 
-def test_two_thousand_requests_with_mixed_faults(project, openai_server, tmp_path):
+def test_two_thousand_requests_with_mixed_faults(project, openai_server, tmp_path, monkeypatch):
+    # this reconciles the transport's own error classification with the server's log: keep the
+    # whole-call deadline (tested with a dripping server elsewhere) from cutting calls that a
+    # loaded machine is slow to send
+    monkeypatch.setattr("pytest_rft.runner.DEADLINE_GRACE", 30.0)
     """~10% 429, 5% 500, 2% hangs past the timeout, malformed bodies, resets, and bad outputs:
     every sample ends as a sample or an error, none lost or duplicated, and the report's counts
     match the server's own log."""
