@@ -79,11 +79,23 @@ class RftSession:
         try:
             backends = {model: self.make_backend(model) for model in {r.model for r in runs}}
             self.calls = asyncio.run(_run(runs, backends, settings, progress))
+            self.notes += [b.note() for b in backends.values() if hasattr(b, "note")]
         finally:
             if progress:
                 progress.finish()
 
     def make_backend(self, model: str) -> Backend:
+        backend = self._model_backend(model)
+        folder = option(self.config, "cache")
+        if folder and not option(self.config, "regrade"):
+            from .backends.cache import CacheBackend, CacheStore
+
+            mode = ("record" if option(self.config, "record")
+                    else "replay" if option(self.config, "replay") else "use")
+            backend = CacheBackend(backend, CacheStore(self.config.rootpath / folder), mode)
+        return backend
+
+    def _model_backend(self, model: str) -> Backend:
         regrade = option(self.config, "regrade")
         if regrade:
             from .backends.replay import ReplayBackend, load_replay
@@ -95,13 +107,18 @@ class RftSession:
         if fn is not None:
             return PythonBackend(model, fn, max_workers=option(self.config, "concurrency"),
                                  timeout=option(self.config, "timeout"))
+        client = option(self.config, "http-client")
+        kwargs = dict(api_key=os.environ.get("OPENAI_API_KEY"),
+                      base_url=option(self.config, "base-url") or os.environ.get("OPENAI_BASE_URL"),
+                      timeout=option(self.config, "timeout"),
+                      max_connections=option(self.config, "concurrency"))
+        if client == "direct":
+            from .backends.direct import DirectBackend
+
+            return DirectBackend(model, **kwargs)
         from .backends.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(model, api_key=os.environ.get("OPENAI_API_KEY"),
-                             base_url=option(self.config, "base-url") or os.environ.get("OPENAI_BASE_URL"),
-                             timeout=option(self.config, "timeout"),
-                             max_connections=option(self.config, "concurrency"),
-                             transport=option(self.config, "http-client"))
+        return OpenAIBackend(model, **kwargs, transport="httpx" if client == "sdk" else client)
 
     # ------------------------------------------------------------------ numbers
 
