@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .dataset import Item
 from .errors import RftError
-from .gates import error_gate
 from .options import add_options, option, validate
-from .runner import SuiteRun
-from .session import RftSession
-from .suite import Gate, load_suite
-from .summary import SuiteSummary
 
-SESSION = pytest.StashKey[RftSession]()
+if TYPE_CHECKING:  # the core (numpy, pydantic, yaml, runner, backends) loads with the first suite
+    from .dataset import Item
+    from .runner import SuiteRun
+    from .session import RftSession
+    from .suite import Gate
+    from .summary import SuiteSummary
+
+SESSION = pytest.StashKey["RftSession"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,12 +28,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     validate(config)
-    config.stash[SESSION] = RftSession(config)
     config.addinivalue_line("markers", "rft: a pytest-rft suite item or gate")
 
 
 def rft_session(config: pytest.Config) -> RftSession:
-    return config.stash[SESSION]
+    """The session state, created (with the imports it needs) when the first suite is found."""
+    session = config.stash.get(SESSION, None)
+    if session is None:
+        from .session import RftSession
+
+        session = config.stash[SESSION] = RftSession(config)
+    return session
+
+
+def _started(config: pytest.Config) -> RftSession | None:
+    """The session state if a suite was found, else None (hooks then have nothing to do)."""
+    return config.stash.get(SESSION, None)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -45,6 +56,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class SuiteFile(pytest.File):
     def collect(self):
+        from .suite import load_suite
+
         session = rft_session(self.config)
         suite = load_suite(self.path)
         limit = option(self.config, "limit")
@@ -68,6 +81,8 @@ class SuiteCollector(pytest.Collector):
         self.dataset_items = items
 
     def collect(self):
+        from .gates import error_gate
+
         for item in self.dataset_items:
             yield RftItem.from_parent(self, name=item.id, run=self.run, item=item)
         config = self.run.suite.config
@@ -212,7 +227,8 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    status = rft_session(config).status.get(report.nodeid)
+    session = _started(config)
+    status = session.status.get(report.nodeid) if session is not None else None
     if status is None or report.when != "call":
         return None
     if report.passed:
@@ -223,9 +239,13 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    rft_session(config).terminal_summary(terminalreporter)
+    session = _started(config)
+    if session is not None:
+        session.terminal_summary(terminalreporter)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Baselines, history and the JSON report, even after Ctrl-C (partial results are kept)."""
-    rft_session(session.config).finish(int(exitstatus))
+    state = _started(session.config)
+    if state is not None:
+        state.finish(int(exitstatus))
