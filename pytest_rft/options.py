@@ -32,6 +32,10 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
                                          "call the model; a request not recorded is an error"),
     ("base-url", {}, "OpenAI-compatible endpoint (default $OPENAI_BASE_URL or OpenAI)"),
     ("api", {"choices": ["chat", "responses"]}, "OpenAI API to call (default chat)"),
+    ("budget-tokens", {"type": int}, "stop starting model calls once the run has used this many "
+                                     "tokens (input + output); the rest are errors"),
+    ("budget-cost", {"type": float}, "stop starting model calls once the run has cost this many "
+                                     "USD (OpenAI list prices); the rest are errors"),
     ("timeout", {"type": float}, "deadline in seconds for one whole model call (connect, send, "
                                 "wait, read) before it counts as a timeout (default 60)"),
     ("max-retries", {"type": int}, "retries per sample for 408/409/429/5xx, timeouts and "
@@ -48,7 +52,7 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
 DEFAULTS = {"http-client": "direct", "concurrency": 16, "timeout": 60.0, "max-retries": 4,
             "retry-backoff": 0.5, "bootstrap": 1000, "seed": 0, "baseline-update": False,
             "suite-pattern": ["rft_*.yaml", "*.rft.yaml"]}
-MINIMUM = {"repeats": 1, "limit": 0, "concurrency": 1, "timeout": 0.001, "max-retries": 0,
+MINIMUM = {"budget-tokens": 1, "budget-cost": 0.0, "repeats": 1, "limit": 0, "concurrency": 1, "timeout": 0.001, "max-retries": 0,
            "retry-backoff": 0.0, "bootstrap": 0}
 
 

@@ -82,15 +82,35 @@ class RftSession:
         # results and reports are allocated (tens of thousands of objects at 30,000 calls).
         gc.freeze()
         try:
-            backends = {model: self.make_backend(model) for model in {r.model for r in runs}}
+            budget = self._budget(runs)
+            backends = {model: self.make_backend(model, budget)
+                        for model in {r.model for r in runs}}
             self.calls = asyncio.run(_run(runs, backends, settings, progress))
             self.notes += [b.note() for b in backends.values() if hasattr(b, "note")]
+            if budget is not None:
+                self.notes.append(budget.note())
         finally:
             if progress:
                 progress.finish()
 
-    def make_backend(self, model: str) -> Backend:
+    def _budget(self, runs: list[SuiteRun]) -> Any:
+        """The run's spending limits (None when neither the options nor a suite set one)."""
+        suites = {r.suite.name: (r.suite.config.max_tokens, r.suite.config.max_cost) for r in runs}
+        tokens, cost = option(self.config, "budget-tokens"), option(self.config, "budget-cost")
+        if tokens is None and cost is None and not any(t or c for t, c in suites.values()):
+            return None
+        from .budget import Budget
+
+        return Budget(tokens, cost, suites)
+
+    def make_backend(self, model: str, budget: Any = None) -> Backend:
         backend = self._model_backend(model)
+        if budget is not None and not option(self.config, "regrade"):
+            from .backends.python_backend import PythonBackend as _Python
+            from .budget import BudgetBackend
+
+            backend = BudgetBackend(backend, budget, model,
+                                    priced=not isinstance(backend, _Python))
         folder = option(self.config, "cache")
         if folder and not option(self.config, "regrade"):
             from .backends.cache import CacheBackend, CacheStore
