@@ -3,7 +3,6 @@ same error classification, a total deadline, and no ``openai`` import on its pat
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -55,7 +54,6 @@ def test_request_bodies_match_the_sdk(openai_server: OpenAIServer, case: str) ->
     for other in sdk:
         assert other.path == direct.path
         assert other.body == direct.body
-        assert list(other.body) == list(direct.body) or set(other.body) == set(direct.body)
         assert other.headers["authorization"] == direct.headers["authorization"]
         assert other.headers["content-type"] == direct.headers["content-type"]
 
