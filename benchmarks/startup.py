@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
                 without.append(once(root, "-p", "no:rft"))
         print(f"pytest start-up, project without suites ({args.tests} plain tests), "
               f"median of {args.rounds} runs, Python {sys.version.split()[0]}, "
-              f"{os.cpu_count()} CPUs")
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
         for i, what in ((0, "wall"), (1, "CPU ")):
             a = statistics.median(r[i] for r in with_rft)
             b = statistics.median(r[i] for r in without)

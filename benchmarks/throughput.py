@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="HTTP client under the bare SDK loop (default: the SDK's default)")
     args = ap.parse_args(argv)
     SDK_CLIENT = args.sdk_client
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f} (other processes share the CPUs: compare ratios)")
     if not args.only_big:
         result = measure(args.items, 1, args.concurrency, args.latency, args.repeat,
                          args.sdk_client)
