@@ -196,3 +196,37 @@ def test_record_and_replay_need_a_cache(project, openai_server):  # noqa: F811
                  "--rft-record")
     result.stderr.fnmatch_lines(["*exclude each other*"])
     assert openai_server.log == []
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from pytest_rft.backends.cache import CacheStore, cache_key
+from pytest_rft.records import Completion, Request
+store = CacheStore(Path(sys.argv[1]))
+print("ready", flush=True)
+i = 0
+while True:
+    req = Request(model="m", messages=[], response_schema=None, sampling={}, item={},
+                  item_id=str(i), repeat=0, suite="s")
+    store.put(cache_key("m", {"i": i}, 0), req, {"i": i}, Completion(output_text="x" * 2000))
+    i += 1
+"""
+
+
+def test_ctrl_c_while_writing_leaves_a_sound_file(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(10)
+    db = sqlite3.connect(tmp_path / FILENAME)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = db.execute("SELECT completion FROM completions").fetchall()
+    assert rows and all(json.loads(r[0])["output_text"] == "x" * 2000 for r in rows)
