@@ -5,10 +5,30 @@ Public API: register Python models and graders, and the plain data they receive/
 
 __version__ = "0.2.0"
 
-from .backends.python_backend import model
+from typing import TYPE_CHECKING, Any
+
 from .errors import GraderError, RftError
-from .graders import grader
-from .records import Completion, Grades, Request, SampleResult, Usage
+
+if TYPE_CHECKING:
+    from .backends.python_backend import model
+    from .graders import grader
+    from .records import Completion, Grades, Request, SampleResult, Usage
+
+_LAZY = {"model": "backends.python_backend", "grader": "graders", "Completion": "records",
+         "Grades": "records", "Request": "records", "SampleResult": "records", "Usage": "records"}
+"""Imported on first use, so that pytest's start-up pays nothing for the plugin until a suite
+(or a conftest using the API) needs it."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        # not cached here: pytester's in-process runs drop modules imported during a run, and
+        # the registries (models, graders) must be those of the modules in sys.modules
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["model", "grader", "Request", "Completion", "Usage", "Grades", "SampleResult",
            "RftError", "GraderError"]

@@ -32,24 +32,37 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("show-outputs", {"action": "store_true"}, "show every item's outputs (failing items always "
                                                "show theirs; -vv too)"),
     ("regrade", {}, "grade the outputs recorded in this report JSON again, calling no model"),
+    ("cache", {}, "keep every completion in DIR/rft-cache.sqlite3 (relative to the rootdir) and "
+                  "answer a request seen before from it"),
+    ("record", {"action": "store_true"}, "with --rft-cache: call the model for every sample and "
+                                         "store the answers (replacing recorded ones)"),
+    ("replay", {"action": "store_true"}, "with --rft-cache: answer only from the cache, never "
+                                         "call the model; a request not recorded is an error"),
     ("base-url", {}, "OpenAI-compatible endpoint (default $OPENAI_BASE_URL or OpenAI)"),
     ("api", {"choices": ["chat", "responses"]}, "OpenAI API to call (default chat)"),
-    ("timeout", {"type": float}, "seconds per model call before it counts as a timeout (default 60)"),
+    ("budget-tokens", {"type": int}, "stop starting model calls once the run has used this many "
+                                     "tokens (input + output); the rest are errors"),
+    ("budget-cost", {"type": float}, "stop starting model calls once the run has cost this many "
+                                     "USD (OpenAI list prices); the rest are errors"),
+    ("timeout", {"type": float}, "deadline in seconds for one whole model call (connect, send, "
+                                "wait, read) before it counts as a timeout (default 60)"),
     ("max-retries", {"type": int}, "retries per sample for 408/409/429/5xx, timeouts and "
                                    "connection errors (default 4)"),
-    ("http-client", {"choices": ["httpx", "aiohttp"]}, "HTTP client under the openai SDK: httpx "
-                                                       "(default) or aiohttp (less CPU per call)"),
+    ("http-client", {"choices": ["direct", "sdk", "httpx", "aiohttp"]},
+     "how OpenAI is called: direct (default: JSON over aiohttp, no SDK), or the openai SDK: "
+     "sdk / httpx (its default client) or aiohttp"),
     ("retry-backoff", {"type": float}, "first backoff in seconds, doubling per retry (default 0.5)"),
     ("bootstrap", {"type": int}, "bootstrap resamples for confidence intervals (default 1000)"),
     ("seed", {"type": int}, "seed of the bootstrap and of retry jitter (default 0)"),
     ("suite-pattern", {"action": "append"}, "glob of suite file names (default rft_*.yaml, "
                                              "*.rft.yaml)"),
 ]
-DEFAULTS = {"http-client": "httpx", "concurrency": 16, "timeout": 60.0, "max-retries": 4,
+DEFAULTS = {"http-client": "direct", "concurrency": 16, "timeout": 60.0, "max-retries": 4,
             "retry-backoff": 0.5, "bootstrap": 1000, "seed": 0, "baseline-update": False,
             "suite-pattern": ["rft_*.yaml", "*.rft.yaml"]}
 MAXIMUM = {"repeats": 10_000}
-MINIMUM = {"repeats": 1, "limit": 0, "concurrency": 1, "timeout": 0.001, "max-retries": 0,
+MINIMUM = {"budget-tokens": 1, "budget-cost": 0.0, "repeats": 1, "limit": 0, "concurrency": 1,
+           "timeout": 0.001, "max-retries": 0,
            "retry-backoff": 0.0, "bootstrap": 0}
 
 
@@ -83,6 +96,12 @@ def option(config: pytest.Config, name: str) -> Any:
 
 def validate(config: pytest.Config) -> None:
     """Reject values that would silently mean something else (``--rft-repeats 0``)."""
+    record, replay = option(config, "record"), option(config, "replay")
+    if record and replay:
+        raise pytest.UsageError("--rft-record and --rft-replay exclude each other")
+    if (record or replay) and not option(config, "cache"):
+        raise pytest.UsageError(f"--rft-{'record' if record else 'replay'} needs --rft-cache DIR "
+                                "(or the ini key rft_cache)")
     for name, low in MINIMUM.items():
         value = option(config, name)
         if value is not None and not value >= low:

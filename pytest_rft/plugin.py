@@ -5,23 +5,25 @@ from __future__ import annotations
 
 import fnmatch
 import signal
+import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .dataset import Item
 from .errors import RftError
-from .gates import error_gate
 from .options import add_options, option, validate
-from .runner import SuiteRun
 from .secrets import scrub
-from .session import RftSession
-from .suite import Gate, load_suite
-from .summary import SuiteSummary
 
-SESSION = pytest.StashKey[RftSession]()
+if TYPE_CHECKING:  # the core (numpy, pydantic, yaml, runner, backends) loads with the first suite
+    from .dataset import Item
+    from .runner import SuiteRun
+    from .session import RftSession
+    from .suite import Gate
+    from .summary import SuiteSummary
+
+SESSION = pytest.StashKey["RftSession"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,34 +32,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     validate(config)
-    config.stash[SESSION] = RftSession(config)
     config.addinivalue_line("markers", "rft: a pytest-rft suite item or gate")
     _term_as_interrupt(config)
     _scope_registrations(config)
 
 
-REGISTRATIONS = pytest.StashKey[list]()
+REGISTRATIONS = pytest.StashKey[dict]()
+
+
+REGISTRIES = (("pytest_rft.backends.python_backend", "_MODELS"),
+              ("pytest_rft.graders.registry", "_FUNCTIONS"))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    """Remember the registered models and graders before conftest files add theirs."""
-    from .backends import python_backend
-    from .graders import registry
-
-    early_config.stash[REGISTRATIONS] = [
-        (table, dict(table)) for table in (python_backend._MODELS, registry._FUNCTIONS)]
+    """Remember the registered models and graders before conftest files add theirs (modules
+    not imported yet have none)."""
+    early_config.stash[REGISTRATIONS] = {
+        (module, table): dict(getattr(sys.modules[module], table))
+        for module, table in REGISTRIES if module in sys.modules}
 
 
 def _scope_registrations(config: pytest.Config) -> None:
     """Models and graders registered while a session runs (by its conftest files) belong to
     that session: a later session in the same process (pytester) starts without them."""
-    saved = config.stash.get(REGISTRATIONS, [])
+    saved = config.stash.get(REGISTRATIONS, {})
 
     def restore() -> None:
-        for table, before in saved:
-            table.clear()
-            table.update(before)
+        for module, table in REGISTRIES:
+            if module in sys.modules:
+                registry = getattr(sys.modules[module], table)
+                registry.clear()
+                registry.update(saved.get((module, table), {}))
 
     config.add_cleanup(restore)
 
@@ -79,7 +85,18 @@ def _term_as_interrupt(config: pytest.Config) -> None:
 
 
 def rft_session(config: pytest.Config) -> RftSession:
-    return config.stash[SESSION]
+    """The session state, created (with the imports it needs) when the first suite is found."""
+    session = config.stash.get(SESSION, None)
+    if session is None:
+        from .session import RftSession
+
+        session = config.stash[SESSION] = RftSession(config)
+    return session
+
+
+def _started(config: pytest.Config) -> RftSession | None:
+    """The session state if a suite was found, else None (hooks then have nothing to do)."""
+    return config.stash.get(SESSION, None)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -92,6 +109,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class SuiteFile(pytest.File):
     def collect(self):
+        from .suite import load_suite
+
         session = rft_session(self.config)
         roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
         suite = load_suite(self.path, roots)
@@ -128,6 +147,8 @@ class SuiteCollector(pytest.Collector):
         self.dataset_items = items
 
     def collect(self):
+        from .gates import error_gate
+
         for run in self.runs:
             for item in self.dataset_items:
                 name = node_name(item.id, run.model)
@@ -310,9 +331,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if not (config.getoption("lf", False) and config.pluginmanager.has_plugin("cacheprovider")):
         return
+    state = _started(config)
+    if state is None:
+        return
     keys = {node.run.key for node in session.items if isinstance(node, RftItem)}
     present = {id(node) for node in session.items}
-    for gate in rft_session(config).gate_nodes:
+    for gate in state.gate_nodes:
         if gate.run.key in keys and id(gate) not in present:
             session.items.append(gate)
 
@@ -355,7 +379,8 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    status = rft_session(config).status.get(report.nodeid)
+    session = _started(config)
+    status = session.status.get(report.nodeid) if session is not None else None
     if status is None or report.when != "call":
         return None
     status = scrub(status)
@@ -367,14 +392,19 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    rft_session(config).terminal_summary(terminalreporter)
+    session = _started(config)
+    if session is not None:
+        session.terminal_summary(terminalreporter)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Baselines, history and the JSON report, even after Ctrl-C (partial results are kept);
     an xdist worker hands its runs to the controller instead."""
     config = session.config
-    if is_worker(config):
-        config.workeroutput["rft"] = rft_session(config).worker_output()
+    state = _started(config)
+    if state is None:
         return
-    rft_session(config).finish(int(exitstatus))
+    if is_worker(config):
+        config.workeroutput["rft"] = state.worker_output()
+        return
+    state.finish(int(exitstatus))

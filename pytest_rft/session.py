@@ -5,6 +5,7 @@ here (the way syrupy's hooks delegate to its ``SnapshotSession``)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shlex
 import sys
@@ -80,6 +81,8 @@ class RftSession:
         at collection, instead of once per sample."""
         if option(self.config, "regrade") or find_python_model(model) is not None:
             return
+        if option(self.config, "cache") and option(self.config, "replay"):
+            return  # answered from the cache, never sent
         if os.environ.get("OPENAI_API_KEY"):
             return
         known = sorted(registered_models())
@@ -107,8 +110,14 @@ class RftSession:
                                timeout=option(self.config, "timeout"))
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         progress = terminal.ProgressLine(reporter) if reporter else None
+        # Collection is over: the suites, items and pytest nodes live to the end of the session.
+        # Frozen, the cyclic GC stops re-walking them in every full collection while samples,
+        # results and reports are allocated (tens of thousands of objects at 30,000 calls).
+        gc.freeze()
         try:
-            backends = {model: self.make_backend(model) for model in {r.model for r in runs}}
+            budget = self._budget(runs)
+            backends = {model: self.make_backend(model, budget)
+                        for model in {r.model for r in runs}}
             calls = asyncio.run(_run(runs, backends, settings, progress))
             if self.calls is None:
                 self.calls = calls
@@ -116,6 +125,9 @@ class RftSession:
                 from .xdist_glue import dump_calls, merge_calls
 
                 self.calls = merge_calls(self.calls, dump_calls(calls))
+            self.notes += [b.note() for b in backends.values() if hasattr(b, "note")]
+            if budget is not None:
+                self.notes.append(budget.note())
         finally:
             if progress:
                 progress.finish()
@@ -148,7 +160,35 @@ class RftSession:
             self.runs.append(run)
         self.calls = merge_calls(self.calls, data.get("calls"))
 
-    def make_backend(self, model: str) -> Backend:
+
+    def _budget(self, runs: list[SuiteRun]) -> Any:
+        """The run's spending limits (None when neither the options nor a suite set one)."""
+        suites = {r.suite.name: (r.suite.config.max_tokens, r.suite.config.max_cost) for r in runs}
+        tokens, cost = option(self.config, "budget-tokens"), option(self.config, "budget-cost")
+        if tokens is None and cost is None and not any(t or c for t, c in suites.values()):
+            return None
+        from .budget import Budget
+
+        return Budget(tokens, cost, suites)
+
+    def make_backend(self, model: str, budget: Any = None) -> Backend:
+        backend = self._model_backend(model)
+        if budget is not None and not option(self.config, "regrade"):
+            from .backends.python_backend import PythonBackend as _Python
+            from .budget import BudgetBackend
+
+            backend = BudgetBackend(backend, budget, model,
+                                    priced=not isinstance(backend, _Python))
+        folder = option(self.config, "cache")
+        if folder and not option(self.config, "regrade"):
+            from .backends.cache import CacheBackend, CacheStore
+
+            mode = ("record" if option(self.config, "record")
+                    else "replay" if option(self.config, "replay") else "use")
+            backend = CacheBackend(backend, CacheStore(self.config.rootpath / folder), mode)
+        return backend
+
+    def _model_backend(self, model: str) -> Backend:
         regrade = option(self.config, "regrade")
         if regrade:
             from .backends.replay import ReplayBackend, load_replay
@@ -160,13 +200,18 @@ class RftSession:
         if fn is not None:
             return PythonBackend(model, fn, max_workers=option(self.config, "concurrency"),
                                  timeout=option(self.config, "timeout"))
+        client = option(self.config, "http-client")
+        kwargs = dict(api_key=os.environ.get("OPENAI_API_KEY"),
+                      base_url=option(self.config, "base-url") or os.environ.get("OPENAI_BASE_URL"),
+                      timeout=option(self.config, "timeout"),
+                      max_connections=option(self.config, "concurrency"))
+        if client == "direct":
+            from .backends.direct import DirectBackend
+
+            return DirectBackend(model, **kwargs)
         from .backends.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(model, api_key=os.environ.get("OPENAI_API_KEY"),
-                             base_url=option(self.config, "base-url") or os.environ.get("OPENAI_BASE_URL"),
-                             timeout=option(self.config, "timeout"),
-                             max_connections=option(self.config, "concurrency"),
-                             transport=option(self.config, "http-client"))
+        return OpenAIBackend(model, **kwargs, transport="httpx" if client == "sdk" else client)
 
     # ------------------------------------------------------------------ numbers
 

@@ -125,6 +125,10 @@ class SuiteConfig(_Strict):
     max_error_rate: float = Field(0.0, ge=0.0, le=1.0)
     classification: Classification | None = None
     api: Literal["chat", "responses"] | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    """Token budget of this suite per run (input + output, all models); see budget.py."""
+    max_cost: float | None = Field(None, gt=0)
+    """Cost budget of this suite per run, USD (all models); see budget.py."""
 
     @field_validator("suite")
     @classmethod

@@ -3,3 +3,8 @@
 pytest_plugins = ["pytester"]
 
 from tests.openai_server import openai_server  # noqa: E402,F401  (fixture)
+
+# The plugin imports its core (numpy, pydantic, the session ...) only when a suite is found.
+# Load it up front: pytester's in-process runs drop modules first imported during a run, and
+# numpy cannot be imported twice in one process.
+import pytest_rft.session  # noqa: E402,F401

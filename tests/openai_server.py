@@ -16,8 +16,8 @@ Requests are identified by a *marker*: the content of the last user message (ove
 
 Outcomes (``FaultPlan`` probabilities / ``script`` entries / ``faults_for`` results):
 ``ok``, ``429``, ``500``, ``503``, any other HTTP status as a string (``"400"``, ``"408"``...),
-``hang`` (sleep ``hang_s``, past the client's timeout), ``drip`` (200 at once, then one
-byte every ``drip_s`` until ``hang_s``: defeats per-read timeouts), ``reset`` (abort the connection),
+``hang`` (sleep ``hang_s``, past the client's timeout), ``drip`` (a 200 whose body arrives
+in 40 small pieces over ``hang_s``), ``reset`` (abort the connection),
 ``malformed`` (200 with invalid JSON), ``html`` (200 with a text/html body), ``shape`` (200
 with valid JSON of the wrong shape), ``truncate``
 (half the text, finish_reason ``length`` / status ``incomplete``), ``refusal``, ``empty``
@@ -384,13 +384,21 @@ class OpenAIServer:
         if outcome == "hang":
             await asyncio.sleep(self.hang_s)
             return self._error(504, "gateway timeout", "server_error")
-        if outcome == "drip":  # 200 and headers at once, then one byte every drip_s, for ever
-            response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
-            await response.prepare(request)
-            for _ in range(int(self.hang_s / self.drip_s) + 1):
-                await response.write(b" ")
-                await asyncio.sleep(self.drip_s)
-            return response
+        if outcome == "drip":
+            # headers at once, then the body a few bytes at a time over hang_s: each read is
+            # quick, the whole answer is slow (a per-read timeout never fires, a deadline does)
+            answer = self.policy(body)
+            spec = answer if isinstance(answer, dict) else {"text": str(answer)}
+            payload = json.dumps(render(body, "ok", spec)).encode()
+            stream = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+            stream.content_length = len(payload)
+            await stream.prepare(request)
+            step = max(1, len(payload) // 40)
+            for start in range(0, len(payload), step):
+                await stream.write(payload[start:start + step])
+                await asyncio.sleep(self.hang_s / 40)
+            await stream.write_eof()
+            return stream
         if outcome == "reset":
             transport = request.transport
             if transport is not None:

@@ -1,4 +1,7 @@
-"""OpenAIBackend against the local OpenAI-compatible server, over real HTTP on 127.0.0.1."""
+"""The OpenAI backends against the local OpenAI-compatible server, over real HTTP on 127.0.0.1.
+
+Every behaviour is checked on each transport: the direct one (``DirectBackend``, the default)
+and the openai SDK over httpx and over aiohttp (``OpenAIBackend``)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_rft.backends.base import CallError, TransientError
+from pytest_rft.backends.direct import DirectBackend
 from pytest_rft.backends.openai_backend import KNOWN_SAMPLING_KEYS, OpenAIBackend, scrub
 from pytest_rft.records import Completion, Request
 
@@ -35,11 +39,18 @@ def make_request(marker: str = "q1", *, api: str = "chat", schema: dict[str, Any
                    repeat=0, api=api)
 
 
+def make_backend(transport: str, **kw: Any) -> DirectBackend | OpenAIBackend:
+    """``transport`` is ``direct`` (DirectBackend) or the SDK's client (``httpx``, ``aiohttp``)."""
+    if transport == "direct":
+        return DirectBackend(FT_MODEL, **kw)
+    return OpenAIBackend(FT_MODEL, transport=transport, **kw)  # type: ignore[arg-type]
+
+
 def backend_for(server: OpenAIServer, *, timeout: float = 5, api_key: str | None = None,
-                max_connections: int = 100, transport: str = "httpx") -> OpenAIBackend:
-    return OpenAIBackend(FT_MODEL, api_key=api_key or server.api_key, base_url=server.base_url,
-                         timeout=timeout, max_connections=max_connections,
-                         transport=transport)  # type: ignore[arg-type]
+                max_connections: int = 100, transport: str = "httpx"
+                ) -> DirectBackend | OpenAIBackend:
+    return make_backend(transport, api_key=api_key or server.api_key, base_url=server.base_url,
+                        timeout=timeout, max_connections=max_connections)
 
 
 def call(server: OpenAIServer, request: Request, **kw: Any) -> Completion:
@@ -60,7 +71,7 @@ def call_error(server: OpenAIServer, request: Request, **kw: Any) -> CallError:
 
 
 APIS = pytest.mark.parametrize("api", ["chat", "responses"])
-TRANSPORTS = pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+TRANSPORTS = pytest.mark.parametrize("transport", ["direct", "httpx", "aiohttp"])
 
 
 # -- shapes -----------------------------------------------------------------------------------
@@ -84,48 +95,53 @@ def test_output_text_and_usage(openai_server: OpenAIServer, api: str, transport:
 
 
 @APIS
-def test_truncated_is_length(openai_server: OpenAIServer, api: str) -> None:
+@TRANSPORTS
+def test_truncated_is_length(openai_server: OpenAIServer, api: str, transport: str) -> None:
     openai_server.policy = lambda body: "0123456789"
     openai_server.plan.script["q1"] = ["truncate"]
-    c = call(openai_server, make_request(api=api))
+    c = call(openai_server, make_request(api=api), transport=transport)
     assert c.finish_reason == "length"
     assert c.output_text == "01234"
 
 
 @APIS
-def test_refusal(openai_server: OpenAIServer, api: str) -> None:
+@TRANSPORTS
+def test_refusal(openai_server: OpenAIServer, api: str, transport: str) -> None:
     openai_server.plan.script["q1"] = ["refusal"]
-    c = call(openai_server, make_request(api=api))
+    c = call(openai_server, make_request(api=api), transport=transport)
     assert c.refusal == "I can't help with that"
     assert c.output_text == ""
     assert not c.empty
 
 
 @APIS
-def test_empty(openai_server: OpenAIServer, api: str) -> None:
+@TRANSPORTS
+def test_empty(openai_server: OpenAIServer, api: str, transport: str) -> None:
     openai_server.plan.script["q1"] = ["empty"]
-    c = call(openai_server, make_request(api=api))
+    c = call(openai_server, make_request(api=api), transport=transport)
     assert c.empty and c.output_text == "" and c.finish_reason is None
     if api == "chat":
         assert c.choices == []
 
 
 @APIS
-def test_tool_calls_are_plain_dicts(openai_server: OpenAIServer, api: str) -> None:
+@TRANSPORTS
+def test_tool_calls_are_plain_dicts(openai_server: OpenAIServer, api: str, transport: str) -> None:
     tc = {"id": "call_1", "type": "function",
           "function": {"name": "lookup", "arguments": '{"q": "x"}'}}
     openai_server.policy = lambda body: {"text": "", "tool_calls": [tc]}
-    c = call(openai_server, make_request(api=api))
+    c = call(openai_server, make_request(api=api), transport=transport)
     assert c.finish_reason == "tool_calls"
     assert c.tool_calls == [tc]
     assert json.loads(json.dumps(c.tool_calls)) == c.tool_calls
 
 
 # -- what is sent -----------------------------------------------------------------------------
-def test_chat_params_sent(openai_server: OpenAIServer) -> None:
+@TRANSPORTS
+def test_chat_params_sent(openai_server: OpenAIServer, transport: str) -> None:
     sampling = {"temperature": 0.2, "top_p": 0.9, "seed": 11, "max_output_tokens": 64,
                 "reasoning_effort": "low"}
-    call(openai_server, make_request(schema=SCHEMA, sampling=sampling))
+    call(openai_server, make_request(schema=SCHEMA, sampling=sampling), transport=transport)
     (body,) = openai_server.bodies("/v1/chat/completions")
     assert body["model"] == FT_MODEL
     assert body["messages"][-1] == {"role": "user", "content": "q1"}
@@ -136,10 +152,11 @@ def test_chat_params_sent(openai_server: OpenAIServer) -> None:
     assert body["reasoning_effort"] == "low"
 
 
-def test_responses_params_sent(openai_server: OpenAIServer) -> None:
+@TRANSPORTS
+def test_responses_params_sent(openai_server: OpenAIServer, transport: str) -> None:
     sampling = {"temperature": 0.2, "top_p": 0.9, "seed": 11, "max_output_tokens": 64,
                 "reasoning_effort": "high"}
-    call(openai_server, make_request(api="responses", schema=SCHEMA, sampling=sampling))
+    call(openai_server, make_request(api="responses", schema=SCHEMA, sampling=sampling), transport=transport)
     (body,) = openai_server.bodies("/v1/responses")
     assert body["model"] == FT_MODEL
     assert body["input"][-1] == {"role": "user", "content": "q1"}
@@ -151,34 +168,38 @@ def test_responses_params_sent(openai_server: OpenAIServer) -> None:
     assert "seed" not in body and "reasoning_effort" not in body
 
 
-def test_free_text_sends_no_format(openai_server: OpenAIServer) -> None:
-    call(openai_server, make_request())
-    call(openai_server, make_request(api="responses"))
+@TRANSPORTS
+def test_free_text_sends_no_format(openai_server: OpenAIServer, transport: str) -> None:
+    call(openai_server, make_request(), transport=transport)
+    call(openai_server, make_request(api="responses"), transport=transport)
     chat, resp = openai_server.bodies()
     assert "response_format" not in chat and "text" not in resp
     assert set(chat) == {"model", "messages"}
 
 
-def test_auth_header_and_single_attempt(openai_server: OpenAIServer) -> None:
+@TRANSPORTS
+def test_auth_header_and_single_attempt(openai_server: OpenAIServer, transport: str) -> None:
     openai_server.plan.script["q1"] = ["429", "429"]
-    call_error(openai_server, make_request())
+    call_error(openai_server, make_request(), transport=transport)
     assert openai_server.outcomes_for("q1") == ["429"]  # SDK retries are off
     (rec,) = openai_server.requests
     assert rec.headers["authorization"] == f"Bearer {openai_server.api_key}"
 
 
-def test_unknown_sampling_key_is_call_error(openai_server: OpenAIServer) -> None:
+@TRANSPORTS
+def test_unknown_sampling_key_is_call_error(openai_server: OpenAIServer, transport: str) -> None:
     assert KNOWN_SAMPLING_KEYS == {"temperature", "top_p", "seed", "max_output_tokens",
                                    "reasoning_effort"}
-    err = call_error(openai_server, make_request(sampling={"frequency_penalty": 1}))
+    err = call_error(openai_server, make_request(sampling={"frequency_penalty": 1}), transport=transport)
     assert not isinstance(err, TransientError)
     assert "frequency_penalty" in err.message
     assert openai_server.requests == []
 
 
-def test_missing_key_is_lazy(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+@TRANSPORTS
+def test_missing_key_is_lazy(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    backend = OpenAIBackend(FT_MODEL, api_key=None, base_url=openai_server.base_url)
+    backend = make_backend(transport, api_key=None, base_url=openai_server.base_url)
 
     async def go() -> None:
         try:
@@ -191,9 +212,10 @@ def test_missing_key_is_lazy(openai_server: OpenAIServer, monkeypatch: pytest.Mo
     assert "OPENAI_API_KEY" in info.value.message
 
 
-def test_env_key_is_used(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+@TRANSPORTS
+def test_env_key_is_used(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", openai_server.api_key or "")
-    backend = OpenAIBackend(FT_MODEL, api_key=None, base_url=openai_server.base_url)
+    backend = make_backend(transport, api_key=None, base_url=openai_server.base_url)
 
     async def go() -> Completion:
         try:
@@ -214,34 +236,38 @@ def test_429_retry_after_seconds(openai_server: OpenAIServer, api: str, transpor
     assert err.cause == "http 429" and err.throttled and err.retry_after == pytest.approx(0.05)
 
 
-def test_429_retry_after_ms(openai_server: OpenAIServer) -> None:
+@TRANSPORTS
+def test_429_retry_after_ms(openai_server: OpenAIServer, transport: str) -> None:
     openai_server.plan.retry_after = None
     openai_server.plan.retry_after_ms = "250"
     openai_server.plan.script["q1"] = ["429"]
-    err = call_error(openai_server, make_request())
+    err = call_error(openai_server, make_request(), transport=transport)
     assert isinstance(err, TransientError)
     assert err.retry_after == pytest.approx(0.25) and err.throttled
 
 
-def test_429_retry_after_http_date(openai_server: OpenAIServer) -> None:
+@TRANSPORTS
+def test_429_retry_after_http_date(openai_server: OpenAIServer, transport: str) -> None:
     openai_server.plan.retry_after = email.utils.formatdate(time.time() + 30, usegmt=True)
     openai_server.plan.script["q1"] = ["429"]
-    err = call_error(openai_server, make_request())
+    err = call_error(openai_server, make_request(), transport=transport)
     assert isinstance(err, TransientError) and err.retry_after is not None
     assert 25 <= err.retry_after <= 31
 
 
-def test_429_without_hint(openai_server: OpenAIServer) -> None:
+@TRANSPORTS
+def test_429_without_hint(openai_server: OpenAIServer, transport: str) -> None:
     openai_server.plan.retry_after = None
     openai_server.plan.script["q1"] = ["429"]
-    err = call_error(openai_server, make_request())
+    err = call_error(openai_server, make_request(), transport=transport)
     assert isinstance(err, TransientError) and err.retry_after is None
 
 
 @pytest.mark.parametrize("status", ["500", "503", "502", "408", "409"])
-def test_retryable_status(openai_server: OpenAIServer, status: str) -> None:
+@TRANSPORTS
+def test_retryable_status(openai_server: OpenAIServer, status: str, transport: str) -> None:
     openai_server.plan.script["q1"] = [status]
-    err = call_error(openai_server, make_request())
+    err = call_error(openai_server, make_request(), transport=transport)
     assert isinstance(err, TransientError)
     assert err.cause == f"http {status}" and not err.throttled
     if status == "503":
@@ -249,9 +275,10 @@ def test_retryable_status(openai_server: OpenAIServer, status: str) -> None:
 
 
 @pytest.mark.parametrize("status", ["400", "403", "404", "422"])
-def test_final_status(openai_server: OpenAIServer, status: str) -> None:
+@TRANSPORTS
+def test_final_status(openai_server: OpenAIServer, status: str, transport: str) -> None:
     openai_server.plan.script["q1"] = [status]
-    err = call_error(openai_server, make_request())
+    err = call_error(openai_server, make_request(), transport=transport)
     assert not isinstance(err, TransientError)
     assert err.cause == f"http {status}"
 
@@ -282,8 +309,7 @@ def test_refused_connection_is_connection(transport: str) -> None:
     server.stop()
 
     async def go() -> None:
-        backend = OpenAIBackend(FT_MODEL, api_key=key, base_url=url, timeout=2,
-                                transport=transport)  # type: ignore[arg-type]
+        backend = make_backend(transport, api_key=key, base_url=url, timeout=2)
         try:
             await backend.complete(make_request())
         finally:
@@ -320,9 +346,10 @@ def test_wrong_key_is_final_and_scrubbed(openai_server: OpenAIServer, api: str, 
 
 
 @pytest.mark.parametrize("kind", ["429", "500", "hang", "reset", "malformed"])
-def test_key_never_in_transient_errors(openai_server: OpenAIServer, kind: str) -> None:
+@TRANSPORTS
+def test_key_never_in_transient_errors(openai_server: OpenAIServer, kind: str, transport: str) -> None:
     openai_server.plan.script["q1"] = [kind]
-    err = call_error(openai_server, make_request(), timeout=0.3)
+    err = call_error(openai_server, make_request(), timeout=0.3, transport=transport)
     key = openai_server.api_key or ""
     text = " ".join([str(err), repr(err), err.message,
                      "".join(traceback.format_exception(err))])
@@ -336,6 +363,7 @@ def test_scrub() -> None:
     assert "zzz" not in scrub("Authorization: Bearer zzzzzzzz", None)
     assert "sk-other" not in scrub("leaked sk-otherkey123456", key)
     assert repr(OpenAIBackend("m", api_key=key)).count("sk-") == 0
+    assert repr(DirectBackend("m", api_key=key)).count("sk-") == 0
 
 
 # -- concurrency and determinism --------------------------------------------------------------
@@ -372,9 +400,11 @@ def test_fault_plan_is_deterministic() -> None:
     assert [other.outcome(body, f"m{i}", k) for i in range(200) for k in (1, 2)] != a
 
 
-def test_faults_for_hook(openai_server: OpenAIServer) -> None:
+@TRANSPORTS
+def test_faults_for_hook(openai_server: OpenAIServer, transport: str) -> None:
     openai_server.plan.faults_for = lambda body, attempt: "500" if attempt == 1 else None
     with pytest.raises(TransientError):
-        call(openai_server, make_request("x"))
-    assert call(openai_server, make_request("x")).output_text == '{"ok": true}'
+        call(openai_server, make_request("x"), transport=transport)
+    assert call(openai_server, make_request("x"),
+                transport=transport).output_text == '{"ok": true}'
     assert openai_server.log == [("x", 1, "500"), ("x", 2, "ok")]

@@ -1,4 +1,5 @@
-"""The OpenAI path end to end: pytest -> plugin -> OpenAI SDK -> real HTTP -> local server."""
+"""The OpenAI path end to end: pytest -> plugin -> direct transport (or the OpenAI SDK) -> real
+HTTP -> local server."""
 
 import collections
 import json
@@ -71,7 +72,8 @@ def run(pytester, server, *args):
 MODEL = "ft:o4-mini-2025-04-16:acme:arith:AbC123:ckpt-step-90"
 
 
-@pytest.mark.parametrize("api,client", [("chat", "httpx"), ("responses", "httpx"),
+@pytest.mark.parametrize("api,client", [("chat", "direct"), ("responses", "direct"),
+                                        ("chat", "httpx"), ("responses", "sdk"),
                                         ("chat", "aiohttp")])
 def test_suite_against_a_fine_tuned_checkpoint(project, openai_server, tmp_path, api, client):
     pytester = project()

@@ -8,35 +8,24 @@ Retries, backoff and concurrency belong to the runner; the SDK's own retries are
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import importlib
 import json
-import math
 import os
-import re
-import time
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import openai
 import pydantic
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
-from ..records import Completion, Request, Usage
+from ..records import Completion, Request
 from .base import CallError, TransientError
+from .wire import (KNOWN_SAMPLING_KEYS, TRANSIENT_STATUS, Malformed, chat_body, from_chat,
+                   from_responses, parse_retry_after, responses_body, scrub, short, status_error)
 
-KNOWN_SAMPLING_KEYS: frozenset[str] = frozenset(
-    {"temperature", "top_p", "seed", "max_output_tokens", "reasoning_effort"}
-)
-"""Sampling keys the backend understands; the suite loader should reject any other key."""
 
-TRANSIENT_STATUS: frozenset[int] = frozenset({408, 409})
-"""Non-5xx statuses worth retrying (429 is handled separately as throttling)."""
-
-_SK_RE = re.compile(r"sk-[A-Za-z0-9_\-*.]{6,}")
-_BEARER_RE = re.compile(r"(?i)bearer\s+[^\s\"',]+")
-_MAX_MESSAGE = 300
-
+__all__ = ["OpenAIBackend", "KNOWN_SAMPLING_KEYS", "TRANSIENT_STATUS", "scrub",
+           "parse_retry_after"]
 
 def _httpx_module() -> Any:
     """The httpx flavour the installed SDK is built on (``httpx2`` for openai 3.x)."""
@@ -49,58 +38,6 @@ def _httpx_module() -> Any:
         except ImportError:
             continue
     raise ImportError("neither httpx2 nor httpx is importable")  # pragma: no cover
-
-
-def scrub(text: str, api_key: str | None) -> str:
-    """Remove the API key (and anything that looks like a key or bearer token) from ``text``."""
-    if api_key:
-        text = text.replace(api_key, "sk-***")
-    text = _BEARER_RE.sub("Bearer ***", text)
-    return _SK_RE.sub("sk-***", text)
-
-
-def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
-    if headers is None:
-        return None
-    for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(header)
-        if value is None:
-            continue
-        try:
-            delay = float(value)
-        except ValueError:
-            continue
-        if math.isfinite(delay) and delay >= 0:
-            return delay / divisor
-    value = headers.get("retry-after")
-    if value:
-        try:
-            parsed = email.utils.parsedate_tz(value)
-            if parsed is not None:
-                return max(0.0, float(email.utils.mktime_tz(parsed) - time.time()))
-        except (TypeError, ValueError, OverflowError):
-            return None
-    return None
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    """``getattr`` that also reads dicts (the SDK keeps unparseable sub-objects raw)."""
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
-
-
-def _dump(obj: Any) -> dict[str, Any]:
-    if isinstance(obj, dict):
-        return dict(obj)
-    if isinstance(obj, pydantic.BaseModel):
-        return obj.model_dump(mode="json", exclude_unset=True)
-    raise TypeError(f"unexpected {type(obj).__name__}")
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -126,10 +63,6 @@ def _aiohttp_connection_error(exc: BaseException) -> bool:
     timeouts = (aiohttp.ServerTimeoutError, TimeoutError, asyncio.TimeoutError)
     return any(isinstance(c, aiohttp.ClientConnectionError) and not isinstance(c, timeouts)
                for c in _causes(exc))
-
-
-class _Malformed(Exception):
-    """Internal: the response body parsed but does not have the expected shape."""
 
 
 class OpenAIBackend:
@@ -182,45 +115,17 @@ class OpenAIBackend:
             await client.close()
 
     # -- request building -----------------------------------------------------------------
-    def _check_sampling(self, sampling: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(sampling) - KNOWN_SAMPLING_KEYS)
-        if unknown:
-            raise CallError("bad sampling", f"unknown sampling keys: {', '.join(unknown)}")
-        return {k: v for k, v in sampling.items() if v is not None}
-
     def chat_params(self, request: Request) -> dict[str, Any]:
-        """Keyword arguments of ``chat.completions.create`` for ``request``."""
-        s = self._check_sampling(request.sampling)
-        params: dict[str, Any] = {"model": request.model or self.model,
-                                  "messages": request.messages}
-        for key in ("temperature", "top_p", "seed", "reasoning_effort"):
-            if key in s:
-                params[key] = s[key]
-        if "max_output_tokens" in s:
-            params["max_completion_tokens"] = s["max_output_tokens"]
-        if request.response_schema is not None:
-            params["response_format"] = {"type": "json_schema",
-                                         "json_schema": request.response_schema}
-        return params
+        """Keyword arguments of ``chat.completions.create`` for ``request`` (= the body)."""
+        return chat_body(request, self.model)
 
     def responses_params(self, request: Request) -> dict[str, Any]:
         """Keyword arguments of ``responses.create`` for ``request`` (``seed`` is dropped)."""
-        s = self._check_sampling(request.sampling)
-        params: dict[str, Any] = {"model": request.model or self.model, "input": request.messages}
-        for key in ("temperature", "top_p", "max_output_tokens"):
-            if key in s:
-                params[key] = s[key]
-        if "reasoning_effort" in s:
-            params["reasoning"] = {"effort": s["reasoning_effort"]}
-        schema = request.response_schema
-        if schema is not None:
-            fmt: dict[str, Any] = {"type": "json_schema", "name": schema.get("name", "output"),
-                                   "schema": schema.get("schema", {}),
-                                   "strict": schema.get("strict", True)}
-            if schema.get("description"):
-                fmt["description"] = schema["description"]
-            params["text"] = {"format": fmt}
-        return params
+        return responses_body(request, self.model)
+
+    def request_body(self, request: Request) -> dict[str, Any]:
+        """The JSON body this backend sends for ``request`` (the cache key uses it)."""
+        return self.chat_params(request) if request.api == "chat" else self.responses_params(request)
 
     # -- the call -------------------------------------------------------------------------
     async def complete(self, request: Request) -> Completion:
@@ -245,12 +150,12 @@ class OpenAIBackend:
             try:
                 if request.api == "chat":
                     if not isinstance(resp, ChatCompletion):
-                        raise _Malformed(f"unexpected {type(resp).__name__} body")
+                        raise Malformed(f"unexpected {type(resp).__name__} body")
                     return self._from_chat(resp)
                 if not isinstance(resp, Response):
-                    raise _Malformed(f"unexpected {type(resp).__name__} body")
+                    raise Malformed(f"unexpected {type(resp).__name__} body")
                 return self._from_responses(resp)
-            except _Malformed as exc:
+            except Malformed as exc:
                 error = TransientError("malformed response", f"malformed response: {exc}")
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
                 error = TransientError("malformed response",
@@ -261,14 +166,8 @@ class OpenAIBackend:
     def _classify(self, exc: BaseException) -> CallError | None:
         """Map an SDK / parsing exception to TransientError or CallError (None: unknown)."""
         if isinstance(exc, openai.APIStatusError):
-            code = exc.status_code
-            retry_after = parse_retry_after(exc.response.headers)
-            msg = self._msg(exc)
-            if code == 429:
-                return TransientError("http 429", msg, retry_after=retry_after, throttled=True)
-            if code in TRANSIENT_STATUS or (code >= 500 and code not in (501, 505)):
-                return TransientError(f"http {code}", msg, retry_after=retry_after)
-            return CallError(f"http {code}", msg)
+            return status_error(exc.status_code, self._msg(exc),
+                                parse_retry_after(exc.response.headers))
         if isinstance(exc, openai.APITimeoutError) and not _aiohttp_connection_error(exc):
             return TransientError("timeout", f"no response within {self.timeout:g} s")
         if isinstance(exc, openai.APIConnectionError):
@@ -285,97 +184,11 @@ class OpenAIBackend:
         return None
 
     def _msg(self, exc: BaseException) -> str:
-        text = scrub(str(exc), self._api_key)
-        return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "..."
+        return short(scrub(str(exc), self._api_key))
 
     # -- response mapping -----------------------------------------------------------------
     def _from_chat(self, resp: Any) -> Completion:
-        choices = resp.choices
-        if not isinstance(choices, list):
-            raise _Malformed("no choices list")
-        usage = None
-        if resp.usage is not None:
-            u = resp.usage
-            usage = Usage(
-                input_tokens=_int(_get(u, "prompt_tokens")),
-                output_tokens=_int(_get(u, "completion_tokens")),
-                reasoning_tokens=_int(_get(_get(u, "completion_tokens_details"),
-                                           "reasoning_tokens")),
-                cached_tokens=_int(_get(_get(u, "prompt_tokens_details"), "cached_tokens")),
-            )
-        dumped = [_dump(c) for c in choices]
-        if not choices:
-            return Completion(usage=usage, choices=[], empty=True)
-        choice = choices[0]
-        message = _get(choice, "message")
-        if message is None:
-            raise _Malformed("choice without message")
-        tool_calls = [_dump(tc) for tc in (_get(message, "tool_calls") or [])]
-        content = _get(message, "content")
-        return Completion(
-            output_text=content if isinstance(content, str) else "",
-            tool_calls=tool_calls,
-            finish_reason=_get(choice, "finish_reason"),
-            refusal=_get(message, "refusal"),
-            usage=usage,
-            choices=dumped,
-        )
+        return from_chat(resp)
 
     def _from_responses(self, resp: Any) -> Completion:
-        status = resp.status
-        if status == "failed":
-            err = resp.error
-            code = _get(err, "code")
-            msg = scrub(str(_get(err, "message") or "response failed"), self._api_key)
-            if code in ("server_error", "rate_limit_exceeded"):
-                raise TransientError("response failed", msg)
-            raise CallError("response failed", msg)
-        output = resp.output
-        if not isinstance(output, list):
-            raise _Malformed("no output list")
-        usage = None
-        if resp.usage is not None:
-            u = resp.usage
-            usage = Usage(
-                input_tokens=_int(_get(u, "input_tokens")),
-                output_tokens=_int(_get(u, "output_tokens")),
-                reasoning_tokens=_int(_get(_get(u, "output_tokens_details"), "reasoning_tokens")),
-                cached_tokens=_int(_get(_get(u, "input_tokens_details"), "cached_tokens")),
-            )
-        texts: list[str] = []
-        refusals: list[str] = []
-        tool_calls: list[dict[str, Any]] = []
-        for item in output:
-            kind = _get(item, "type")
-            if kind == "message":
-                for part in _get(item, "content") or []:
-                    ptype = _get(part, "type")
-                    if ptype == "output_text" and isinstance(_get(part, "text"), str):
-                        texts.append(_get(part, "text"))
-                    elif ptype == "refusal" and isinstance(_get(part, "refusal"), str):
-                        refusals.append(_get(part, "refusal"))
-            elif kind == "function_call":
-                tool_calls.append({
-                    "id": _get(item, "call_id") or _get(item, "id"),
-                    "type": "function",
-                    "function": {"name": _get(item, "name"), "arguments": _get(item, "arguments")},
-                })
-        reason = _get(resp.incomplete_details, "reason")
-        finish: str | None
-        if not output:
-            finish = None
-        elif status == "incomplete":
-            finish = "length" if reason == "max_output_tokens" else (reason or "incomplete")
-        elif tool_calls:
-            finish = "tool_calls"
-        else:
-            finish = "stop"
-        return Completion(
-            output_text="".join(texts),
-            tool_calls=tool_calls,
-            finish_reason=finish,
-            refusal="".join(refusals) or None,
-            usage=usage,
-            choices=None,
-            empty=not output,
-        )
+        return from_responses(resp, self._api_key)
