@@ -137,7 +137,7 @@ class RftItem(_RftNode):
                              + "\n  ".join(shown))
         if self.item.critical and not item_stats.passed:
             raise RftFailure(f"critical item below threshold: {status} < pass_threshold "
-                             f"{suite.config.pass_threshold:g}")
+                             f"{suite.pass_threshold:g}")
         if summary.comparison and self.item.id in summary.comparison.regressed:
             raise RftFailure(regressed_text(self.run, summary, self.item.id))
 

@@ -24,6 +24,7 @@ from .graders.base import Grader
 LABEL_METRICS = [f"{avg}_{m}" for avg in ("micro", "macro", "samples")
                  for m in ("precision", "recall", "f1")]
 SCORE_REDUCTIONS = ("mean", "max", "min")
+DEFAULT_PASS_THRESHOLD = 0.5
 
 
 class _Strict(BaseModel):
@@ -117,7 +118,8 @@ class SuiteConfig(_Strict):
     repeats: int = Field(1, ge=1)
     graders: dict[str, Any] = Field(min_length=1)
     primary: str | None = None
-    pass_threshold: float = 0.5
+    pass_threshold: float | None = None
+    """None: the primary grader's own ``pass_threshold``, else ``DEFAULT_PASS_THRESHOLD``."""
     gates: list[Gate] = Field(default_factory=list)
     max_error_rate: float = Field(0.0, ge=0.0, le=1.0)
     classification: Classification | None = None
@@ -145,6 +147,10 @@ class Suite:
     score_names: list[str] = field(default_factory=list)
     grader_definitions: dict[str, Any] = field(default_factory=dict)
     """Each grader's definition with file references read (what its digest is made of)."""
+    score_thresholds: dict[str, float] = field(default_factory=dict)
+    """Score name -> the grader's own ``pass_threshold`` (each gives ``<score>.pass_rate``)."""
+    threshold_note: str | None = None
+    """Set when the suite's and the primary grader's thresholds differ: which one wins."""
     _sampling: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
@@ -155,8 +161,17 @@ class Suite:
     def primary(self) -> str:
         return self.config.primary or self.score_names[0]
 
+    @property
+    def pass_threshold(self) -> float:
+        """The item threshold: the suite's ``pass_threshold``, else the primary grader's own,
+        else 0.5."""
+        if self.config.pass_threshold is not None:
+            return self.config.pass_threshold
+        return self.score_thresholds.get(self.primary, DEFAULT_PASS_THRESHOLD)
+
     def metric_names(self) -> list[str]:
         names = [f"{s}.{r}" for s in self.score_names for r in SCORE_REDUCTIONS]
+        names += [f"{s}.pass_rate" for s in self.score_thresholds]
         names += ["pass_rate", "error_rate"]
         if self.config.classification:
             names += LABEL_METRICS
@@ -245,11 +260,20 @@ def load_suite(path: Path) -> Suite:
         _check_grader_templates(grader, item_keys, where("graders", name))
         graders.append(grader)
     score_names = _score_names(graders, where)
+    thresholds = {k: v for g in graders for k, v in g.thresholds().items()}
     suite = Suite(path=path, config=config, items=items, graders=graders, prompt=prompt,
-                  response_schema=None, score_names=score_names, grader_definitions=definitions)
+                  response_schema=None, score_names=score_names, grader_definitions=definitions,
+                  score_thresholds=thresholds)
     if config.primary is not None and config.primary not in score_names:
         raise RftError(f"primary {config.primary!r} is not a score of this suite",
                        where=where("primary"), fix=f"use one of: {', '.join(score_names)}")
+    own = thresholds.get(suite.primary)
+    if config.pass_threshold is not None and own is not None and \
+            abs(own - config.pass_threshold) > stats.TOLERANCE:
+        suite.threshold_note = (
+            f"items pass at the suite's pass_threshold {config.pass_threshold:g}, not the "
+            f"primary grader '{suite.primary}''s own pass_threshold {own:g} (remove the "
+            f"suite's to use the grader's; {suite.primary}.pass_rate uses {own:g})")
     if config.response_format is not None:
         suite.response_schema = _response_schema(config.response_format, base, where("response_format"))
     known = suite.metric_names()

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import GraderError, RftError
 from ..records import Grades
-from .base import Grader
+from .base import Grader, read_threshold
 from .formula import Formula, compile_formula
 from .registry import build_grader, register_type
 
@@ -30,6 +30,12 @@ class MultiGrader(Grader):
         for sub in self.graders.values():
             names.extend(sub.score_names())
         return names
+
+    def thresholds(self) -> dict[str, float]:
+        out = super().thresholds()
+        for sub in self.graders.values():
+            out.update(sub.thresholds())
+        return out
 
     def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
         return self._combine([g.grade(sample, item) for g in self.graders.values()])
@@ -87,12 +93,16 @@ def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: s
     if not isinstance(formula_text, str):
         raise RftError("calculate_output must be a string", where=f"{where}: calculate_output")
     formula = compile_formula(formula_text, set(graders), where=f"{where}: calculate_output")
-    return MultiGrader(name, graders, formula)
+    grader = MultiGrader(name, graders, formula)
+    grader.pass_threshold = read_threshold(definition, name, where)
+    return grader
 
 
 register_type(
     "multi",
     _build,
     required={"graders", "calculate_output"},
+    optional={"pass_threshold"},
+    ignored={"image_tag"},
     default=True,
 )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RftError
-from .base import Grader
+from .base import Grader, read_threshold
 from .function import FunctionGrader, coerce_score, describe_exception, plain  # noqa: F401
 from .registry import register_type
 
@@ -80,13 +80,16 @@ class PythonGrader(FunctionGrader):
 
 
 def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:
-    return PythonGrader(name, definition["source"], where=where)
+    grader = PythonGrader(name, definition["source"], where=where)
+    grader.pass_threshold = read_threshold(definition, name, where)
+    return grader
 
 
 register_type(
     "python",
     _build,
     required={"source"},
-    ignored={"image_tag", "pass_threshold"},
+    optional={"pass_threshold"},
+    ignored={"image_tag"},
     default=True,
 )

@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import RftError
 from ..records import Grades
 from ..template import TemplateError, compile_template
-from .base import Grader, InputReferenceGrader
+from .base import Grader, InputReferenceGrader, read_threshold
 from .registry import register_type
 from .string_check import template_field
 
@@ -129,19 +129,21 @@ def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: s
     if not isinstance(metric, str):
         raise RftError("evaluation_metric must be a string", where=where,
                        fix="use one of: " + ", ".join(METRICS))
-    return TextSimilarityGrader(
+    grader = TextSimilarityGrader(
         name,
         template_field(definition, "input", name=name, where=where),
         template_field(definition, "reference", name=name, where=where),
         metric,
         where=f"{where}: evaluation_metric",
     )
+    grader.pass_threshold = read_threshold(definition, name, where)
+    return grader
 
 
 register_type(
     "text_similarity",
     _build,
     required={"input", "reference", "evaluation_metric"},
-    ignored={"pass_threshold"},
+    optional={"pass_threshold"},
     default=True,
 )
