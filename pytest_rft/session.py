@@ -20,6 +20,7 @@ from .backends.python_backend import PythonBackend, find_python_model
 from .baseline import Baseline
 from .compare import compare
 from .errors import RftError
+from .graders import isolation
 from .options import option
 from .report import json_report, markdown, terminal
 from .runner import CallStats, RunSettings, SuiteRun, run_all
@@ -76,9 +77,13 @@ class RftSession:
                                seed=option(self.config, "seed"))
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         progress = terminal.ProgressLine(reporter) if reporter else None
+        pool = isolation.pool_from_options(option(self.config, "grader-isolation"),
+                                           option(self.config, "grader-timeout"),
+                                           option(self.config, "grader-memory"))
         try:
             backends = {model: self.make_backend(model) for model in {r.model for r in runs}}
-            self.calls = asyncio.run(_run(runs, backends, settings, progress))
+            with isolation.activate(pool):  # python graders run in worker processes
+                self.calls = asyncio.run(_run(runs, backends, settings, progress))
         finally:
             if progress:
                 progress.finish()

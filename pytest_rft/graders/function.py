@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import GraderError
 from ..records import Grades
+from . import isolation
 from .base import Grader
 
 _MAX_MESSAGE = 300
@@ -66,9 +67,15 @@ def describe_exception(name: str, exc: BaseException, filename: str | None) -> s
 class FunctionGrader(Grader):
     """A Python callable ``fn(sample, item) -> float``, sync or async."""
 
-    def __init__(self, name: str, fn: Callable[..., Any], *, filename: str | None = None):
+    isolated: bool = False
+    """Run in a worker process while a grader pool is active (``isolation.activate``)."""
+
+    def __init__(self, name: str, fn: Callable[..., Any], *, filename: str | None = None,
+                 isolated: bool = False):
         self.name = name
         self.fn = fn
+        self.isolated = isolated
+        self._spec: isolation.CallSpec | None = None
         code = getattr(inspect.unwrap(fn), "__code__", None)
         self._filename = filename or (code.co_filename if code is not None else None)
         self._is_async = inspect.iscoroutinefunction(inspect.unwrap(fn))
@@ -98,7 +105,23 @@ class FunctionGrader(Grader):
             )
         return self._result(lambda: self.fn(s, i))
 
+    def call_spec(self) -> isolation.CallSpec:
+        """How a worker process finds this grader (the function, pickled by reference)."""
+        if self._spec is None:
+            self._spec = isolation.CallSpec.function(self.name, self.fn)
+        return self._spec
+
     async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+        pool = isolation.current_pool() if self.isolated else None
+        if pool is not None:
+            try:
+                spec = self.call_spec()
+            except Exception as exc:  # noqa: BLE001 - a lambda, a closure: not sendable
+                return Grades(errors={self.name: (
+                    f"grader '{self.name}' is isolated but cannot be sent to a worker process "
+                    f"({type(exc).__name__}: {exc}); define it at module level, or register "
+                    "it without isolated=True")})
+            return await pool.agrade(spec, sample, item)
         if not self._is_async:
             return self.grade(sample, item)
         try:

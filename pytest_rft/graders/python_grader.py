@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RftError
+from . import isolation
 from .base import Grader, read_threshold
 from .function import FunctionGrader, coerce_score, describe_exception, plain  # noqa: F401
 from .registry import register_type
@@ -75,8 +76,14 @@ class PythonGrader(FunctionGrader):
 
     def __init__(self, name: str, source: str, *, where: str):
         fn, filename = load_source(name, source, where=where)
-        super().__init__(name, fn, filename=filename)
+        super().__init__(name, fn, filename=filename, isolated=True)
         self.source = source
+
+    def call_spec(self) -> isolation.CallSpec:
+        """A worker compiles the source itself (once per worker)."""
+        if self._spec is None:
+            self._spec = isolation.CallSpec.source(self.name, self.source)
+        return self._spec
 
 
 def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:

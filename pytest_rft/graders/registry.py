@@ -54,6 +54,7 @@ class GraderType:
 _COMMON_KEYS = frozenset({"type", "name"})
 _TYPES: dict[str, GraderType] = {}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {}
+_ISOLATED: set[str] = set()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,11 +93,13 @@ def grader_type(type_name: str) -> GraderType | None:
 @overload
 def grader(name: F) -> F: ...
 @overload
-def grader(name: str | None = None) -> Callable[[F], F]: ...
-def grader(name: Any = None) -> Any:
+def grader(name: str | None = None, *, isolated: bool = False) -> Callable[[F], F]: ...
+def grader(name: Any = None, *, isolated: bool = False) -> Any:
     """Register ``fn(sample, item) -> float`` (sync or async) as a grader usable by name.
 
     Use as ``@grader("exact")`` or bare ``@grader`` (the function's name is used).
+    ``isolated=True`` runs it in a grader worker process, like ``python`` graders (with the
+    time and memory limits); it must then be a module-level function (sent by reference).
     """
     if callable(name):
         return grader(None)(name)
@@ -110,6 +113,10 @@ def grader(name: Any = None) -> Any:
                 fix="give one of them another name: @grader('other_name')",
             )
         _FUNCTIONS[key] = fn
+        if isolated:
+            _ISOLATED.add(key)
+        else:
+            _ISOLATED.discard(key)
         return fn
 
     return decorate
@@ -127,6 +134,7 @@ def registered_graders() -> dict[str, Callable[..., Any]]:
 def unregister_grader(name: str) -> None:
     """Forget a ``@grader`` function (tests use this)."""
     _FUNCTIONS.pop(name, None)
+    _ISOLATED.discard(name)
 
 
 def build_grader(
@@ -231,7 +239,7 @@ def _from_json(name: str, definition: Mapping[str, Any], *, base_dir: Path, wher
 
 def _from_string(name: str, ref: str, *, base_dir: Path, where: str) -> Grader:
     if ref in _FUNCTIONS:
-        return FunctionGrader(name, _FUNCTIONS[ref])
+        return FunctionGrader(name, _FUNCTIONS[ref], isolated=ref in _ISOLATED)
     if ":" in ref:
         return _from_object(name, _import_ref(ref, base_dir, where), ref, base_dir, where)
     known = ", ".join(sorted(_FUNCTIONS)) or "none"
