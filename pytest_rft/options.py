@@ -39,6 +39,10 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("grader-timeout", {"type": float}, "seconds per isolated grader call (default 120)"),
     ("grader-memory", {}, "address-space limit per grader worker process, e.g. 2GB, 512MB, "
                           "0 for none (default 2GB)"),
+    ("judge-model", {}, "model for score_model / label_model graders (overrides the suite's "
+                        "judge.model and the grader's own)"),
+    ("judge-base-url", {}, "OpenAI-compatible endpoint of the judge model (default: the "
+                           "suite's judge.base_url, else --rft-base-url)"),
     ("suite-pattern", {"action": "append"}, "glob of suite file names (default rft_*.yaml, "
                                              "*.rft.yaml)"),
 ]

@@ -129,6 +129,10 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
     stats = CallStats()
     limiter = AdaptiveLimiter(settings.concurrency)
     rng = random.Random(settings.seed)
+    from .judge import current_judge
+
+    if (judge := current_judge()) is not None:  # judge graders share the budget and retries
+        judge.attach(limiter, settings, rng)
     jobs: list[tuple[SuiteRun, Item, int, list[dict[str, Any]]]] = []
     for run in runs:
         run.sampled = True

@@ -15,6 +15,7 @@ import pytest
 
 from . import baseline as baseline_io
 from . import history
+from . import judge as judges
 from .backends.base import Backend
 from .backends.python_backend import PythonBackend, find_python_model
 from .baseline import Baseline
@@ -35,6 +36,8 @@ class RftSession:
         self.summaries: dict[str, SuiteSummary] = {}
         self.status: dict[str, str] = {}
         self.calls: CallStats | None = None
+        self.judge: judges.Judge | None = None
+        """score_model / label_model calls of the run (their usage is reported apart)."""
         self.notes: list[str] = []
         """Lines for the terminal summary (baselines written, history appended ...)."""
         self._baselines: dict[str, tuple[Baseline | None, str | None]] = {}
@@ -80,13 +83,27 @@ class RftSession:
         pool = isolation.pool_from_options(option(self.config, "grader-isolation"),
                                            option(self.config, "grader-timeout"),
                                            option(self.config, "grader-memory"))
+        judge = self.judge = self.make_judge()
         try:
             backends = {model: self.make_backend(model) for model in {r.model for r in runs}}
-            with isolation.activate(pool):  # python graders run in worker processes
-                self.calls = asyncio.run(_run(runs, backends, settings, progress))
+            with isolation.activate(pool), judges.activate(judge):  # python graders: workers
+                self.calls = asyncio.run(_run(runs, backends, settings, progress, judge))
         finally:
+            line = judge.summary_line()
+            if line:
+                self.notes.append(line)
             if progress:
                 progress.finish()
+
+    def make_judge(self) -> judges.Judge:
+        """The run's judge for score_model / label_model graders (same backends and limits)."""
+        factory = judges.default_backend_factory(
+            base_url=option(self.config, "base-url"), timeout=option(self.config, "timeout"),
+            concurrency=option(self.config, "concurrency"),
+            transport=option(self.config, "http-client"))
+        return judges.Judge(factory, judges.JudgeOverrides(
+            model=option(self.config, "judge-model"),
+            base_url=option(self.config, "judge-base-url")))
 
     def make_backend(self, model: str) -> Backend:
         regrade = option(self.config, "regrade")
@@ -222,7 +239,8 @@ class RftSession:
             self.notes.append(f"rft: {len(records)} run(s) appended to the history {path}")
         report = option(self.config, "report")
         if report:
-            json_report.write(Path(report), pairs, self.calls, exitstatus=int(exitstatus))
+            json_report.write(Path(report), pairs, self.calls, exitstatus=int(exitstatus),
+                              judge=self.judge)
 
     def _write_baselines(self, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
         for run, summary in pairs:
@@ -272,8 +290,9 @@ class RftSession:
             reporter.write_line(note)
 
 
-async def _run(runs, backends, settings, progress) -> CallStats:
+async def _run(runs, backends, settings, progress, judge=None) -> CallStats:
     try:
         return await run_all(runs, backends, settings, progress.update if progress else None)
     finally:
-        await asyncio.gather(*(b.aclose() for b in backends.values()), return_exceptions=True)
+        closing = [b.aclose() for b in backends.values()] + ([judge.aclose()] if judge else [])
+        await asyncio.gather(*closing, return_exceptions=True)

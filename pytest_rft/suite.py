@@ -105,6 +105,15 @@ class Classification(_Strict):
     """The label set (macro averages over it, like scikit-learn's ``labels=``)."""
 
 
+class JudgeConfig(_Strict):
+    """Where ``score_model`` / ``label_model`` graders send their judge calls (overrides the
+    grader JSON's ``model``; ``--rft-judge-model`` / ``--rft-judge-base-url`` override this)."""
+
+    model: str | None = None
+    base_url: str | None = None
+    api: Literal["chat", "responses"] | None = None
+
+
 class SuiteConfig(_Strict):
     suite: str
     dataset: str
@@ -124,6 +133,7 @@ class SuiteConfig(_Strict):
     max_error_rate: float = Field(0.0, ge=0.0, le=1.0)
     classification: Classification | None = None
     api: Literal["chat", "responses"] | None = None
+    judge: JudgeConfig | None = None
 
     @field_validator("suite")
     @classmethod
@@ -258,6 +268,7 @@ def load_suite(path: Path) -> Suite:
         grader = build_grader(name, definition, base_dir=base, where=where("graders", name))
         definitions[name] = _resolved(definition, base, where("graders", name))
         _check_grader_templates(grader, item_keys, where("graders", name))
+        _set_judge(grader, config.judge)
         graders.append(grader)
     score_names = _score_names(graders, where)
     thresholds = {k: v for g in graders for k, v in g.thresholds().items()}
@@ -299,6 +310,14 @@ def _resolved(definition: Any, base: Path, where: str) -> Any:
         return {**definition, "graders": {k: _resolved(v, base, where)
                                           for k, v in definition["graders"].items()}}
     return definition
+
+
+def _set_judge(grader: Grader, judge: JudgeConfig | None) -> None:
+    """Give judge graders (also inside multi graders) the suite's ``judge:`` block."""
+    if hasattr(grader, "judge_config"):
+        grader.judge_config = judge
+    for sub in getattr(grader, "graders", {}).values():
+        _set_judge(sub, judge)
 
 
 def _check_grader_templates(grader: Grader, item_keys: set[str], where: str) -> None:
