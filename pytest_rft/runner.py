@@ -16,7 +16,9 @@ from typing import Any
 
 from .backends.base import Backend, CallError, TransientError
 from .dataset import Item
-from .records import EMPTY, INVALID_JSON, OK, REFUSAL, TRUNCATED, Completion, Request, SampleResult, Usage
+from .output_schema import violation
+from .records import (EMPTY, INVALID_JSON, OK, REFUSAL, SCHEMA_VIOLATION, TRUNCATED, Completion,
+                      Request, SampleResult, Usage)
 from .suite import Suite
 
 
@@ -181,7 +183,8 @@ async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[st
     result = SampleResult(item_id=item.id, repeat=repeat, model=run.model)
     completion = await _call_with_retries(backend, request, limiter, settings, stats, rng, result)
     if completion is not None:
-        _fill_sample(result, completion, schema_given=suite.response_schema is not None)
+        _fill_sample(result, completion, schema_given=suite.response_schema is not None,
+                     schema=(suite.response_schema or {}).get("schema"))
         stats.kinds[result.kind] += 1
         stats.usage.add(result.usage)
         await _grade(suite, result, item)
@@ -238,7 +241,8 @@ def _fail(result: SampleResult, stats: CallStats, cause: str, message: str) -> N
     stats.errors[cause] += 1
 
 
-def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: bool) -> None:
+def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: bool,
+                 schema: dict[str, Any] | None = None) -> None:
     """Copy the completion into the result and classify its output (ok, truncated, ...)."""
     result.output_text = completion.output_text or ""
     result.tool_calls = completion.tool_calls
@@ -259,6 +263,10 @@ def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: 
                 result.output_json = json.loads(text)
             except ValueError:
                 result.kind = INVALID_JSON if schema_given else OK
+            else:
+                result.schema_error = violation(schema, result.output_json)
+                if result.schema_error is not None:
+                    result.kind = SCHEMA_VIOLATION
 
 
 def sample_view(result: SampleResult) -> dict[str, Any]:
@@ -268,7 +276,7 @@ def sample_view(result: SampleResult) -> dict[str, Any]:
                             "choices": [{"message": {"role": "assistant",
                                                      "content": result.output_text or ""},
                                          "finish_reason": result.finish_reason}]}
-    if result.kind == OK and result.output_json is not None:
+    if result.kind in (OK, SCHEMA_VIOLATION) and result.output_json is not None:
         view["output_json"] = result.output_json
     return view
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -70,7 +71,8 @@ def test_a_hang_that_blocks_the_timer_is_killed(pool) -> None:
                "    while True:\n        pass\n")
     message = grade(g).errors["g"]
     assert "timed out after 1 s (--rft-grader-timeout) and did not stop" in message
-    assert "its worker was killed and replaced" in message and "line 4 in grade" in message
+    assert "its worker was killed and replaced" in message
+    assert re.search(r"stuck at File .*rft python grader 'g'.*, line [45] in grade", message)
     still_works()
 
 
