@@ -43,6 +43,8 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
                         "judge.model and the grader's own)"),
     ("judge-base-url", {}, "OpenAI-compatible endpoint of the judge model (default: the "
                            "suite's judge.base_url, else --rft-base-url)"),
+    ("export-graders", {}, "write each collected suite's graders as OpenAI grader JSON to "
+                           "DIR/<suite>/<grader>.json"),
     ("suite-pattern", {"action": "append"}, "glob of suite file names (default rft_*.yaml, "
                                              "*.rft.yaml)"),
 ]

@@ -47,6 +47,7 @@ class SuiteFile(pytest.File):
     def collect(self):
         session = rft_session(self.config)
         suite = load_suite(self.path)
+        session.suite_loaded(suite)
         limit = option(self.config, "limit")
         items = suite.items[:limit] if limit is not None else suite.items
         for model in session.models_for(suite):

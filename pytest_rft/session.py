@@ -65,6 +65,16 @@ class RftSession:
                            fix="name one of them, or add it with --rft-model")
         return models
 
+    def suite_loaded(self, suite: Suite) -> None:
+        """``--rft-export-graders DIR``: the suite's graders as OpenAI grader JSON."""
+        folder = option(self.config, "export-graders")
+        if folder:
+            from .graders.validate import export_graders
+
+            written = export_graders(suite, Path(folder))
+            self.notes.append(f"rft: {len(written)} grader(s) of {suite.name} exported to "
+                              f"{Path(folder) / suite.name}")
+
     def add_run(self, suite: Suite, model: str) -> SuiteRun:
         run = SuiteRun(suite=suite, model=model, repeats=option(self.config, "repeats"),
                        api=option(self.config, "api"))
