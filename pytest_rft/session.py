@@ -99,9 +99,8 @@ class RftSession:
             with isolation.activate(pool), judges.activate(judge):  # python graders: workers
                 self.calls = asyncio.run(_run(runs, backends, settings, progress, judge))
         finally:
-            line = judge.summary_line()
-            if line:
-                self.notes.append(line)
+            lines = [judge.summary_line(), pool.summary_line() if pool else None]
+            self.notes += [line for line in lines if line]
             if progress:
                 progress.finish()
 

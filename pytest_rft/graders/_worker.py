@@ -77,6 +77,10 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 
 def _setup(settings: dict[str, Any]) -> None:
+    # one worker per core already: numeric libraries imported by graders stay single-threaded
+    # (and OpenBLAS's per-thread buffers would not fit the address-space limit on big machines)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     if hasattr(os, "setsid"):
         try:
             os.setsid()

@@ -192,6 +192,7 @@ class _Slot:
                            name=f"rft-grader-{self.index}", daemon=True)
         proc.start()
         child.close()
+        self.pool.started += 1
         self.proc, self.conn, self.loaded = proc, parent, set()
 
     def kill(self) -> None:
@@ -304,6 +305,7 @@ class _Slot:
         self.kill()
         trace = self.traceback()
         blamed = batch[index] if index is not None and index < len(batch) else None
+        self.pool.replaced += 1
         if blamed is not None:
             blamed.done(False, f"grader '{blamed.spec.name}' crashed its worker process: {cause}"
                                + (f" (at {trace})" if trace else "")
@@ -321,6 +323,7 @@ class _Slot:
         trace = self.traceback()
         blamed = batch[index] if index is not None and index < len(batch) else None
         limit = self.pool.settings.timeout
+        self.pool.replaced += 1
         if blamed is not None:
             blamed.done(False, f"grader '{blamed.spec.name}' timed out after {limit:g} s "
                                "(--rft-grader-timeout) and did not stop; its worker was killed "
@@ -353,6 +356,11 @@ class GraderPool:
         self._cond = threading.Condition()
         self._slots: list[_Slot] = []
         self._closed = False
+        self.started = 0
+        """Worker processes started (replacements included)."""
+        self.replaced = 0
+        """Workers killed or lost because a grader crashed or overran."""
+        self.calls = 0
 
     def submit(self, spec: CallSpec, sample: Mapping[str, Any], item: Mapping[str, Any]
                ) -> concurrent.futures.Future[Grades]:
@@ -364,6 +372,7 @@ class GraderPool:
             blob = pickle.dumps((plain(sample), plain(item)), protocol=pickle.HIGHEST_PROTOCOL)
         call = _Call(spec, blob)
         with self._cond:
+            self.calls += 1
             if self._closed:
                 raise RuntimeError("the grader pool is closed")
             if not self._slots:
@@ -377,6 +386,16 @@ class GraderPool:
     async def agrade(self, spec: CallSpec, sample: Mapping[str, Any],
                      item: Mapping[str, Any]) -> Grades:
         return await asyncio.wrap_future(self.submit(spec, sample, item))
+
+    def summary_line(self) -> str | None:
+        """One line for the terminal when isolated graders ran."""
+        if not self.calls:
+            return None
+        limit = self.settings.memory
+        memory = f"{limit / (1 << 30):g} GB" if limit else "no memory limit"
+        return (f"rft: isolated graders: {self.calls} call(s) in {self.size} worker process(es) "
+                f"({self.settings.timeout:g} s, {memory} each); {self.replaced} worker(s) "
+                "replaced after a crash or timeout")
 
     def take_batch(self) -> list[_Call] | None:
         with self._cond:

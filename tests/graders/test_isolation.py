@@ -234,7 +234,33 @@ def test_end_to_end_a_hanging_grader_fails_its_item_only(pytester) -> None:
         "".join(json.dumps({"id": i}) + "\n" for i in ("a", "slow", "b")))
     result = pytester.runpytest("-p", "no:cacheprovider", "--rft-grader-timeout", "0.5")
     result.assert_outcomes(passed=2, failed=2)  # the slow item and the error gate
-    result.stdout.fnmatch_lines(["*grader 'g' failed: grader 'g' timed out after 0.5 s*"])
+    result.stdout.fnmatch_lines(["*grader 'g' failed: grader 'g' timed out after 0.5 s*",
+                                 "rft: isolated graders: 3 call(s) in * worker process(es) "
+                                 "(0.5 s, 2 GB each); 0 worker(s) replaced*"])
+
+
+PID_SUITE = """
+suite: pid
+dataset: data.jsonl
+model: fixed
+input: [{role: user, content: "{{ item.id }}"}]
+graders:
+  pid: {type: python, source: "import os\\ndef grade(sample, item):\\n    return os.getpid()\\n"}
+"""
+
+
+@pytest.mark.parametrize("isolation", ["on", "off"])
+def test_end_to_end_isolation_on_and_off(pytester, isolation) -> None:
+    pytester.makeconftest("import pytest_rft\n"
+                          "pytest_rft.model('fixed')(lambda request: 'ok')\n")
+    pytester.makefile(".yaml", rft_pid=PID_SUITE)
+    pytester.path.joinpath("data.jsonl").write_text('{"id": "a"}\n')
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rft-grader-isolation", isolation,
+                                "--rft-report", "r.json")
+    result.assert_outcomes(passed=2)
+    report = json.loads(pytester.path.joinpath("r.json").read_text())
+    pid = report["suites"][0]["items"][0]["samples"][0]["scores"]["pid"]
+    assert (pid == os.getpid()) is (isolation == "off")  # inline run: this very process
 
 
 def test_end_to_end_bad_memory_option(pytester) -> None:
