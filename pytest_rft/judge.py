@@ -46,7 +46,7 @@ class Judge:
         self.overrides = overrides or JudgeOverrides()
         self.stats = CallStats()
         self.cached = 0
-        self._backends: dict[tuple[str, str | None], Backend] = {}
+        self._backends: dict[tuple[str, str | None, bool], Backend] = {}
         self._cache: dict[str, asyncio.Future[Completion]] = {}
         self._limiter: Any = None
         self._settings: Any = RunSettings()
@@ -59,9 +59,11 @@ class Judge:
     def resolve(self, model: str, base_url: str | None) -> tuple[str, str | None]:
         return self.overrides.model or model, self.overrides.base_url or base_url
 
-    async def complete(self, request: Request, *, base_url: str | None = None) -> Completion:
+    async def complete(self, request: Request, *, base_url: str | None = None,
+                       override: bool = True) -> Completion:
         """The judge's completion for ``request`` (cached by request within the run)."""
-        model, base_url = self.resolve(request.model, base_url)
+        model, base_url = (self.resolve(request.model, base_url) if override
+                           else (request.model, self.overrides.base_url or base_url))
         request = Request(model=model, messages=request.messages,
                           response_schema=request.response_schema, sampling=request.sampling,
                           item=request.item, item_id=request.item_id, repeat=request.repeat,
@@ -89,9 +91,12 @@ class Judge:
 
         if self._limiter is None:
             self._limiter = AdaptiveLimiter(self._settings.concurrency)
-        backend_key = (request.model, base_url)
+        backend_key = (request.model, base_url, request.api == "embeddings")
         if backend_key not in self._backends:
-            self._backends[backend_key] = self.make_backend(request.model, base_url)
+            backend = self.make_backend(request.model, base_url)
+            if request.api == "embeddings" and hasattr(backend, "_classify"):
+                backend = EmbeddingsBackend(backend)  # type: ignore[arg-type]
+            self._backends[backend_key] = backend
         result = SampleResult(item_id=request.item_id, repeat=request.repeat, model=request.model)
         self.stats.planned += 1
         completion = await _call_with_retries(self._backends[backend_key], request, self._limiter,
@@ -107,6 +112,21 @@ class Judge:
         await asyncio.gather(*(b.aclose() for b in self._backends.values()),
                              return_exceptions=True)
 
+    async def embed(self, texts: list[str], model: str, *, base_url: str | None = None
+                    ) -> list[list[float]]:
+        """Embeddings of ``texts`` (``text_similarity`` cosine): the same limiter, retries,
+        cache and accounting as judge completions. Raises JudgeError."""
+        request = Request(model=model, messages=[{"role": "user", "content": t} for t in texts],
+                          response_schema=None, sampling={}, item={}, item_id="", repeat=0,
+                          api="embeddings")
+        completion = await self.complete(request, base_url=base_url, override=False)
+        try:
+            vectors = json.loads(completion.output_text)
+            assert isinstance(vectors, list) and len(vectors) == len(texts)
+            return [[float(x) for x in v] for v in vectors]
+        except (ValueError, TypeError, AssertionError):
+            raise JudgeError(f"embeddings model {model} returned no usable vectors") from None
+
     def summary_line(self) -> str | None:
         """One line for the terminal: judge calls, cache hits, errors and tokens."""
         s = self.stats
@@ -118,6 +138,40 @@ class Judge:
                 f"answered from the run's cache, {s.retries} retries, errors: {errors}; tokens "
                 f"input {u.input_tokens}, output {u.output_tokens} (reasoning "
                 f"{u.reasoning_tokens}) — not counted in the model's tokens")
+
+
+class EmbeddingsBackend:
+    """An OpenAI backend's client used for ``embeddings.create``, one attempt per call, failures
+    classified like chat calls; the vectors come back as JSON text in a Completion."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+        self.name = "openai-embeddings"
+
+    async def complete(self, request: Request) -> Completion:
+        from .records import Usage
+
+        client = self.backend._get_client()
+        error = None
+        try:
+            resp = await client.embeddings.create(
+                model=request.model, input=[m["content"] for m in request.messages],
+                encoding_format="float")
+        except CallError:
+            raise
+        except Exception as exc:  # classified like completions; unknown errors propagate
+            error = self.backend._classify(exc)
+            if error is None:
+                raise
+        if error is not None:
+            raise error
+        data = sorted(resp.data, key=lambda d: d.index)
+        usage = Usage(input_tokens=getattr(resp.usage, "prompt_tokens", 0) or 0)
+        return Completion(output_text=json.dumps([d.embedding for d in data]),
+                          finish_reason="stop", usage=usage)
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
 
 
 _ACTIVE: list[Judge | None] = []

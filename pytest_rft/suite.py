@@ -112,6 +112,8 @@ class JudgeConfig(_Strict):
     model: str | None = None
     base_url: str | None = None
     api: Literal["chat", "responses"] | None = None
+    embedding_model: str | None = None
+    """For ``text_similarity`` cosine (default text-embedding-3-large)."""
 
 
 class SuiteConfig(_Strict):

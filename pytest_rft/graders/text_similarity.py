@@ -10,7 +10,9 @@ Metrics (all in [0, 1]; libraries are the optional ``similarity`` extra, importe
   needs the nltk ``wordnet`` data.
 - ``rouge_1`` .. ``rouge_5``, ``rouge_l``: ``rouge_score`` ``RougeScorer([...]).score(
   reference, input)`` F-measure (no stemming).
-- ``cosine``: needs an embeddings model; not supported offline.
+- ``cosine``: cosine similarity of the embeddings of input and reference, from an embeddings
+  model (default ``text-embedding-3-large``; the suite's ``judge.embedding_model`` overrides)
+  called during the run through the judge machinery (``pytest_rft.judge``).
 
 Tokenization for gleu/meteor is whitespace splitting (nltk's word_tokenize needs data files).
 """
@@ -18,6 +20,7 @@ Tokenization for gleu/meteor is whitespace splitting (nltk's word_tokenize needs
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -99,17 +102,27 @@ def load_metric(metric: str, *, where: str) -> Metric:
     if metric.startswith("rouge_") and metric in METRICS:
         return _rouge(metric, where)
     if metric == "cosine":
-        raise RftError(
-            "text_similarity cosine needs an embeddings model and is not supported offline",
-            where=where,
-            fix="use another evaluation_metric (e.g. rouge_l, bleu, fuzzy_match) or a "
-            "python grader",
-        )
+        return _no_sync_cosine
     raise RftError(
         f"unknown evaluation_metric {metric!r}",
         where=where,
         fix="use one of: " + ", ".join(METRICS),
     )
+
+
+DEFAULT_EMBEDDING_MODEL = "text-embedding-3-large"
+
+
+def _no_sync_cosine(text: str, ref: str) -> float:
+    raise RuntimeError("cosine calls an embeddings model: it grades during a run (agrade)")
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    if len(a) != len(b) or norm == 0:
+        raise ValueError("embeddings of different sizes or of zero length")
+    return dot / norm
 
 
 class TextSimilarityGrader(InputReferenceGrader):
@@ -122,6 +135,31 @@ class TextSimilarityGrader(InputReferenceGrader):
 
     def compare(self, text: str, reference: str) -> float:
         return self._score(text, reference)
+
+    judge_config: Any = None
+    """The suite's ``judge:`` block (``embedding_model``, ``base_url``) for cosine."""
+
+    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+        if self.metric != "cosine":
+            return self.grade(sample, item)
+        from .. import judge as judges
+
+        judge = judges.current_judge()
+        if judge is None:
+            return self.grade(sample, item)
+        context = {"item": item, "sample": sample}
+        try:
+            text, ref = self._input.render(context), self._reference.render(context)
+        except TemplateError as exc:
+            return Grades(errors={self.name: f"grader '{self.name}': {exc.message}"})
+        config = self.judge_config
+        model = getattr(config, "embedding_model", None) or DEFAULT_EMBEDDING_MODEL
+        try:
+            a, b = await judge.embed([text, ref], model,
+                                     base_url=getattr(config, "base_url", None))
+            return Grades(scores={self.name: cosine(a, b)})
+        except (judges.JudgeError, ValueError) as exc:
+            return Grades(errors={self.name: f"grader '{self.name}': {exc}"})
 
 
 def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:

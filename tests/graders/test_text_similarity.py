@@ -94,9 +94,70 @@ def test_meteor_needs_wordnet_or_works() -> None:
     assert grades.scores["sim"] == pytest.approx(1.0, abs=1e-3)
 
 
-def test_cosine_is_not_supported_offline() -> None:
-    with pytest.raises(RftError, match="cosine needs an embeddings model and is not supported"):
-        similarity("cosine")
+def test_cosine_needs_a_run() -> None:
+    grades = similarity("cosine").grade({"output_text": "a"}, {"reference": "a"})
+    assert "cosine calls an embeddings model: it grades during a run" in grades.errors["sim"]
+
+
+def test_cosine_through_the_judge_machinery() -> None:
+    import asyncio
+
+    import pytest_rft
+    from pytest_rft.backends.python_backend import _MODELS
+    from pytest_rft.judge import Judge, activate, default_backend_factory
+
+    seen = []
+
+    @pytest_rft.model("text-embedding-3-large")
+    def embed(request):
+        seen.append([m["content"] for m in request.messages])
+        return [[1.0, 0.0] if "cat" in m["content"] else [1.0, 1.0] for m in request.messages]
+
+    judge = Judge(default_backend_factory(base_url=None, timeout=5, concurrency=2))
+    grader = similarity("cosine")
+    try:
+        with activate(judge):
+            same = asyncio.run(grader.agrade({"output_text": "a cat"}, {"reference": "cat"}))
+            other = asyncio.run(grader.agrade({"output_text": "a dog"}, {"reference": "cat"}))
+    finally:
+        _MODELS.pop("text-embedding-3-large", None)
+    assert same.scores["sim"] == pytest.approx(1.0)
+    assert other.scores["sim"] == pytest.approx(2 ** -0.5)
+    assert seen[0] == ["a cat", "cat"]
+    assert judge.stats.calls == 2
+
+
+COSINE_SUITE = """
+suite: cos
+dataset: data.jsonl
+model: writer
+input: [{role: user, content: "{{ item.prompt }}"}]
+judge: {embedding_model: embed-small}
+graders:
+  sim: {type: text_similarity, input: "{{ sample.output_text }}", reference: "{{ item.ref }}",
+        evaluation_metric: cosine, pass_threshold: 0.9}
+"""
+
+
+def test_cosine_end_to_end_against_the_local_server(pytester, openai_server, monkeypatch):
+    import json
+
+    monkeypatch.setenv("OPENAI_API_KEY", openai_server.api_key)
+    pytester.makeconftest("import pytest_rft\n"
+                          "pytest_rft.model('writer')(lambda request: request.item['answer'])\n")
+    pytester.makefile(".yaml", rft_cos=COSINE_SUITE)
+    rows = [{"id": "same", "prompt": "p", "answer": "the cat sat", "ref": "the cat sat"},
+            {"id": "apart", "prompt": "q", "answer": "dogs bark loudly", "ref": "the cat sat"}]
+    pytester.path.joinpath("data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rft-judge-base-url",
+                                           openai_server.base_url, "--rft-report", "r.json")
+    result.assert_outcomes(passed=3)
+    bodies = openai_server.bodies("/v1/embeddings")
+    assert {b["model"] for b in bodies} == {"embed-small"} and len(bodies) == 2
+    report = json.loads(pytester.path.joinpath("r.json").read_text())
+    scores = {i["id"]: i["samples"][0]["scores"]["sim"] for i in report["suites"][0]["items"]}
+    assert scores["same"] == pytest.approx(1.0) and scores["apart"] < 0.9
+    result.stdout.fnmatch_lines(["sim.pass_rate*0.5000*"])
 
 
 def test_unknown_metric() -> None:
