@@ -7,7 +7,7 @@ Metrics (all in [0, 1]; libraries are the optional ``similarity`` extra, importe
 - ``bleu``: ``sacrebleu.sentence_bleu(input, [reference]).score / 100``.
 - ``gleu``: ``nltk.translate.gleu_score.sentence_gleu([reference.split()], input.split())``.
 - ``meteor``: ``nltk.translate.meteor_score.meteor_score([reference.split()], input.split())``;
-  needs the nltk ``wordnet`` data.
+  needs WordNet: nltk's ``wordnet`` data, or Debian's ``wordnet-base`` package (offline).
 - ``rouge_1`` .. ``rouge_5``, ``rouge_l``: ``rouge_score`` ``RougeScorer([...]).score(
   reference, input)`` F-measure (no stemming).
 - ``cosine``: cosine similarity of the embeddings of input and reference, from an embeddings
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -68,17 +70,68 @@ def _gleu(where: str) -> Metric:
     return lambda text, ref: float(gleu.sentence_gleu([ref.split()], text.split()))
 
 
+DEBIAN_WORDNET = Path("/usr/share/wordnet")
+"""WordNet 3.0 database files of Debian's ``wordnet-base`` and ``wordnet-sense-index`` packages:
+the same files as nltk's ``wordnet`` corpus, less ``lexnames``."""
+_LEXNAMES = (
+    "adj.all 3", "adj.pert 3", "adv.all 4", "noun.Tops 1", "noun.act 1", "noun.animal 1",
+    "noun.artifact 1", "noun.attribute 1", "noun.body 1", "noun.cognition 1",
+    "noun.communication 1", "noun.event 1", "noun.feeling 1", "noun.food 1", "noun.group 1",
+    "noun.location 1", "noun.motive 1", "noun.object 1", "noun.person 1", "noun.phenomenon 1",
+    "noun.plant 1", "noun.possession 1", "noun.process 1", "noun.quantity 1",
+    "noun.relation 1", "noun.shape 1", "noun.state 1", "noun.substance 1", "noun.time 1",
+    "verb.body 2", "verb.change 2", "verb.cognition 2", "verb.communication 2",
+    "verb.competition 2", "verb.consumption 2", "verb.contact 2", "verb.creation 2",
+    "verb.emotion 2", "verb.motion 2", "verb.perception 2", "verb.possession 2",
+    "verb.social 2", "verb.stative 2", "verb.weather 2", "adj.ppl 3")
+"""WordNet 3.0's lexicographer files (lexnames(5WN)): number, name, syntactic category."""
+
+
+def debian_wordnet_corpus(source: Path = DEBIAN_WORDNET, cache: Path | None = None
+                          ) -> Path | None:
+    """An nltk data folder whose ``corpora/wordnet`` holds Debian's WordNet files (and adds
+    the ``lexnames`` file they lack); None when the package is not installed."""
+    if not all((source / name).is_file() for name in ("data.noun", "index.sense")):
+        return None
+    root = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
+        / "pytest-rft" / "nltk_data"
+    corpus = root / "corpora" / "wordnet"
+    files = [f for f in source.iterdir() if f.is_file()]
+    if not (corpus / "lexnames").is_file() or any(not (corpus / f.name).is_file() for f in files):
+        corpus.mkdir(parents=True, exist_ok=True)
+        for file in files:
+            target = corpus / file.name  # copied: nltk refuses symlinks and hardlinks
+            if not target.exists():
+                shutil.copyfile(file, target)
+        lines = "".join(f"{i:02d}\t{name.split()[0]}\t{name.split()[1]}\n"
+                        for i, name in enumerate(_LEXNAMES))
+        (corpus / "lexnames.tmp").write_text(lines)
+        os.replace(corpus / "lexnames.tmp", corpus / "lexnames")
+    return root
+
+
 def _meteor(where: str) -> Metric:
     meteor = _need("nltk.translate.meteor_score", "nltk", "meteor", where)
     wordnet = _need("nltk.corpus", "nltk", "meteor", where).wordnet
     try:
         wordnet.ensure_loaded()
     except LookupError:
-        raise RftError(
-            "text_similarity meteor needs the nltk wordnet data, which is not installed",
-            where=where,
-            fix="python -m nltk.downloader wordnet  (or set NLTK_DATA to a folder holding it)",
-        ) from None
+        root = debian_wordnet_corpus()
+        try:
+            if root is None:
+                raise LookupError("no wordnet")
+            import nltk
+
+            if str(root) not in nltk.data.path:
+                nltk.data.path.append(str(root))
+            wordnet.ensure_loaded()
+        except (LookupError, OSError, ValueError):
+            raise RftError(
+                "text_similarity meteor needs WordNet, which is not installed",
+                where=where,
+                fix="apt-get install wordnet-base wordnet-sense-index (Debian/Ubuntu), or "
+                "python -m nltk.downloader wordnet (or set NLTK_DATA to a folder holding it)",
+            ) from None
     return lambda text, ref: float(meteor.meteor_score([ref.split()], text.split()))
 
 

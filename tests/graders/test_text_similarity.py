@@ -82,13 +82,50 @@ def test_rouge_long() -> None:
     assert score("rouge_l", HYP_LONG, REF_LONG) == pytest.approx(0.8571428571428572, abs=1e-12)
 
 
+def test_meteor_values_with_wordnet() -> None:
+    pytest.importorskip("nltk", reason="meteor needs the similarity extra")
+    try:
+        grader = similarity("meteor")
+    except RftError:
+        pytest.skip("no WordNet here (apt-get install wordnet-base wordnet-sense-index)")
+    # nltk 3.9 meteor_score([ref.split()], hyp.split()) with WordNet 3.0 (Debian wordnet-base,
+    # the data of nltk's own 'wordnet' corpus): exact 1.0 less the fragmentation penalty, a
+    # synonym (feline ~ cat) and a stem (cats ~ cat) match
+    ref = {"reference": "the cat sat on the mat"}
+    score = lambda text: grader.grade({"output_text": text}, ref).scores["sim"]  # noqa: E731
+    assert score("the cat sat on the mat") == pytest.approx(0.9976851851851852, abs=1e-12)
+    assert score("a feline sat on the mat") == pytest.approx(0.6614583333333333, abs=1e-12)
+    assert score("the cats were sitting on the mat") == pytest.approx(0.7934426229508196,
+                                                                      abs=1e-12)
+
+
+def test_debian_wordnet_files_become_an_nltk_corpus(tmp_path) -> None:
+    from pytest_rft.graders.text_similarity import debian_wordnet_corpus
+
+    source = tmp_path / "wordnet"
+    assert debian_wordnet_corpus(source, tmp_path / "cache") is None  # not installed
+    source.mkdir()
+    for name in ("data.noun", "index.noun", "index.sense"):
+        (source / name).write_text(name)
+    (source / "wnres").mkdir()  # folders are left out
+    root = debian_wordnet_corpus(source, tmp_path / "cache")
+    corpus = root / "corpora" / "wordnet"
+    assert sorted(p.name for p in corpus.iterdir()) == [
+        "data.noun", "index.noun", "index.sense", "lexnames"]
+    assert not (corpus / "data.noun").is_symlink()  # nltk refuses links out of its folders
+    lines = (corpus / "lexnames").read_text().splitlines()
+    assert len(lines) == 45
+    assert lines[0] == "00\tadj.all\t3" and lines[3] == "03\tnoun.Tops\t1"
+    assert lines[44] == "44\tadj.ppl\t3"
+
+
 def test_meteor_needs_wordnet_or_works() -> None:
     pytest.importorskip("nltk", reason="meteor needs the similarity extra")
     try:
         grader = similarity("meteor")
     except RftError as exc:
-        assert "meteor needs the nltk wordnet data" in str(exc)
-        assert "nltk.downloader wordnet" in str(exc)
+        assert "meteor needs WordNet" in str(exc)
+        assert "wordnet-base" in str(exc) and "nltk.downloader wordnet" in str(exc)
         return
     grades = grader.grade({"output_text": REF}, {"reference": REF})
     assert grades.scores["sim"] == pytest.approx(1.0, abs=1e-3)
