@@ -1,4 +1,4 @@
-"""The ``pytest-rft`` console command: ``history`` and ``import`` subcommands.
+"""The ``pytest-rft`` console command: ``history``, ``import`` and ``validate-grader``.
 
 Each subcommand lives in its own module, which adds its arguments with ``add_arguments(parser)``
 and does its work in ``run(args) -> int``; this module only dispatches.
@@ -16,6 +16,8 @@ SUBCOMMANDS = {
     # name: (module, one-line help)
     "history": ("pytest_rft.history", "metric-over-runs tables and a chart from --rft-history files"),
     "import": ("pytest_rft.importer", "turn an OpenAI eval or RFT job into a pytest-rft suite"),
+    "validate-grader": ("pytest_rft.graders.validate",
+                        "check OpenAI grader JSON files as a suite would load them"),
 }
 
 

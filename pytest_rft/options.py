@@ -54,16 +54,28 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("retry-backoff", {"type": float}, "first backoff in seconds, doubling per retry (default 0.5)"),
     ("bootstrap", {"type": int}, "bootstrap resamples for confidence intervals (default 1000)"),
     ("seed", {"type": int}, "seed of the bootstrap and of retry jitter (default 0)"),
+    ("grader-isolation", {"choices": ["on", "off"]}, "run python graders in worker processes "
+                                                     "with time and memory limits (default on)"),
+    ("grader-timeout", {"type": float}, "seconds per isolated grader call (default 120)"),
+    ("grader-memory", {}, "address-space limit per grader worker process, e.g. 2GB, 512MB, "
+                          "0 for none (default 2GB)"),
+    ("judge-model", {}, "model for score_model / label_model graders (overrides the suite's "
+                        "judge.model and the grader's own)"),
+    ("judge-base-url", {}, "OpenAI-compatible endpoint of the judge model (default: the "
+                           "suite's judge.base_url, else --rft-base-url)"),
+    ("export-graders", {}, "write each collected suite's graders as OpenAI grader JSON to "
+                           "DIR/<suite>/<grader>.json"),
     ("suite-pattern", {"action": "append"}, "glob of suite file names (default rft_*.yaml, "
                                              "*.rft.yaml)"),
 ]
 DEFAULTS = {"http-client": "direct", "concurrency": 16, "timeout": 60.0, "max-retries": 4,
             "retry-backoff": 0.5, "bootstrap": 1000, "seed": 0, "baseline-update": False,
-            "suite-pattern": ["rft_*.yaml", "*.rft.yaml"]}
+            "suite-pattern": ["rft_*.yaml", "*.rft.yaml"], "grader-isolation": "on",
+            "grader-timeout": 120.0, "grader-memory": "2GB"}
 MAXIMUM = {"repeats": 10_000}
 MINIMUM = {"budget-tokens": 1, "budget-cost": 0.0, "repeats": 1, "limit": 0, "concurrency": 1,
-           "timeout": 0.001, "max-retries": 0,
-           "retry-backoff": 0.0, "bootstrap": 0}
+           "timeout": 0.001, "max-retries": 0, "retry-backoff": 0.0, "bootstrap": 0,
+           "grader-timeout": 0.001}
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -102,6 +114,14 @@ def validate(config: pytest.Config) -> None:
     if (record or replay) and not option(config, "cache"):
         raise pytest.UsageError(f"--rft-{'record' if record else 'replay'} needs --rft-cache DIR "
                                 "(or the ini key rft_cache)")
+    from .sizes import parse_size
+
+    try:
+        parse_size(option(config, "grader-memory"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--rft-grader-memory / rft_grader_memory: {exc}") from None
+    if option(config, "grader-isolation") not in ("on", "off"):
+        raise pytest.UsageError("--rft-grader-isolation / rft_grader_isolation must be on or off")
     for name, low in MINIMUM.items():
         value = option(config, name)
         if value is not None and not value >= low:

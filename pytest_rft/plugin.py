@@ -115,6 +115,7 @@ class SuiteFile(pytest.File):
         roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
         suite = load_suite(self.path, roots)
         session.claim_name(suite)
+        session.suite_loaded(suite)
         limit = option(self.config, "limit")
         items = suite.items[:limit] if limit is not None else suite.items
         runs = [session.add_run(suite, model) for model in session.models_for(suite)]
@@ -236,7 +237,7 @@ class RftItem(_RftNode):
                              + "\n  ".join(shown) + "\n" + outputs_text(self.run, self.item.id))
         if self.item.critical and not item_stats.passed:
             raise RftFailure(f"critical item below threshold: {status} < pass_threshold "
-                             f"{suite.config.pass_threshold:g}\n"
+                             f"{suite.pass_threshold:g}\n"
                              + outputs_text(self.run, self.item.id))
         if summary.comparison and self.item.id in summary.comparison.regressed:
             raise RftFailure(regressed_text(self.run, summary, self.item.id))

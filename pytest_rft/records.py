@@ -61,8 +61,10 @@ class Completion:
     """True when the server answered with no choice / no output at all."""
 
 
-# Kinds of a sample's output. Only "ok" has output_json when the output is JSON.
+# Kinds of a sample's output. Only "ok" and "schema_violation" (JSON that breaks the
+# response_format schema) have output_json.
 OK, INVALID_JSON, TRUNCATED, REFUSAL, EMPTY = "ok", "invalid_json", "truncated", "refusal", "empty"
+SCHEMA_VIOLATION = "schema_violation"
 
 
 @dataclass(slots=True)
@@ -84,7 +86,10 @@ class SampleResult:
     output_text: str | None = None
     output_json: Any = None
     kind: str | None = None
-    """ok / invalid_json / truncated / refusal / empty; None when the call failed."""
+    """ok / invalid_json / schema_violation / truncated / refusal / empty; None when the call
+    failed."""
+    schema_error: str | None = None
+    """For ``schema_violation``: where and how the output breaks the response schema."""
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str | None = None
     refusal: str | None = None

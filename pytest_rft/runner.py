@@ -18,7 +18,9 @@ from typing import Any
 from .backends.base import Backend, CallError, TransientError
 from .dataset import Item
 from .errors import RftError
-from .records import EMPTY, INVALID_JSON, OK, REFUSAL, TRUNCATED, Completion, Request, SampleResult, Usage
+from .output_schema import violation
+from .records import (EMPTY, INVALID_JSON, OK, REFUSAL, SCHEMA_VIOLATION, TRUNCATED, Completion,
+                      Request, SampleResult, Usage)
 from .secrets import scrub
 from .suite import Suite
 
@@ -147,6 +149,10 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
     stats = CallStats()
     limiter = AdaptiveLimiter(settings.concurrency)
     rng = random.Random(settings.seed)
+    from .judge import current_judge
+
+    if (judge := current_judge()) is not None:  # judge graders share the budget and retries
+        judge.attach(limiter, settings, rng)
     jobs: list[tuple[SuiteRun, Item, int, list[dict[str, Any]]]] = []
     for run in runs:
         run.sampled = True
@@ -209,7 +215,8 @@ async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[st
     result = SampleResult(item_id=item.id, repeat=repeat, model=run.model)
     completion = await _call_with_retries(backend, request, limiter, settings, stats, rng, result)
     if completion is not None:
-        _fill_sample(result, completion, schema_given=suite.response_schema is not None)
+        _fill_sample(result, completion, schema_given=suite.response_schema is not None,
+                     schema=(suite.response_schema or {}).get("schema"))
         stats.kinds[result.kind] += 1
         stats.usage.add(result.usage)
         await _grade(suite, result, item)
@@ -295,7 +302,8 @@ def _fail(result: SampleResult, stats: CallStats, cause: str, message: str) -> N
     stats.errors[cause] += 1
 
 
-def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: bool) -> None:
+def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: bool,
+                 schema: dict[str, Any] | None = None) -> None:
     """Copy the completion into the result and classify its output (ok, truncated, ...)."""
     result.output_text = completion.output_text or ""
     result.tool_calls = completion.tool_calls
@@ -316,6 +324,10 @@ def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: 
                 result.output_json = json.loads(text)
             except ValueError:
                 result.kind = INVALID_JSON if schema_given else OK
+            else:
+                result.schema_error = violation(schema, result.output_json)
+                if result.schema_error is not None:
+                    result.kind = SCHEMA_VIOLATION
 
 
 def sample_view(result: SampleResult) -> dict[str, Any]:
@@ -325,7 +337,7 @@ def sample_view(result: SampleResult) -> dict[str, Any]:
                             "choices": [{"message": {"role": "assistant",
                                                      "content": result.output_text or ""},
                                          "finish_reason": result.finish_reason}]}
-    if result.kind == OK and result.output_json is not None:
+    if result.kind in (OK, SCHEMA_VIOLATION) and result.output_json is not None:
         view["output_json"] = result.output_json
     return view
 

@@ -16,11 +16,13 @@ import pytest
 
 from . import baseline as baseline_io
 from . import history
+from . import judge as judges
 from .backends.base import Backend
 from .backends.python_backend import PythonBackend, find_python_model, registered_models
 from .baseline import Baseline
 from .compare import compare
 from .errors import RftError
+from .graders import isolation
 from .options import option
 from .report import html, json_report, markdown, terminal
 from .runner import CallStats, RunSettings, SuiteRun, run_all
@@ -36,6 +38,8 @@ class RftSession:
         self.summaries: dict[str, SuiteSummary] = {}
         self.status: dict[str, str] = {}
         self.calls: CallStats | None = None
+        self.judge: judges.Judge | None = None
+        """score_model / label_model calls of the run (their usage is reported apart)."""
         self.notes: list[str] = []
         """Lines for the terminal summary (baselines written, history appended ...)."""
         self._baselines: dict[str, tuple[Baseline | None, str | None]] = {}
@@ -79,7 +83,8 @@ class RftSession:
     def _check_reachable(self, model: str, suite: Suite) -> None:
         """A name that is neither a Python model nor callable on an API is a typo: say so once,
         at collection, instead of once per sample."""
-        if option(self.config, "regrade") or find_python_model(model) is not None:
+        if self.config.option.collectonly or option(self.config, "regrade") \
+                or find_python_model(model) is not None:
             return
         if option(self.config, "cache") and option(self.config, "replay"):
             return  # answered from the cache, never sent
@@ -93,6 +98,16 @@ class RftSession:
             where=f"{self._shown(suite.path)} model",
             fix="fix the name, or export OPENAI_API_KEY (any value for local servers such as "
                 "vLLM or Ollama) and --rft-base-url")
+
+    def suite_loaded(self, suite: Suite) -> None:
+        """``--rft-export-graders DIR``: the suite's graders as OpenAI grader JSON."""
+        folder = option(self.config, "export-graders")
+        if folder:
+            from .graders.validate import export_graders
+
+            written = export_graders(suite, Path(folder))
+            self.notes.append(f"rft: {len(written)} grader(s) of {suite.name} exported to "
+                              f"{Path(folder) / suite.name}")
 
     def add_run(self, suite: Suite, model: str) -> SuiteRun:
         run = SuiteRun(suite=suite, model=model, repeats=option(self.config, "repeats"),
@@ -114,11 +129,16 @@ class RftSession:
         # Frozen, the cyclic GC stops re-walking them in every full collection while samples,
         # results and reports are allocated (tens of thousands of objects at 30,000 calls).
         gc.freeze()
+        pool = isolation.pool_from_options(option(self.config, "grader-isolation"),
+                                           option(self.config, "grader-timeout"),
+                                           option(self.config, "grader-memory"))
+        judge = self.judge = self.make_judge()
         try:
             budget = self._budget(runs)
             backends = {model: self.make_backend(model, budget)
                         for model in {r.model for r in runs}}
-            calls = asyncio.run(_run(runs, backends, settings, progress))
+            with isolation.activate(pool), judges.activate(judge):  # python graders: workers
+                calls = asyncio.run(_run(runs, backends, settings, progress, judge))
             if self.calls is None:
                 self.calls = calls
             else:  # an xdist worker samples one suite at a time
@@ -129,6 +149,8 @@ class RftSession:
             if budget is not None:
                 self.notes.append(budget.note())
         finally:
+            lines = [judge.summary_line(), pool.summary_line() if pool else None]
+            self.notes += [line for line in lines if line]
             if progress:
                 progress.finish()
 
@@ -160,6 +182,16 @@ class RftSession:
             self.runs.append(run)
         self.calls = merge_calls(self.calls, data.get("calls"))
 
+
+    def make_judge(self) -> judges.Judge:
+        """The run's judge for score_model / label_model graders (same backends and limits)."""
+        factory = judges.default_backend_factory(
+            base_url=option(self.config, "base-url"), timeout=option(self.config, "timeout"),
+            concurrency=option(self.config, "concurrency"),
+            transport=option(self.config, "http-client"))
+        return judges.Judge(factory, judges.JudgeOverrides(
+            model=option(self.config, "judge-model"),
+            base_url=option(self.config, "judge-base-url")))
 
     def _budget(self, runs: list[SuiteRun]) -> Any:
         """The run's spending limits (None when neither the options nor a suite set one)."""
@@ -327,7 +359,8 @@ class RftSession:
             self.notes.append(f"rft: {len(records)} run(s) appended to the history {path}")
         report = option(self.config, "report")
         if report:
-            json_report.write(Path(report), pairs, self.calls, exitstatus=int(exitstatus))
+            json_report.write(Path(report), pairs, self.calls, exitstatus=int(exitstatus),
+                              judge=self.judge)
         html.write_for(self, pairs)
 
     def _write_baselines(self, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
@@ -378,8 +411,9 @@ class RftSession:
             reporter.write_line(scrub(note))
 
 
-async def _run(runs, backends, settings, progress) -> CallStats:
+async def _run(runs, backends, settings, progress, judge=None) -> CallStats:
     try:
         return await run_all(runs, backends, settings, progress.update if progress else None)
     finally:
-        await asyncio.gather(*(b.aclose() for b in backends.values()), return_exceptions=True)
+        closing = [b.aclose() for b in backends.values()] + ([judge.aclose()] if judge else [])
+        await asyncio.gather(*closing, return_exceptions=True)

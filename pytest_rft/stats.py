@@ -26,7 +26,7 @@ Conventions:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
@@ -316,8 +316,12 @@ def suite_metrics(
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    thresholds: Mapping[str, float] | None = None,
 ) -> dict[str, Metric]:
     """Suite metrics over items, each item counting once.
+
+    ``thresholds`` (score name -> a grader's own ``pass_threshold``) adds ``<score>.pass_rate``:
+    the share of the items having that score whose mean reaches the threshold (Wilson interval).
 
     Keys: ``<score>.mean`` / ``.max`` / ``.min`` (mean over the items having the score of the
     per-item mean / max (best-of-N) / min; bootstrap CIs over items), ``pass_rate`` (items
@@ -351,6 +355,11 @@ def suite_metrics(
             b = None if boot is None else _divnan(boot[:, col], boot[:, col + 1])
             out[name] = _metric(name, value, units, b, confidence, degenerate, bounds)
 
+    for score, bound in (thresholds or {}).items():
+        means = [it.scores[score].mean for it in items if score in it.scores]
+        out[f"{score}.pass_rate"] = proportion(
+            f"{score}.pass_rate", sum(1 for m in means if at_least(m, bound)), len(means),
+            confidence)
     known = [it for it in items if it.passed is not None]
     out["pass_rate"] = proportion("pass_rate", sum(1 for it in known if it.passed), len(known),
                                   confidence)

@@ -27,6 +27,7 @@ SCORE_REDUCTIONS = ("mean", "max", "min")
 MAX_SUITE_BYTES = 5 * 1024 * 1024
 MAX_REPEATS = 10_000
 """Samples per item; a typo of a billion would otherwise run the machine out of memory."""
+DEFAULT_PASS_THRESHOLD = 0.5
 
 
 class _Strict(BaseModel):
@@ -107,6 +108,17 @@ class Classification(_Strict):
     """The label set (macro averages over it, like scikit-learn's ``labels=``)."""
 
 
+class JudgeConfig(_Strict):
+    """Where ``score_model`` / ``label_model`` graders send their judge calls (overrides the
+    grader JSON's ``model``; ``--rft-judge-model`` / ``--rft-judge-base-url`` override this)."""
+
+    model: str | None = None
+    base_url: str | None = None
+    api: Literal["chat", "responses"] | None = None
+    embedding_model: str | None = None
+    """For ``text_similarity`` cosine (default text-embedding-3-large)."""
+
+
 class SuiteConfig(_Strict):
     suite: str
     dataset: str
@@ -120,7 +132,8 @@ class SuiteConfig(_Strict):
     repeats: int = Field(1, ge=1, le=MAX_REPEATS)
     graders: dict[str, Any] = Field(min_length=1)
     primary: str | None = None
-    pass_threshold: float = 0.5
+    pass_threshold: float | None = None
+    """None: the primary grader's own ``pass_threshold``, else ``DEFAULT_PASS_THRESHOLD``."""
     gates: list[Gate] = Field(default_factory=list)
     max_error_rate: float = Field(0.0, ge=0.0, le=1.0)
     classification: Classification | None = None
@@ -129,6 +142,7 @@ class SuiteConfig(_Strict):
     """Token budget of this suite per run (input + output, all models); see budget.py."""
     max_cost: float | None = Field(None, gt=0)
     """Cost budget of this suite per run, USD (all models); see budget.py."""
+    judge: JudgeConfig | None = None
 
     @field_validator("suite")
     @classmethod
@@ -152,6 +166,10 @@ class Suite:
     score_names: list[str] = field(default_factory=list)
     grader_definitions: dict[str, Any] = field(default_factory=dict)
     """Each grader's definition with file references read (what its digest is made of)."""
+    score_thresholds: dict[str, float] = field(default_factory=dict)
+    """Score name -> the grader's own ``pass_threshold`` (each gives ``<score>.pass_rate``)."""
+    threshold_note: str | None = None
+    """Set when the suite's and the primary grader's thresholds differ: which one wins."""
     _sampling: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
@@ -162,8 +180,17 @@ class Suite:
     def primary(self) -> str:
         return self.config.primary or self.score_names[0]
 
+    @property
+    def pass_threshold(self) -> float:
+        """The item threshold: the suite's ``pass_threshold``, else the primary grader's own,
+        else 0.5."""
+        if self.config.pass_threshold is not None:
+            return self.config.pass_threshold
+        return self.score_thresholds.get(self.primary, DEFAULT_PASS_THRESHOLD)
+
     def metric_names(self) -> list[str]:
         names = [f"{s}.{r}" for s in self.score_names for r in SCORE_REDUCTIONS]
+        names += [f"{s}.pass_rate" for s in self.score_thresholds]
         names += ["pass_rate", "error_rate"]
         if self.config.classification:
             names += LABEL_METRICS
@@ -270,13 +297,23 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
         grader = build_grader(name, definition, base_dir=base, where=where("graders", name))
         definitions[name] = _resolved(definition, base, where("graders", name))
         _check_grader_templates(grader, item_keys, where("graders", name))
+        _set_judge(grader, config.judge)
         graders.append(grader)
     score_names = _score_names(graders, where)
+    thresholds = {k: v for g in graders for k, v in g.thresholds().items()}
     suite = Suite(path=path, config=config, items=items, graders=graders, prompt=prompt,
-                  response_schema=None, score_names=score_names, grader_definitions=definitions)
+                  response_schema=None, score_names=score_names, grader_definitions=definitions,
+                  score_thresholds=thresholds)
     if config.primary is not None and config.primary not in score_names:
         raise RftError(f"primary {config.primary!r} is not a score of this suite",
                        where=where("primary"), fix=f"use one of: {', '.join(score_names)}")
+    own = thresholds.get(suite.primary)
+    if config.pass_threshold is not None and own is not None and \
+            abs(own - config.pass_threshold) > stats.TOLERANCE:
+        suite.threshold_note = (
+            f"items pass at the suite's pass_threshold {config.pass_threshold:g}, not the "
+            f"primary grader '{suite.primary}''s own pass_threshold {own:g} (remove the "
+            f"suite's to use the grader's; {suite.primary}.pass_rate uses {own:g})")
     if config.response_format is not None:
         if isinstance(config.response_format, str):
             confined(base, config.response_format.partition(":")[0].replace(".", "/") + ".py",
@@ -322,6 +359,14 @@ def _resolved(definition: Any, base: Path, where: str) -> Any:
         return {**definition, "graders": {k: _resolved(v, base, where)
                                           for k, v in definition["graders"].items()}}
     return definition
+
+
+def _set_judge(grader: Grader, judge: JudgeConfig | None) -> None:
+    """Give judge graders (also inside multi graders) the suite's ``judge:`` block."""
+    if hasattr(grader, "judge_config"):
+        grader.judge_config = judge
+    for sub in getattr(grader, "graders", {}).values():
+        _set_judge(sub, judge)
 
 
 def _check_grader_templates(grader: Grader, item_keys: set[str], where: str) -> None:

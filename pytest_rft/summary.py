@@ -94,12 +94,14 @@ def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0,
     suite = run.suite
     item_stats = {
         item.id: stats.item_stats(item.id, run.results.get(item.id, []), suite.primary,
-                                  suite.config.pass_threshold)
+                                  suite.pass_threshold)
         for item in run.items
     }
     metrics = stats.suite_metrics(list(item_stats.values()), suite.score_names,
-                                  n_boot=n_boot, seed=seed)
+                                  n_boot=n_boot, seed=seed, thresholds=suite.score_thresholds)
     summary = SuiteSummary(key=run.key, model=run.model, items=item_stats, metrics=metrics)
+    if suite.threshold_note:
+        summary.warnings.append(suite.threshold_note)
     if suite.config.classification:
         _label_summary(run, summary, n_boot=n_boot, seed=seed)
     classes = {item_id: stats.stability(s) for item_id, s in item_stats.items()}
@@ -180,7 +182,7 @@ def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = N
     metrics = {name: {"value": _r(m.value), "ci_low": _r(m.ci_low), "ci_high": _r(m.ci_high),
                       "n": m.n} for name, m in summary.metrics.items()}
     return Baseline(suite=suite.name, model=run.model, repeats=repeats, primary=suite.primary,
-                    pass_threshold=suite.config.pass_threshold, items=items, metrics=metrics,
+                    pass_threshold=suite.pass_threshold, items=items, metrics=metrics,
                     digests=suite_digests(suite, suite.sampling_for_model(run.model), repeats),
                     created=created or now(), plugin_version=__version__)
 

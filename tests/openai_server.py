@@ -1,6 +1,7 @@
 """A local OpenAI-compatible server for tests and benchmarks (aiohttp, 127.0.0.1 only).
 
-Serves ``POST /v1/chat/completions`` and ``POST /v1/responses`` with the real response shapes.
+Serves ``POST /v1/chat/completions`` and ``POST /v1/responses`` with the real response shapes,
+and ``POST /v1/embeddings`` (hashed bag-of-words vectors, for ``text_similarity`` cosine).
 Answers come from ``server.policy(body) -> str`` (or a dict ``{"text": ..., "tool_calls": [...]}``);
 latency and faults are programmable and deterministic from a seed.
 
@@ -195,6 +196,7 @@ class OpenAIServer:
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/responses", self._responses)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/{tail:.*}", self._platform_get)
         return app
 
@@ -337,6 +339,9 @@ class OpenAIServer:
 
     async def _responses(self, request: web.Request) -> web.StreamResponse:
         return await self._handle(request, self._responses_body)
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, self._embeddings_body)
 
     async def _handle(self, request: web.Request,
                       render: Callable[[dict[str, Any], str, dict[str, Any]], dict[str, Any]]
@@ -486,6 +491,22 @@ class OpenAIServer:
             "service_tier": "default",
             "system_fingerprint": "fp_local",
         }
+
+    def _embeddings_body(self, body: dict[str, Any], outcome: str, spec: dict[str, Any]
+                         ) -> dict[str, Any]:
+        """Deterministic bag-of-words vectors (words hashed into 32 dimensions), floats only:
+        texts sharing words have a cosine above 0, identical texts exactly 1."""
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else list(texts or [])
+        data = []
+        for i, text in enumerate(texts):
+            vector = [0.0] * 32
+            for word in str(text).lower().split():
+                vector[sum(word.encode()) % 32] += 1.0
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+        tokens = sum(_tokens(str(t)) for t in texts)
+        return {"object": "list", "data": data, "model": body.get("model", ""),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 
     def _responses_body(self, body: dict[str, Any], outcome: str, spec: dict[str, Any]
                         ) -> dict[str, Any]:

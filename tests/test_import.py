@@ -163,15 +163,16 @@ def test_migration_notes_list_what_did_not_move(platform, tmp_path):
     notes = (out2 / "MIGRATION.md").read_text()
     for expected in ("'logs' data source config", "'stored_completions' data source",
                      "Grader 'Polite' (score_model)", "Grader 'Topic' (label_model)",
-                     "The suite does not load yet", "score_model graders need a model backend"):
+                     "an LLM judge: every sample costs a call to 'o3-mini'"):
         assert expected in notes, expected
     # still written verbatim, and the item_reference messages became the records' prompt
     assert json.loads((out2 / "graders/polite.json").read_text())["type"] == "score_model"
     rows = [json.loads(line) for line in (out2 / "data/items.jsonl").read_text().splitlines()]
     assert [r["messages"] for r in rows] == [r["datasource_item"]["input"]
                                              for r in pf.stored_outputs()]
-    with pytest.raises(RftError, match="score_model"):
-        suite_of(out2)
+    assert "The suite does not load yet" not in notes
+    suite = suite_of(out2)  # judge graders load (and run through the judge model)
+    assert [g.model for g in suite.graders] == ["o3-mini", "gpt-4o-mini"]
 
 
 def test_saved_files_give_byte_identical_output(platform, tmp_path):

@@ -116,7 +116,7 @@ def test_two_thousand_requests_with_mixed_faults(project, openai_server, tmp_pat
     openai_server.hang_s = 5.0
     report = tmp_path / "r.json"
     result = run(pytester, openai_server, "--rft-model=gpt-test", "--rft-concurrency=100",
-                 "--rft-timeout=0.5", "--rft-max-retries=2", "--rft-retry-backoff=0.01",
+                 "--rft-timeout=1.5", "--rft-max-retries=2", "--rft-retry-backoff=0.01",
                  f"--rft-report={report}", "-q")
     data = json.loads(report.read_text())
     (suite,) = data["suites"]

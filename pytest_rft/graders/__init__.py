@@ -16,6 +16,10 @@ from .registry import (
     unregister_grader,
 )
 
+# The grader families register their types into the registry when imported (the registry
+# never imports them: no import circle).
+from . import model_graders, multi, python_grader, string_check, text_similarity  # noqa: E402,F401
+
 __all__ = [
     "Formula",
     "Grader",

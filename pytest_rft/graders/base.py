@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import RftError
 from ..records import Grades
 from ..template import TemplateError, compile_template
 
@@ -14,10 +16,16 @@ class Grader:
     and for ``multi`` each sub-grader's too); failures go into ``Grades.errors``, not zeros."""
 
     name: str
+    pass_threshold: float | None = None
+    """The grader's own ``pass_threshold`` from its JSON (None when it gives none)."""
 
     def score_names(self) -> list[str]:
         """Every score name this grader produces, its own first."""
         return [self.name]
+
+    def thresholds(self) -> dict[str, float]:
+        """Score name -> pass threshold, for every score of this grader that has one."""
+        return {} if self.pass_threshold is None else {self.name: self.pass_threshold}
 
     def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
         raise NotImplementedError
@@ -52,3 +60,14 @@ class InputReferenceGrader(Grader):
         except Exception as exc:  # a metric library failing on odd input
             return Grades(errors={self.name: f"grader '{self.name}' failed: "
                                              f"{type(exc).__name__}: {exc}"})
+
+
+def read_threshold(definition: Mapping[str, Any], name: str, where: str) -> float | None:
+    """A grader JSON's ``pass_threshold``: a finite number, or None when absent."""
+    if "pass_threshold" not in definition or definition["pass_threshold"] is None:
+        return None
+    value = definition["pass_threshold"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise RftError(f"pass_threshold of grader '{name}' must be a number, not {value!r}",
+                       where=f"{where}: pass_threshold", fix='e.g. "pass_threshold": 0.8')
+    return float(value)

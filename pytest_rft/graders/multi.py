@@ -9,7 +9,9 @@ from typing import Any
 
 from ..errors import GraderError, RftError
 from ..records import Grades
-from .base import Grader
+from . import isolation
+from .base import Grader, read_threshold
+from .function import FunctionGrader
 from .formula import Formula, compile_formula
 from .registry import build_grader, register_type
 
@@ -24,6 +26,7 @@ class MultiGrader(Grader):
         self.name = name
         self.graders = dict(graders)
         self.formula = formula
+        self._group: isolation.CallSpec | bool | None = None
 
     def score_names(self) -> list[str]:
         names = [self.name]
@@ -31,12 +34,37 @@ class MultiGrader(Grader):
             names.extend(sub.score_names())
         return names
 
+    def thresholds(self) -> dict[str, float]:
+        out = super().thresholds()
+        for sub in self.graders.values():
+            out.update(sub.thresholds())
+        return out
+
     def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
         return self._combine([g.grade(sample, item) for g in self.graders.values()])
 
     async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+        pool = isolation.current_pool()
+        group = self._group_spec() if pool is not None else None
+        if group is not None:  # all sub-graders isolated: one trip to a worker per sample
+            return self._combine([await pool.agrade(group, sample, item)])
         results = await asyncio.gather(*(g.agrade(sample, item) for g in self.graders.values()))
         return self._combine(list(results))
+
+    def _group_spec(self) -> isolation.CallSpec | None:
+        if self._group is None:
+            specs = []
+            for sub in self.graders.values():
+                if not (isinstance(sub, FunctionGrader) and sub.isolated):
+                    self._group = False
+                    return None
+                try:
+                    specs.append(sub.call_spec())
+                except Exception:  # noqa: BLE001 - graded one by one, which reports it
+                    self._group = False
+                    return None
+            self._group = isolation.CallSpec.group(self.name, specs)
+        return self._group or None
 
     def _combine(self, results: list[Grades]) -> Grades:
         sub_scores: dict[str, float] = {}
@@ -87,12 +115,16 @@ def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: s
     if not isinstance(formula_text, str):
         raise RftError("calculate_output must be a string", where=f"{where}: calculate_output")
     formula = compile_formula(formula_text, set(graders), where=f"{where}: calculate_output")
-    return MultiGrader(name, graders, formula)
+    grader = MultiGrader(name, graders, formula)
+    grader.pass_threshold = read_threshold(definition, name, where)
+    return grader
 
 
 register_type(
     "multi",
     _build,
     required={"graders", "calculate_output"},
+    optional={"pass_threshold"},
+    ignored={"image_tag"},
     default=True,
 )

@@ -5,6 +5,9 @@ JSON (a dict with ``type``), ``{"file": "graders/f1.json"}``, the name of a func
 with ``@grader``, or ``"module:attr"``. Grader families register themselves with
 :func:`register_type`; a later ``register_type`` call for the same type replaces the built-in
 one (this is how model-backed ``score_model`` / ``label_model`` graders get plugged in).
+
+The registry is a leaf: it imports no grader family. Each family module registers itself when
+imported, and ``graders/__init__.py`` imports them all.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 from ..errors import RftError
 from .base import Grader
+from .function import FunctionGrader
 
 
 class BuildFn(Protocol):
@@ -50,7 +54,7 @@ class GraderType:
 _COMMON_KEYS = frozenset({"type", "name"})
 _TYPES: dict[str, GraderType] = {}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {}
-_builtins_loaded = False
+_ISOLATED: set[str] = set()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,35 +80,26 @@ def register_type(
     )
 
 
-def _ensure_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    # Each module calls register_type(..., default=True) when imported.
-    from . import model_graders, multi, python_grader, string_check, text_similarity  # noqa: F401
-    _builtins_loaded = True  # only once they all imported: a failure must not hide types
-
-
 def known_types() -> list[str]:
     """Every registered OpenAI grader type, sorted."""
-    _ensure_builtins()
     return sorted(_TYPES)
 
 
 def grader_type(type_name: str) -> GraderType | None:
     """The registration of a type, or None."""
-    _ensure_builtins()
     return _TYPES.get(type_name)
 
 
 @overload
 def grader(name: F) -> F: ...
 @overload
-def grader(name: str | None = None) -> Callable[[F], F]: ...
-def grader(name: Any = None) -> Any:
+def grader(name: str | None = None, *, isolated: bool = False) -> Callable[[F], F]: ...
+def grader(name: Any = None, *, isolated: bool = False) -> Any:
     """Register ``fn(sample, item) -> float`` (sync or async) as a grader usable by name.
 
     Use as ``@grader("exact")`` or bare ``@grader`` (the function's name is used).
+    ``isolated=True`` runs it in a grader worker process, like ``python`` graders (with the
+    time and memory limits); it must then be a module-level function (sent by reference).
     """
     if callable(name):
         return grader(None)(name)
@@ -118,6 +113,10 @@ def grader(name: Any = None) -> Any:
                 fix="give one of them another name: @grader('other_name')",
             )
         _FUNCTIONS[key] = fn
+        if isolated:
+            _ISOLATED.add(key)
+        else:
+            _ISOLATED.discard(key)
         return fn
 
     return decorate
@@ -135,6 +134,7 @@ def registered_graders() -> dict[str, Callable[..., Any]]:
 def unregister_grader(name: str) -> None:
     """Forget a ``@grader`` function (tests use this)."""
     _FUNCTIONS.pop(name, None)
+    _ISOLATED.discard(name)
 
 
 def build_grader(
@@ -145,7 +145,6 @@ def build_grader(
     ``where`` locates the definition in errors (e.g. ``"suites/triage.yaml: graders.f1"``);
     relative ``file`` paths are resolved against ``base_dir``.
     """
-    _ensure_builtins()
     if isinstance(definition, str):
         return _from_string(name, definition, base_dir=base_dir, where=where)
     if not isinstance(definition, Mapping):
@@ -242,10 +241,8 @@ def _from_json(name: str, definition: Mapping[str, Any], *, base_dir: Path, wher
 
 
 def _from_string(name: str, ref: str, *, base_dir: Path, where: str) -> Grader:
-    from .python_grader import FunctionGrader
-
     if ref in _FUNCTIONS:
-        return FunctionGrader(name, _FUNCTIONS[ref])
+        return FunctionGrader(name, _FUNCTIONS[ref], isolated=ref in _ISOLATED)
     if ":" in ref:
         return _from_object(name, _import_ref(ref, base_dir, where), ref, base_dir, where)
     known = ", ".join(sorted(_FUNCTIONS)) or "none"
@@ -292,8 +289,6 @@ def _import_ref(ref: str, base_dir: Path, where: str) -> Any:
 
 
 def _from_object(name: str, obj: Any, ref: str, base_dir: Path, where: str) -> Grader:
-    from .python_grader import FunctionGrader
-
     if isinstance(obj, Grader):
         if obj.name == name:
             return obj

@@ -7,10 +7,12 @@ Metrics (all in [0, 1]; libraries are the optional ``similarity`` extra, importe
 - ``bleu``: ``sacrebleu.sentence_bleu(input, [reference]).score / 100``.
 - ``gleu``: ``nltk.translate.gleu_score.sentence_gleu([reference.split()], input.split())``.
 - ``meteor``: ``nltk.translate.meteor_score.meteor_score([reference.split()], input.split())``;
-  needs the nltk ``wordnet`` data.
+  needs WordNet: nltk's ``wordnet`` data, or Debian's ``wordnet-base`` package (offline).
 - ``rouge_1`` .. ``rouge_5``, ``rouge_l``: ``rouge_score`` ``RougeScorer([...]).score(
   reference, input)`` F-measure (no stemming).
-- ``cosine``: needs an embeddings model; not supported offline.
+- ``cosine``: cosine similarity of the embeddings of input and reference, from an embeddings
+  model (default ``text-embedding-3-large``; the suite's ``judge.embedding_model`` overrides)
+  called during the run through the judge machinery (``pytest_rft.judge``).
 
 Tokenization for gleu/meteor is whitespace splitting (nltk's word_tokenize needs data files).
 """
@@ -18,6 +20,9 @@ Tokenization for gleu/meteor is whitespace splitting (nltk's word_tokenize needs
 from __future__ import annotations
 
 import importlib
+import math
+import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +30,7 @@ from typing import Any
 from ..errors import RftError
 from ..records import Grades
 from ..template import TemplateError, compile_template
-from .base import Grader, InputReferenceGrader
+from .base import Grader, InputReferenceGrader, read_threshold
 from .registry import register_type
 from .string_check import template_field
 
@@ -65,17 +70,68 @@ def _gleu(where: str) -> Metric:
     return lambda text, ref: float(gleu.sentence_gleu([ref.split()], text.split()))
 
 
+DEBIAN_WORDNET = Path("/usr/share/wordnet")
+"""WordNet 3.0 database files of Debian's ``wordnet-base`` and ``wordnet-sense-index`` packages:
+the same files as nltk's ``wordnet`` corpus, less ``lexnames``."""
+_LEXNAMES = (
+    "adj.all 3", "adj.pert 3", "adv.all 4", "noun.Tops 1", "noun.act 1", "noun.animal 1",
+    "noun.artifact 1", "noun.attribute 1", "noun.body 1", "noun.cognition 1",
+    "noun.communication 1", "noun.event 1", "noun.feeling 1", "noun.food 1", "noun.group 1",
+    "noun.location 1", "noun.motive 1", "noun.object 1", "noun.person 1", "noun.phenomenon 1",
+    "noun.plant 1", "noun.possession 1", "noun.process 1", "noun.quantity 1",
+    "noun.relation 1", "noun.shape 1", "noun.state 1", "noun.substance 1", "noun.time 1",
+    "verb.body 2", "verb.change 2", "verb.cognition 2", "verb.communication 2",
+    "verb.competition 2", "verb.consumption 2", "verb.contact 2", "verb.creation 2",
+    "verb.emotion 2", "verb.motion 2", "verb.perception 2", "verb.possession 2",
+    "verb.social 2", "verb.stative 2", "verb.weather 2", "adj.ppl 3")
+"""WordNet 3.0's lexicographer files (lexnames(5WN)): number, name, syntactic category."""
+
+
+def debian_wordnet_corpus(source: Path = DEBIAN_WORDNET, cache: Path | None = None
+                          ) -> Path | None:
+    """An nltk data folder whose ``corpora/wordnet`` holds Debian's WordNet files (and adds
+    the ``lexnames`` file they lack); None when the package is not installed."""
+    if not all((source / name).is_file() for name in ("data.noun", "index.sense")):
+        return None
+    root = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
+        / "pytest-rft" / "nltk_data"
+    corpus = root / "corpora" / "wordnet"
+    files = [f for f in source.iterdir() if f.is_file()]
+    if not (corpus / "lexnames").is_file() or any(not (corpus / f.name).is_file() for f in files):
+        corpus.mkdir(parents=True, exist_ok=True)
+        for file in files:
+            target = corpus / file.name  # copied: nltk refuses symlinks and hardlinks
+            if not target.exists():
+                shutil.copyfile(file, target)
+        lines = "".join(f"{i:02d}\t{name.split()[0]}\t{name.split()[1]}\n"
+                        for i, name in enumerate(_LEXNAMES))
+        (corpus / "lexnames.tmp").write_text(lines)
+        os.replace(corpus / "lexnames.tmp", corpus / "lexnames")
+    return root
+
+
 def _meteor(where: str) -> Metric:
     meteor = _need("nltk.translate.meteor_score", "nltk", "meteor", where)
     wordnet = _need("nltk.corpus", "nltk", "meteor", where).wordnet
     try:
         wordnet.ensure_loaded()
     except LookupError:
-        raise RftError(
-            "text_similarity meteor needs the nltk wordnet data, which is not installed",
-            where=where,
-            fix="python -m nltk.downloader wordnet  (or set NLTK_DATA to a folder holding it)",
-        ) from None
+        root = debian_wordnet_corpus()
+        try:
+            if root is None:
+                raise LookupError("no wordnet")
+            import nltk
+
+            if str(root) not in nltk.data.path:
+                nltk.data.path.append(str(root))
+            wordnet.ensure_loaded()
+        except (LookupError, OSError, ValueError):
+            raise RftError(
+                "text_similarity meteor needs WordNet, which is not installed",
+                where=where,
+                fix="apt-get install wordnet-base wordnet-sense-index (Debian/Ubuntu), or "
+                "python -m nltk.downloader wordnet (or set NLTK_DATA to a folder holding it)",
+            ) from None
     return lambda text, ref: float(meteor.meteor_score([ref.split()], text.split()))
 
 
@@ -99,17 +155,27 @@ def load_metric(metric: str, *, where: str) -> Metric:
     if metric.startswith("rouge_") and metric in METRICS:
         return _rouge(metric, where)
     if metric == "cosine":
-        raise RftError(
-            "text_similarity cosine needs an embeddings model and is not supported offline",
-            where=where,
-            fix="use another evaluation_metric (e.g. rouge_l, bleu, fuzzy_match) or a "
-            "python grader",
-        )
+        return _no_sync_cosine
     raise RftError(
         f"unknown evaluation_metric {metric!r}",
         where=where,
         fix="use one of: " + ", ".join(METRICS),
     )
+
+
+DEFAULT_EMBEDDING_MODEL = "text-embedding-3-large"
+
+
+def _no_sync_cosine(text: str, ref: str) -> float:
+    raise RuntimeError("cosine calls an embeddings model: it grades during a run (agrade)")
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    if len(a) != len(b) or norm == 0:
+        raise ValueError("embeddings of different sizes or of zero length")
+    return dot / norm
 
 
 class TextSimilarityGrader(InputReferenceGrader):
@@ -123,25 +189,52 @@ class TextSimilarityGrader(InputReferenceGrader):
     def compare(self, text: str, reference: str) -> float:
         return self._score(text, reference)
 
+    judge_config: Any = None
+    """The suite's ``judge:`` block (``embedding_model``, ``base_url``) for cosine."""
+
+    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+        if self.metric != "cosine":
+            return self.grade(sample, item)
+        from .. import judge as judges
+
+        judge = judges.current_judge()
+        if judge is None:
+            return self.grade(sample, item)
+        context = {"item": item, "sample": sample}
+        try:
+            text, ref = self._input.render(context), self._reference.render(context)
+        except TemplateError as exc:
+            return Grades(errors={self.name: f"grader '{self.name}': {exc.message}"})
+        config = self.judge_config
+        model = getattr(config, "embedding_model", None) or DEFAULT_EMBEDDING_MODEL
+        try:
+            a, b = await judge.embed([text, ref], model,
+                                     base_url=getattr(config, "base_url", None))
+            return Grades(scores={self.name: cosine(a, b)})
+        except (judges.JudgeError, ValueError) as exc:
+            return Grades(errors={self.name: f"grader '{self.name}': {exc}"})
+
 
 def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:
     metric = definition["evaluation_metric"]
     if not isinstance(metric, str):
         raise RftError("evaluation_metric must be a string", where=where,
                        fix="use one of: " + ", ".join(METRICS))
-    return TextSimilarityGrader(
+    grader = TextSimilarityGrader(
         name,
         template_field(definition, "input", name=name, where=where),
         template_field(definition, "reference", name=name, where=where),
         metric,
         where=f"{where}: evaluation_metric",
     )
+    grader.pass_threshold = read_threshold(definition, name, where)
+    return grader
 
 
 register_type(
     "text_similarity",
     _build,
     required={"input", "reference", "evaluation_metric"},
-    ignored={"pass_threshold"},
+    optional={"pass_threshold"},
     default=True,
 )

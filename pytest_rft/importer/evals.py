@@ -247,9 +247,10 @@ def _note_grader(definition: dict[str, Any], key: str, out: Output) -> None:
     kind = definition.get("type")
     if kind in ("score_model", "label_model"):
         out.note(f"Grader '{key}' ({kind})",
-                 f"written verbatim, but pytest-rft cannot run {kind} graders yet (it says so "
-                 "when the suite loads)", "keep the file: it runs as is once model graders "
-                 "land; meanwhile replace it with a python or string_check grader")
+                 f"written verbatim; an LLM judge: every sample costs a call to "
+                 f"{definition.get('model')!r} (OPENAI_API_KEY), counted apart from the model's",
+                 "to use another judge, add 'judge: {model: ..., base_url: ...}' to the suite "
+                 "or pass --rft-judge-model / --rft-judge-base-url")
     elif grader_type(str(kind)) is None:
         out.note(f"Grader '{key}' (type {kind!r})",
                  "written verbatim, but pytest-rft does not know this grader type",

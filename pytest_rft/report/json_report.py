@@ -63,7 +63,7 @@ def comparison(c: Comparison | None) -> dict[str, Any] | None:
 
 
 def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | None,
-          *, exitstatus: int) -> dict[str, Any]:
+          *, exitstatus: int, judge: Any = None) -> dict[str, Any]:
     suites = []
     for run, summary in pairs:
         repeats = run.repeats or run.suite.config.repeats
@@ -99,6 +99,11 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
     if calls is not None:
         report["calls"] = {**_plain({k: v for k, v in vars(calls).items() if k != "latencies"}),
                            "latency": calls.latency_percentiles()}
+    if judge is not None and (judge.stats.planned or judge.cached):
+        stats = judge.stats  # score_model / label_model calls, counted apart from the model's
+        report["judge_calls"] = {
+            **_plain({k: v for k, v in vars(stats).items() if k != "latencies"}),
+            "cached": judge.cached, "latency": stats.latency_percentiles()}
     return report
 
 
@@ -107,9 +112,9 @@ def baseline_dict(b: Baseline) -> dict[str, Any]:
     return json.loads(dumps(b))
 
 
-def write(path: Path, pairs, calls, *, exitstatus: int) -> None:
+def write(path: Path, pairs, calls, *, exitstatus: int, judge=None) -> None:
     """Write atomically: a reader never sees half a report."""
-    data = build(pairs, calls, exitstatus=exitstatus)
+    data = build(pairs, calls, exitstatus=exitstatus, judge=judge)
     path.parent.mkdir(parents=True, exist_ok=True)
     # compact and in one go: json.dumps runs the C encoder, json.dump (or any indent) the pure
     # Python one, several times slower on a 30,000-sample report

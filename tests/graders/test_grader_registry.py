@@ -187,12 +187,12 @@ def test_module_attr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         build("no_such_module_xyz:f", tmp_path)
 
 
-def test_model_graders_are_not_available_yet() -> None:
-    with pytest.raises(RftError, match="score_model graders need a model backend; coming soon"):
-        build({"type": "score_model", "name": "judge", "model": "gpt-4o-mini",
+def test_model_graders_load_and_check_their_keys() -> None:
+    g = build({"type": "score_model", "name": "judge", "model": "gpt-4o-mini",
                "input": [{"role": "user", "content": "{{ sample.output_text }}"}],
                "range": [0, 1], "sampling_params": {"temperature": 0}})
-    with pytest.raises(RftError, match="label_model graders need a model backend"):
+    assert g.name == "g" and g.model == "gpt-4o-mini"
+    with pytest.raises(RftError, match="'input' of grader 'g' must be a list of messages"):
         build({"type": "label_model", "model": "m", "input": [], "labels": ["a"],
                "passing_labels": ["a"]})
     with pytest.raises(RftError, match="unknown key 'temperature' in score_model"):

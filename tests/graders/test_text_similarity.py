@@ -82,21 +82,119 @@ def test_rouge_long() -> None:
     assert score("rouge_l", HYP_LONG, REF_LONG) == pytest.approx(0.8571428571428572, abs=1e-12)
 
 
+def test_meteor_values_with_wordnet() -> None:
+    pytest.importorskip("nltk", reason="meteor needs the similarity extra")
+    try:
+        grader = similarity("meteor")
+    except RftError:
+        pytest.skip("no WordNet here (apt-get install wordnet-base wordnet-sense-index)")
+    # nltk 3.9 meteor_score([ref.split()], hyp.split()) with WordNet 3.0 (Debian wordnet-base,
+    # the data of nltk's own 'wordnet' corpus): exact 1.0 less the fragmentation penalty, a
+    # synonym (feline ~ cat) and a stem (cats ~ cat) match
+    ref = {"reference": "the cat sat on the mat"}
+    score = lambda text: grader.grade({"output_text": text}, ref).scores["sim"]  # noqa: E731
+    assert score("the cat sat on the mat") == pytest.approx(0.9976851851851852, abs=1e-12)
+    assert score("a feline sat on the mat") == pytest.approx(0.6614583333333333, abs=1e-12)
+    assert score("the cats were sitting on the mat") == pytest.approx(0.7934426229508196,
+                                                                      abs=1e-12)
+
+
+def test_debian_wordnet_files_become_an_nltk_corpus(tmp_path) -> None:
+    from pytest_rft.graders.text_similarity import debian_wordnet_corpus
+
+    source = tmp_path / "wordnet"
+    assert debian_wordnet_corpus(source, tmp_path / "cache") is None  # not installed
+    source.mkdir()
+    for name in ("data.noun", "index.noun", "index.sense"):
+        (source / name).write_text(name)
+    (source / "wnres").mkdir()  # folders are left out
+    root = debian_wordnet_corpus(source, tmp_path / "cache")
+    corpus = root / "corpora" / "wordnet"
+    assert sorted(p.name for p in corpus.iterdir()) == [
+        "data.noun", "index.noun", "index.sense", "lexnames"]
+    assert not (corpus / "data.noun").is_symlink()  # nltk refuses links out of its folders
+    lines = (corpus / "lexnames").read_text().splitlines()
+    assert len(lines) == 45
+    assert lines[0] == "00\tadj.all\t3" and lines[3] == "03\tnoun.Tops\t1"
+    assert lines[44] == "44\tadj.ppl\t3"
+
+
 def test_meteor_needs_wordnet_or_works() -> None:
     pytest.importorskip("nltk", reason="meteor needs the similarity extra")
     try:
         grader = similarity("meteor")
     except RftError as exc:
-        assert "meteor needs the nltk wordnet data" in str(exc)
-        assert "nltk.downloader wordnet" in str(exc)
+        assert "meteor needs WordNet" in str(exc)
+        assert "wordnet-base" in str(exc) and "nltk.downloader wordnet" in str(exc)
         return
     grades = grader.grade({"output_text": REF}, {"reference": REF})
     assert grades.scores["sim"] == pytest.approx(1.0, abs=1e-3)
 
 
-def test_cosine_is_not_supported_offline() -> None:
-    with pytest.raises(RftError, match="cosine needs an embeddings model and is not supported"):
-        similarity("cosine")
+def test_cosine_needs_a_run() -> None:
+    grades = similarity("cosine").grade({"output_text": "a"}, {"reference": "a"})
+    assert "cosine calls an embeddings model: it grades during a run" in grades.errors["sim"]
+
+
+def test_cosine_through_the_judge_machinery() -> None:
+    import asyncio
+
+    import pytest_rft
+    from pytest_rft.backends.python_backend import _MODELS
+    from pytest_rft.judge import Judge, activate, default_backend_factory
+
+    seen = []
+
+    @pytest_rft.model("text-embedding-3-large")
+    def embed(request):
+        seen.append([m["content"] for m in request.messages])
+        return [[1.0, 0.0] if "cat" in m["content"] else [1.0, 1.0] for m in request.messages]
+
+    judge = Judge(default_backend_factory(base_url=None, timeout=5, concurrency=2))
+    grader = similarity("cosine")
+    try:
+        with activate(judge):
+            same = asyncio.run(grader.agrade({"output_text": "a cat"}, {"reference": "cat"}))
+            other = asyncio.run(grader.agrade({"output_text": "a dog"}, {"reference": "cat"}))
+    finally:
+        _MODELS.pop("text-embedding-3-large", None)
+    assert same.scores["sim"] == pytest.approx(1.0)
+    assert other.scores["sim"] == pytest.approx(2 ** -0.5)
+    assert seen[0] == ["a cat", "cat"]
+    assert judge.stats.calls == 2
+
+
+COSINE_SUITE = """
+suite: cos
+dataset: data.jsonl
+model: writer
+input: [{role: user, content: "{{ item.prompt }}"}]
+judge: {embedding_model: embed-small}
+graders:
+  sim: {type: text_similarity, input: "{{ sample.output_text }}", reference: "{{ item.ref }}",
+        evaluation_metric: cosine, pass_threshold: 0.9}
+"""
+
+
+def test_cosine_end_to_end_against_the_local_server(pytester, openai_server, monkeypatch):
+    import json
+
+    monkeypatch.setenv("OPENAI_API_KEY", openai_server.api_key)
+    pytester.makeconftest("import pytest_rft\n"
+                          "pytest_rft.model('writer')(lambda request: request.item['answer'])\n")
+    pytester.makefile(".yaml", rft_cos=COSINE_SUITE)
+    rows = [{"id": "same", "prompt": "p", "answer": "the cat sat", "ref": "the cat sat"},
+            {"id": "apart", "prompt": "q", "answer": "dogs bark loudly", "ref": "the cat sat"}]
+    pytester.path.joinpath("data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rft-judge-base-url",
+                                           openai_server.base_url, "--rft-report", "r.json")
+    result.assert_outcomes(passed=3)
+    bodies = openai_server.bodies("/v1/embeddings")
+    assert {b["model"] for b in bodies} == {"embed-small"} and len(bodies) == 2
+    report = json.loads(pytester.path.joinpath("r.json").read_text())
+    scores = {i["id"]: i["samples"][0]["scores"]["sim"] for i in report["suites"][0]["items"]}
+    assert scores["same"] == pytest.approx(1.0) and scores["apart"] < 0.9
+    result.stdout.fnmatch_lines(["sim.pass_rate*0.5000*"])
 
 
 def test_unknown_metric() -> None:

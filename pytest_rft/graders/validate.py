@@ -1,0 +1,87 @@
+"""``pytest-rft validate-grader FILE.json ...``: check OpenAI grader JSON the way a suite loads it
+(every key, template, formula, threshold, label), without a suite, a dataset or a model; and
+``export_graders``: a suite's graders as standalone OpenAI grader JSON (``--rft-export-graders``).
+
+Each problem is reported as ``file[: field]: what is wrong`` with a ``fix:`` line. With
+``--sample`` / ``--item`` the grader also grades one sample (model graders need a run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import RftError
+from .registry import build_grader, load_grader_file
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE.json", help="grader JSON files")
+    parser.add_argument("--sample", default=None,
+                        help='also grade this sample (JSON), e.g. \'{"output_text": "4"}\'')
+    parser.add_argument("--item", default="{}", help="the item for --sample (JSON object)")
+
+
+def _json_arg(text: str, flag: str) -> Any:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RftError(f"{flag} is not JSON: {exc.msg} (column {exc.colno})",
+                       fix=f"quote it for the shell: {flag} '{{\"output_text\": \"4\"}}'") from None
+    if not isinstance(value, dict):
+        raise RftError(f"{flag} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def validate_file(path: Path) -> tuple[Any, str]:
+    """Build the grader in ``path``: (grader, one-line description); RftError when invalid."""
+    data, where, folder = load_grader_file(str(path), Path.cwd(), str(path))
+    name = data.get("name") if isinstance(data.get("name"), str) and data.get("name") else path.stem
+    grader = build_grader(name, data, base_dir=folder, where=where)
+    parts = [f"type {data.get('type')}", "scores: " + ", ".join(grader.score_names())]
+    thresholds = grader.thresholds()
+    if thresholds:
+        parts.append("pass_threshold: " + ", ".join(f"{k} {v:g}" for k, v in thresholds.items()))
+    return grader, "; ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    sample = _json_arg(args.sample, "--sample") if args.sample is not None else None
+    item = _json_arg(args.item, "--item")
+    failed = 0
+    for file in args.files:
+        try:
+            grader, description = validate_file(Path(file))
+        except RftError as exc:
+            failed += 1
+            print(f"INVALID {exc}")
+            continue
+        print(f"OK {file}: {description}")
+        if sample is not None:
+            grades = grader.grade(sample, item)
+            for name, value in grades.scores.items():
+                print(f"  {name} = {value:g}")
+            for name, message in grades.errors.items():
+                print(f"  {name}: error: {message}")
+    if failed:
+        print(f"{failed} of {len(args.files)} grader file(s) invalid", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def export_graders(suite: Any, folder: Path) -> list[Path]:
+    """Write each OpenAI-JSON grader of ``suite`` to ``folder/<suite>/<grader>.json`` (file
+    references inlined, ``name`` set); Python-registered graders have no JSON and are skipped."""
+    out = folder / suite.name
+    written: list[Path] = []
+    for name, definition in suite.grader_definitions.items():
+        if not isinstance(definition, dict) or "type" not in definition:
+            continue  # a registered Python grader
+        data = {"name": name, **{k: v for k, v in definition.items() if k != "name"}}
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{name}.json"
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
