@@ -206,11 +206,10 @@ class RftSession:
     def make_backend(self, model: str, budget: Any = None) -> Backend:
         backend = self._model_backend(model)
         if budget is not None and not option(self.config, "regrade"):
-            from .backends.python_backend import PythonBackend as _Python
             from .budget import BudgetBackend
 
             backend = BudgetBackend(backend, budget, model,
-                                    priced=not isinstance(backend, _Python))
+                                    priced=not isinstance(backend, PythonBackend))
         folder = option(self.config, "cache")
         if folder and not option(self.config, "regrade"):
             from .backends.cache import CacheBackend, CacheStore

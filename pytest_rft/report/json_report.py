@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -9,6 +10,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from .. import __version__
@@ -63,7 +65,9 @@ def comparison(c: Comparison | None) -> dict[str, Any] | None:
 
 
 def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | None,
-          *, exitstatus: int, judge: Any = None) -> dict[str, Any]:
+          *, exitstatus: int, judge: Any = None, lazy: bool = False) -> dict[str, Any]:
+    """The report as plain data; ``lazy``: each suite's ``items`` is an iterator (for
+    :func:`write`, which encodes one item at a time)."""
     suites = []
     for run, summary in pairs:
         repeats = run.repeats or run.suite.config.repeats
@@ -87,11 +91,7 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
             "baseline_problem": summary.baseline_problem if summary else None,
             "versus": comparison(summary.versus) if summary else None,
             "baseline": baseline_dict(to_baseline(run, summary)) if summary else None,
-            "items": [{"id": item.id,
-                       "stats": _plain(summary.items.get(item.id)) if summary else None,
-                       "delta_vs_baseline": item_deltas.get(item.id),
-                       "samples": _plain(run.results.get(item.id, []))}
-                      for item in run.items],
+            "items": _items(run, summary, item_deltas, lazy),
         })
     report = {"schema_version": SCHEMA_VERSION, "plugin_version": __version__,
               "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -107,26 +107,68 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
     return report
 
 
+def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, float],
+           lazy: bool) -> Any:
+    items = ({"id": item.id,
+              "stats": _plain(summary.items.get(item.id)) if summary else None,
+              "delta_vs_baseline": item_deltas.get(item.id),
+              "samples": _plain(run.results.get(item.id, []))}
+             for item in run.items)
+    return items if lazy else list(items)
+
+
 def baseline_dict(b: Baseline) -> dict[str, Any]:
     """The same object a baseline file holds, so ``--rft-baseline report.json`` reads it."""
     return json.loads(dumps(b))
 
 
 def write(path: Path, pairs, calls, *, exitstatus: int, judge=None) -> None:
-    """Write atomically: a reader never sees half a report."""
-    data = build(pairs, calls, exitstatus=exitstatus, judge=judge)
+    """Write atomically (a reader never sees half a report), compact, and item by item: each
+    piece goes through json.dumps's C encoder (json.dump, or any indent, runs the pure-Python
+    one, several times slower), and only one item's plain copy exists at a time, so a
+    30,000-sample report adds little to the peak memory. Secrets are scrubbed from every piece,
+    and the file gets normal permissions (mkstemp makes it 0600)."""
+    data = build(pairs, calls, exitstatus=exitstatus, judge=judge, lazy=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # compact and in one go: json.dumps runs the C encoder, json.dump (or any indent) the pure
-    # Python one, several times slower on a 30,000-sample report
-    text = scrub(json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a report is a normal file
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            _stream(handle, data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _encode(value: Any) -> str:
+    return scrub(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+def _stream(handle: Any, value: Any) -> None:
+    """Write ``value`` as JSON; dicts and lists are opened up only down to the item iterators."""
+    if isinstance(value, dict):
+        handle.write("{")
+        for n, (key, item) in enumerate(value.items()):
+            handle.write(("," if n else "") + _encode(str(key)) + ":")
+            _stream(handle, item)
+        handle.write("}")
+    elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        handle.write("[")
+        for n, item in enumerate(value):
+            if n:
+                handle.write(",")
+            _stream(handle, item)
+        handle.write("]")
+    elif isinstance(value, Iterator):
+        handle.write("[")
+        for n, item in enumerate(value):
+            handle.write(("," if n else "") + _encode(item))
+        handle.write("]")
+    else:
+        handle.write(_encode(value))
