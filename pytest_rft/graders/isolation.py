@@ -30,7 +30,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
-import re
 import signal
 import sys
 import tempfile

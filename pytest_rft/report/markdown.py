@@ -30,24 +30,19 @@ def _ids(ids: list[str], limit: int = 30) -> str:
 
 def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
     verdict = "✅ pass" if summary.passed else "❌ FAIL"
-    gated = defaultdict(list)
-    for gate in summary.gates:
-        gated[gate.metric].append(gate)
-    deltas = summary.comparison.deltas if summary.comparison else {}
+    entries, compared = terminal.metric_rows(summary)
     rows = []
-    for name, metric in summary.metrics.items():
-        gates = gated.get(name, [])
+    for name, metric, d, gates in entries:
         ci = "n/a" if metric.ci_low is None else f"{metric.ci_low:.4f} – {metric.ci_high:.4f}"
         row = [name, _num(metric.value), ci]
-        if deltas:
-            d = deltas.get(name)
+        if compared:
             row += [_num(d.baseline) if d else "", terminal._delta(d), terminal._delta_ci(d),
                     terminal._p(d)]
         row += ["<br>".join(f"`{g.label}`" for g in gates),
                 " ".join("✅" if g.passed else "❌" for g in gates)]
         rows.append(row)
     headers = ["metric", "value", "95% CI"]
-    if deltas:
+    if compared:
         headers += ["baseline", "Δ", "Δ 95% CI", "p (worse)"]
     parts = [f"### {run.key}: {verdict}",
              f"{len(summary.items)} items × {run.repeats or run.suite.config.repeats} repeats",

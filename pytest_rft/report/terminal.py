@@ -75,23 +75,30 @@ def _p(d) -> str:
     return "<0.001" if d.p_value < 0.001 else f"{d.p_value:.3f}"
 
 
-def metrics_table(run: SuiteRun, summary: SuiteSummary) -> str:
+def metric_rows(summary: SuiteSummary):
+    """Per metric: (name, Metric, its paired delta or None, its gates); and whether the run
+    has a baseline comparison at all. One source for the terminal, Markdown and HTML tables."""
     gated = defaultdict(list)
     for gate in summary.gates:
         gated[gate.metric].append(gate)
     deltas = summary.comparison.deltas if summary.comparison else {}
+    rows = [(name, metric, deltas.get(name), gated.get(name, []))
+            for name, metric in summary.metrics.items()]
+    return rows, bool(deltas)
+
+
+def metrics_table(run: SuiteRun, summary: SuiteSummary) -> str:
+    entries, compared = metric_rows(summary)
     rows = []
-    for name, metric in summary.metrics.items():
-        gates = gated.get(name, [])
+    for name, metric, d, gates in entries:
         row = [name, _num(metric.value), _ci(metric), metric.n]
-        if deltas:
-            d = deltas.get(name)
+        if compared:
             row += [_num(d.baseline) if d else "", _delta(d), _delta_ci(d), _p(d)]
         row += [", ".join(g.label for g in gates),
                 " ".join("PASS" if g.passed else "FAIL" for g in gates)]
         rows.append(row)
     headers = ["metric", "value", "95% CI", "n"]
-    if deltas:
+    if compared:
         headers += ["baseline", "delta", "delta 95% CI", "p (worse)"]
     return tabulate(rows, headers=[*headers, "gate", "verdict"])
 
