@@ -159,3 +159,101 @@ def test_batch_modes_exclude_each_other(project, openai_server, tmp_path):  # no
     result = run(pytester, openai_server, "--rft-model=m", "--rft-batch-export=a.jsonl",
                  "--rft-batch-import=b.jsonl")
     result.stderr.fnmatch_lines(["*--rft-batch-export and --rft-batch-import exclude each other*"])
+
+
+# -- the Batch API over HTTP --------------------------------------------------------------
+def test_batch_api_scores_like_a_direct_run(project, openai_server, tmp_path):  # noqa: F811
+    pytester = project(n_items=5, repeats=2)
+    direct, batched = tmp_path / "direct.json", tmp_path / "batched.json"
+    assert run(pytester, openai_server, "--rft-model=m", f"--rft-report={direct}").ret == 0
+    sent = sorted(json.dumps(b, sort_keys=True) for b in openai_server.bodies())
+    openai_server.reset()
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
+                 f"--rft-report={batched}")
+    assert result.ret == 0, result.stdout.str()
+    assert openai_server.log == []  # no live call: only the batch routes
+    assert openai_server.batch_creates == 1
+    (uploaded,) = openai_server.files.values()
+    lines = [json.loads(x) for x in uploaded.decode().splitlines()]
+    assert sorted(json.dumps(x["body"], sort_keys=True) for x in lines) == sent
+    assert _scores(batched) == _scores(direct)
+    result.stdout.fnmatch_lines(["*rft: batch batch_1 (m, 10 request(s)): validating, 0/10 done*",
+                                 "*rft: batch batch_1 (m, 10 request(s)): completed, 10/10 done*",
+                                 "*submitted batch batch_1*",
+                                 "*10 sample(s) of m graded from the Batch API output*"])
+    state = json.loads((pytester.path / ".rft-batches.json").read_text())
+    assert [e["batch_id"] for e in state.values()] == ["batch_1"]
+    # the same requests again: the finished batch is read again, nothing is submitted or paid
+    again = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0")
+    assert again.ret == 0 and openai_server.batch_creates == 1
+    again.stdout.fnmatch_lines(["*resumed batch batch_1*"])
+
+
+def test_interrupted_batch_is_resumed_not_submitted_twice(project, openai_server, tmp_path):  # noqa: F811
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pytester = project(n_items=3, repeats=2)
+    openai_server.batch_polls_to_finish = 10 ** 6  # stays in_progress until the test says so
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rft-model=m",
+            f"--rft-base-url={openai_server.base_url}", "--rft-batch", "--rft-batch-poll=0.05"]
+    proc = subprocess.Popen(args, cwd=pytester.path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+    state = pytester.path / ".rft-batches.json"
+    deadline = time.monotonic() + 60
+    while not (state.exists() and len(openai_server.get_log) >= 3):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C while polling
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode != 0, out
+    assert openai_server.batch_creates == 1
+    openai_server.batch_polls_to_finish = 0  # the batch completes meanwhile
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
+                 f"--rft-report={report}")
+    assert result.ret == 0, result.stdout.str()
+    assert openai_server.batch_creates == 1  # polled, not submitted again
+    assert len(_scores(report)) == 6 and openai_server.log == []
+    result.stdout.fnmatch_lines(["*: completed, 6/6 done*", "*resumed batch batch_1*"])
+
+
+def test_batch_failing_partway_and_expired_batch(project, openai_server, tmp_path):  # noqa: F811
+    pytester = project(n_items=4, repeats=2)
+    openai_server.batch_faults = lambda n, line: {0: "500", 1: "400"}.get(n)
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
+                 f"--rft-report={report}")
+    assert result.ret == 1
+    causes = sorted(v[3] for v in _scores(report).values() if v[3])
+    assert causes == ["http 400 in batch", "http 500 in batch"]
+    result.stdout.fnmatch_lines(["*completed, 6/8 done, 2 failed*"])
+    # expired: some lines in the error file as batch_expired, others in no file at all
+    (pytester.path / ".rft-batches.json").unlink()
+    openai_server.batch_final = "expired"
+    openai_server.batch_faults = lambda n, line: "expired" if n < 3 else "skip" if n < 5 else None
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
+                 f"--rft-report={report}", "-v")
+    assert result.ret == 1 and openai_server.batch_creates == 2
+    causes = sorted(v[3] for v in _scores(report).values() if v[3])
+    assert causes == ["batch expired"] * 5
+    result.stdout.fnmatch_lines(["*expired, 3/8 done, 3 failed*",
+                                 "*completion window expired*",
+                                 "*the batch batch_2 ended expired before answering this request*",
+                                 "*errors: batch expired 5*"])
+
+
+def test_batch_that_cannot_be_submitted(project, openai_server, tmp_path, monkeypatch):  # noqa: F811
+    pytester = project(n_items=2, repeats=1)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-abcdefgh")
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
+                 f"--rft-report={report}")
+    assert result.ret == 1 and openai_server.batch_creates == 0
+    assert {v[3] for v in _scores(report).values()} == {"batch not submitted"}
+    result.stdout.fnmatch_lines(["*batch of m not run: POST /files: Error code: 401*"])
+    assert "sk-wrong-key-abcdefgh" not in result.stdout.str()
+    assert not (pytester.path / ".rft-batches.json").exists()
