@@ -125,6 +125,8 @@ def validate(config: pytest.Config) -> None:
              if option(config, n)]
     if len(modes) > 1:
         raise pytest.UsageError(f"{' and '.join(modes)} exclude each other")
+    if modes and modes[0] != "--rft-regrade" and (config.getoption("numprocesses", None) or 0):
+        raise pytest.UsageError(f"{modes[0]} needs one process: run it without -n (xdist)")
     from .sizes import parse_size
 
     try:

@@ -159,6 +159,23 @@ def test_batch_modes_exclude_each_other(project, openai_server, tmp_path):  # no
     result = run(pytester, openai_server, "--rft-model=m", "--rft-batch-export=a.jsonl",
                  "--rft-batch-import=b.jsonl")
     result.stderr.fnmatch_lines(["*--rft-batch-export and --rft-batch-import exclude each other*"])
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "-n", "2")
+    result.stderr.fnmatch_lines(["*--rft-batch needs one process: run it without -n (xdist)*"])
+    assert openai_server.batch_creates == 0
+
+
+def test_batch_state_file(tmp_path) -> None:
+    from pytest_rft.batch_api import BatchState
+
+    state = BatchState(tmp_path / ".rft-batches.json")
+    assert state.get("k") is None
+    state.put("k", {"batch_id": "b1"})
+    state.put("j", {"batch_id": "b2"})
+    assert state.get("k") == {"batch_id": "b1"} and state.get("j") == {"batch_id": "b2"}
+    state.put("k", None)
+    assert state.get("k") is None and list(tmp_path.iterdir()) == [state.path]
+    state.path.write_text("not json")
+    assert state.get("j") is None  # a broken state file: submit again rather than crash
 
 
 # -- the Batch API over HTTP --------------------------------------------------------------
