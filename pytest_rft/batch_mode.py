@@ -17,7 +17,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .backends.batch import BatchCollector, ExportBackend, ImportBackend, load_output
+from .errors import RftError
 from .options import option
 from .runner import RunSettings, SuiteRun, run_all
 
@@ -52,7 +55,10 @@ def backends(session: Any, runs: list[SuiteRun], settings: RunSettings
     models = {r.model for r in runs}
     if mode == "batch-import":
         path = Path(option(config, "batch-import"))
-        lines, foreign = load_output([path])
+        try:
+            lines, foreign = load_output([path])
+        except RftError as exc:  # one clear line, not an internal error
+            raise pytest.UsageError(f"--rft-batch-import: {exc}") from None
         if foreign:
             session.notes.append(f"rft: {foreign} line(s) of {path} have custom ids that are "
                                  "not pytest-rft's (ignored)")

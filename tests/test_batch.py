@@ -179,14 +179,16 @@ def test_batch_state_file(tmp_path) -> None:
 
 
 # -- the Batch API over HTTP --------------------------------------------------------------
-def test_batch_api_scores_like_a_direct_run(project, openai_server, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_batch_api_scores_like_a_direct_run(project, openai_server, tmp_path, api):  # noqa: F811
     pytester = project(n_items=5, repeats=2)
     direct, batched = tmp_path / "direct.json", tmp_path / "batched.json"
-    assert run(pytester, openai_server, "--rft-model=m", f"--rft-report={direct}").ret == 0
+    assert run(pytester, openai_server, "--rft-model=m", f"--rft-api={api}",
+               f"--rft-report={direct}").ret == 0
     sent = sorted(json.dumps(b, sort_keys=True) for b in openai_server.bodies())
     openai_server.reset()
     result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
-                 f"--rft-report={batched}")
+                 f"--rft-api={api}", f"--rft-report={batched}")
     assert result.ret == 0, result.stdout.str()
     assert openai_server.log == []  # no live call: only the batch routes
     assert openai_server.batch_creates == 1
@@ -201,7 +203,8 @@ def test_batch_api_scores_like_a_direct_run(project, openai_server, tmp_path):  
     state = json.loads((pytester.path / ".rft-batches.json").read_text())
     assert [e["batch_id"] for e in state.values()] == ["batch_1"]
     # the same requests again: the finished batch is read again, nothing is submitted or paid
-    again = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0")
+    again = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
+                f"--rft-api={api}")
     assert again.ret == 0 and openai_server.batch_creates == 1
     again.stdout.fnmatch_lines(["*resumed batch batch_1*"])
 
@@ -274,3 +277,25 @@ def test_batch_that_cannot_be_submitted(project, openai_server, tmp_path, monkey
     result.stdout.fnmatch_lines(["*batch of m not run: POST /files: Error code: 401*"])
     assert "sk-wrong-key-abcdefgh" not in result.stdout.str()
     assert not (pytester.path / ".rft-batches.json").exists()
+
+
+def test_one_batch_per_model(project, openai_server, tmp_path):  # noqa: F811
+    pytester = project(n_items=3, repeats=1)
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-model=ft:n:org|x", "--rft-batch",
+                 "--rft-batch-poll=0", f"--rft-report={report}")
+    assert result.ret == 0, result.stdout.str()
+    assert openai_server.batch_creates == 2
+    models = [{json.loads(x)["body"]["model"] for x in f.decode().splitlines()}
+              for f in openai_server.files.values() if f.startswith(b'{"custom_id"')]
+    assert sorted(map(sorted, models)) == [["ft:n:org|x"], ["m"]]
+    assert {k[1] for k in _scores(report)} == {"m", "ft:n:org|x"}
+
+
+def test_unreadable_batch_output_is_one_clear_error(project, openai_server, tmp_path):  # noqa: F811
+    pytester = project(n_items=1, repeats=1)
+    (pytester.path / "bad.jsonl").write_text('{"custom_id": "x"}\nnot json\n')
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch-import=bad.jsonl")
+    result.stderr.fnmatch_lines(["ERROR: --rft-batch-import: bad.jsonl:2: line 2 is not JSON*",
+                                 "*fix: pass the output JSONL of a batch*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
