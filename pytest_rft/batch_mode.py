@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .backends.batch import BatchCollector, ExportBackend, ImportBackend, load_output
+from .backends.batch import EXPORTED, BatchCollector, ExportBackend, ImportBackend, load_output
 from .errors import RftError
 from .options import option
 from .runner import RunSettings, SuiteRun, run_all
@@ -37,10 +37,11 @@ def collect(runs: list[SuiteRun], settings: RunSettings) -> BatchCollector:
     collector = BatchCollector()
     exporters = {model: ExportBackend(model, collector) for model in {r.model for r in runs}}
     quick = RunSettings(concurrency=settings.concurrency, max_retries=0, seed=settings.seed)
-    asyncio.run(run_all(runs, exporters, quick))
+    stats = asyncio.run(run_all(runs, exporters, quick))
     for run in runs:
         run.results.clear()
         run.sampled = False
+    collector.failed = {cause: n for cause, n in stats.errors.items() if cause != EXPORTED}
     return collector
 
 
@@ -72,6 +73,9 @@ def backends(session: Any, runs: list[SuiteRun], settings: RunSettings
             f"rft: {n} request(s) written to {path} as Batch API input "
             f"({', '.join(f'{len(v)} {model} {url}' for (url, model), v in groups.items())}); "
             "nothing was sampled: grade the batch's output with --rft-batch-import FILE")
+        if collector.failed:
+            session.notes.append("rft: WARNING: request(s) not exported (they can't be built): "
+                                 + ", ".join(f"{c} {n}" for c, n in collector.failed.items()))
         return {}
     from .batch_api import run_batches
 

@@ -299,3 +299,15 @@ def test_unreadable_batch_output_is_one_clear_error(project, openai_server, tmp_
     result.stderr.fnmatch_lines(["ERROR: --rft-batch-import: bad.jsonl:2: line 2 is not JSON*",
                                  "*fix: pass the output JSONL of a batch*"])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_export_warns_about_requests_it_cannot_build(project, openai_server, tmp_path):  # noqa: F811
+    pytester = project(n_items=2, repeats=2)
+    with open(pytester.path / "data.jsonl", "a") as f:
+        f.write('\n{"id": "broken", "expected": "1"}\n')  # no question: the prompt can't be filled
+    exported = tmp_path / "in.jsonl"
+    result = run(pytester, openai_server, "--rft-model=m", f"--rft-batch-export={exported}")
+    assert result.ret == 0
+    assert len(exported.read_text().splitlines()) == 4
+    result.stdout.fnmatch_lines(["*WARNING: request(s) not exported (they can't be built): "
+                                 "template 2*"])

@@ -63,6 +63,8 @@ class BatchCollector:
 
     def __init__(self) -> None:
         self.lines: list[dict[str, Any]] = []
+        self.failed: dict[str, int] = {}
+        """Requests that could not be built, by cause (a template the record can't fill)."""
 
     def groups(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
         """Lines by (url, model): one batch each (a batch has one endpoint and one model)."""
