@@ -10,7 +10,9 @@ the import path (``backends/batch.py``).
 Resume without double spending: each submitted batch is remembered in ``.rft-batches.json`` in
 the rootdir, keyed by the sha256 of its input file. Rerunning the same requests (after a
 Ctrl-C, or later) polls and reads that batch instead of submitting again; delete the entry (or
-the file) to sample afresh. Requests a finished batch did not answer (it expired, failed or was
+the file) to sample afresh. A remembered batch that ``failed`` (validation: nothing ran, nothing
+was spent) is submitted again; polls that fail are tried again a few times, then the requests
+are errors with cause ``batch unavailable`` and a rerun resumes the batch. Requests a finished batch did not answer (it expired, failed or was
 cancelled first) are errors with cause ``batch expired`` / ``batch failed`` / ``batch
 cancelled``; a batch that could not be submitted makes its requests errors with cause ``batch
 not submitted`` and the reason.
@@ -138,6 +140,14 @@ class BatchClient:
         return await self._call("GET", f"/files/{file_id}/content")
 
 
+POLL_ATTEMPTS = 4
+
+
+def _errors(batch: dict[str, Any]) -> str:
+    errors = (batch.get("errors") or {}).get("data") or []
+    return "; ".join(str(e.get("message")) for e in errors[:3]) or "no reason given"
+
+
 def _progress_text(batch: dict[str, Any], model: str, n: int) -> str:
     counts = batch.get("request_counts") or {}
     return (f"rft: batch {batch.get('id')} ({model}, {n} request(s)): {batch.get('status')}, "
@@ -159,10 +169,15 @@ async def run_group(client: BatchClient, state: BatchState, url: str, model: str
         if entry is not None and entry.get("base_url") == client.base_url:
             try:
                 batch = await client.get(entry["batch_id"])
-                notes.append(f"rft: resumed batch {entry['batch_id']} ({model}, {len(lines)} "
-                             f"request(s)) submitted earlier for these exact requests")
             except BatchApiError:
                 batch = None  # gone (another account or endpoint): submit again
+            if batch is not None and batch.get("status") == "failed":
+                notes.append(f"rft: batch {entry['batch_id']} had failed ({_errors(batch)}): "
+                             "submitted again")
+                batch = None  # a failed batch ran nothing (validation): nothing spent twice
+            elif batch is not None:
+                notes.append(f"rft: resumed batch {entry['batch_id']} ({model}, {len(lines)} "
+                             f"request(s)) submitted earlier for these exact requests")
         if batch is None:
             file_id = await client.upload(data, f"rft-{key[:12]}.jsonl")
             batch = await client.create(file_id, url)
@@ -180,7 +195,15 @@ async def run_group(client: BatchClient, state: BatchState, url: str, model: str
             if batch.get("status") in FINAL:
                 break
             await asyncio.sleep(poll_s)
-            batch = await client.get(batch["id"])
+            submitted = batch["id"]
+            for attempt in range(POLL_ATTEMPTS):  # a poll that fails is tried again
+                try:
+                    batch = await client.get(submitted)
+                    break
+                except BatchApiError:
+                    if attempt == POLL_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(min(30.0, 1.0 + poll_s))
         for field in ("output_file_id", "error_file_id"):
             if batch.get(field):
                 found, _ = parse_output(await client.content(batch[field]),
@@ -189,14 +212,20 @@ async def run_group(client: BatchClient, state: BatchState, url: str, model: str
         status = str(batch.get("status"))
         reason = f"the batch {batch['id']} ended {status} before answering this request"
         if status == "failed":
-            errors = (batch.get("errors") or {}).get("data") or []
-            if errors:
-                reason += ": " + "; ".join(str(e.get("message")) for e in errors[:3])
+            reason += f": {_errors(batch)}"
         fallback = {"code": f"batch_{status}", "message": reason}
     except BatchApiError as exc:
-        fallback = {"code": "batch_not_submitted",
-                    "message": f"the batch for {model} ({url}) could not be run: {exc}"}
-        notes.append(f"rft: batch of {model} not run: {exc}")
+        entry = state.get(key)
+        if entry is None:
+            fallback = {"code": "batch_not_submitted",
+                        "message": f"the batch for {model} ({url}) could not be run: {exc}"}
+            notes.append(f"rft: batch of {model} not run: {exc}")
+        else:  # submitted: a rerun resumes it
+            fallback = {"code": "batch_unavailable",
+                        "message": f"batch {entry['batch_id']} could not be read ({exc}); "
+                                   "rerun to resume it"}
+            notes.append(f"rft: batch {entry['batch_id']} of {model} could not be read: {exc}; "
+                         "rerun the same command to resume it")
     for line in lines:
         k = parse_custom_id(line["custom_id"])
         if k is not None and k not in answered:

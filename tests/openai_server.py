@@ -440,6 +440,9 @@ class OpenAIServer:
                 self.add_file(file_id, "".join(json.dumps(e) + "\n" for e in entries).encode())
                 batch[kind] = file_id
         batch["status"] = self.batch_final
+        if self.batch_final == "failed":
+            batch["errors"] = {"object": "list", "data": [
+                {"code": "invalid_request", "message": "the input file failed validation"}]}
         batch["request_counts"].update(completed=len(outputs), failed=len(errors))
 
     # -- introspection helpers ------------------------------------------------------------

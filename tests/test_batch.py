@@ -311,3 +311,22 @@ def test_export_warns_about_requests_it_cannot_build(project, openai_server, tmp
     assert len(exported.read_text().splitlines()) == 4
     result.stdout.fnmatch_lines(["*WARNING: request(s) not exported (they can't be built): "
                                  "template 2*"])
+
+
+def test_failed_batch_is_an_error_then_submitted_again(project, openai_server, tmp_path):  # noqa: F811
+    pytester = project(n_items=2, repeats=1)
+    openai_server.batch_final = "failed"
+    openai_server.batch_faults = lambda n, line: "skip"  # validation failed: nothing ran
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
+                 f"--rft-report={report}", "-v")
+    assert result.ret == 1
+    assert {v[3] for v in _scores(report).values()} == {"batch failed"}
+    result.stdout.fnmatch_lines(["*ended failed before answering this request: the input file "
+                                 "failed validation*"])
+    openai_server.batch_final, openai_server.batch_faults = "completed", None
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0")
+    assert result.ret == 0, result.stdout.str()
+    assert openai_server.batch_creates == 2
+    result.stdout.fnmatch_lines(["*batch batch_1 had failed (the input file failed validation): "
+                                 "submitted again*"])
