@@ -193,6 +193,8 @@ class OpenAIServer:
         """GETs of a batch before it reaches ``batch_final`` (validating, in_progress, ...)."""
         self.batch_final = "completed"
         """Status a batch ends in: completed, failed, expired or cancelled."""
+        self.batch_get_failures = 0
+        """The next N ``GET /v1/batches/{id}`` answer 503."""
         self.batch_faults: Callable[[int, dict[str, Any]], str | None] | None = None
         """``(line number, input line) -> None | "expired" | "skip" | an HTTP status``: an
         error-file line (``batch_expired`` / a failed response) or no line at all."""
@@ -393,6 +395,9 @@ class OpenAIServer:
         denied = self._unauthorized(request)
         if denied is not None:
             return denied
+        if self.batch_get_failures > 0:
+            self.batch_get_failures -= 1
+            return self._error(503, "Service unavailable", "server_error")
         batch = self.batches.get(request.match_info["batch_id"])
         if batch is None:
             return self._error(404, "No such batch", "invalid_request_error")

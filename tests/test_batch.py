@@ -330,3 +330,22 @@ def test_failed_batch_is_an_error_then_submitted_again(project, openai_server, t
     assert openai_server.batch_creates == 2
     result.stdout.fnmatch_lines(["*batch batch_1 had failed (the input file failed validation): "
                                  "submitted again*"])
+
+
+def test_failed_polls_are_tried_again_then_resumed(project, openai_server, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setattr("pytest_rft.batch_api.POLL_ATTEMPTS", 2)
+    pytester = project(n_items=2, repeats=1)
+    openai_server.batch_get_failures = 1  # one 503: tried again, the run completes
+    assert run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0").ret == 0
+    (pytester.path / ".rft-batches.json").unlink()
+    openai_server.batch_get_failures = 2  # out of tries: errors, and a rerun resumes
+    report = tmp_path / "r.json"
+    result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
+                 f"--rft-report={report}")
+    assert result.ret == 1
+    assert {v[3] for v in _scores(report).values()} == {"batch unavailable"}
+    result.stdout.fnmatch_lines(["*batch batch_2 of m could not be read: GET /batches/batch_2: "
+                                 "Error code: 503*rerun the same command to resume it*"])
+    assert run(pytester, openai_server, "--rft-model=m", "--rft-batch",
+               "--rft-batch-poll=0").ret == 0
+    assert openai_server.batch_creates == 2
