@@ -38,6 +38,13 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
                                          "store the answers (replacing recorded ones)"),
     ("replay", {"action": "store_true"}, "with --rft-cache: answer only from the cache, never "
                                          "call the model; a request not recorded is an error"),
+    ("batch-export", {}, "write every request of the run to this file as OpenAI Batch input "
+                         "JSONL and sample nothing"),
+    ("batch-import", {}, "grade this OpenAI Batch output JSONL (from the Batch API, vllm "
+                         "run-batch ...) instead of calling the model"),
+    ("batch", {"action": "store_true"}, "send the run's requests through the OpenAI Batch API "
+                                        "(upload, create, poll, download) and grade the output"),
+    ("batch-poll", {"type": float}, "seconds between polls of a batch's status (default 30)"),
     ("base-url", {}, "OpenAI-compatible endpoint (default $OPENAI_BASE_URL or OpenAI)"),
     ("api", {"choices": ["chat", "responses"]}, "OpenAI API to call (default chat)"),
     ("budget-tokens", {"type": int}, "stop starting model calls once the run has used this many "
@@ -71,11 +78,11 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
 DEFAULTS = {"http-client": "direct", "concurrency": 16, "timeout": 60.0, "max-retries": 4,
             "retry-backoff": 0.5, "bootstrap": 1000, "seed": 0, "baseline-update": False,
             "suite-pattern": ["rft_*.yaml", "*.rft.yaml"], "grader-isolation": "on",
-            "grader-timeout": 120.0, "grader-memory": "2GB"}
+            "grader-timeout": 120.0, "grader-memory": "2GB", "batch-poll": 30.0}
 MAXIMUM = {"repeats": 10_000}
 MINIMUM = {"budget-tokens": 1, "budget-cost": 0.0, "repeats": 1, "limit": 0, "concurrency": 1,
            "timeout": 0.001, "max-retries": 0, "retry-backoff": 0.0, "bootstrap": 0,
-           "grader-timeout": 0.001}
+           "grader-timeout": 0.001, "batch-poll": 0.0}
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -114,6 +121,12 @@ def validate(config: pytest.Config) -> None:
     if (record or replay) and not option(config, "cache"):
         raise pytest.UsageError(f"--rft-{'record' if record else 'replay'} needs --rft-cache DIR "
                                 "(or the ini key rft_cache)")
+    modes = [f"--rft-{n}" for n in ("batch-export", "batch-import", "batch", "regrade")
+             if option(config, n)]
+    if len(modes) > 1:
+        raise pytest.UsageError(f"{' and '.join(modes)} exclude each other")
+    if modes and modes[0] != "--rft-regrade" and (config.getoption("numprocesses", None) or 0):
+        raise pytest.UsageError(f"{modes[0]} needs one process: run it without -n (xdist)")
     from .sizes import parse_size
 
     try:

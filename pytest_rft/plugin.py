@@ -193,6 +193,9 @@ class _RftNode(pytest.Item):
     def setup(self) -> None:
         if not self.run.sampled and is_worker(self.config):
             rft_session(self.config).sample([self.run])
+        if option(self.config, "batch-export"):
+            pytest.skip(f"--rft-batch-export: request(s) written to "
+                        f"{option(self.config, 'batch-export')}, nothing sampled")
 
     def show(self, status: str) -> None:
         rft_session(self.config).status[self.nodeid] = status

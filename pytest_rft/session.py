@@ -88,6 +88,8 @@ class RftSession:
             return
         if option(self.config, "cache") and option(self.config, "replay"):
             return  # answered from the cache, never sent
+        if option(self.config, "batch-export") or option(self.config, "batch-import"):
+            return  # written to or read from a batch file, never sent
         if os.environ.get("OPENAI_API_KEY"):
             return
         known = sorted(registered_models())
@@ -135,8 +137,14 @@ class RftSession:
         judge = self.judge = self.make_judge()
         try:
             budget = self._budget(runs)
-            backends = {model: self.make_backend(model, budget)
-                        for model in {r.model for r in runs}}
+            from . import batch_mode
+
+            backends = batch_mode.backends(self, runs, settings)
+            if backends == {}:
+                return  # --rft-batch-export: written, nothing to sample
+            if backends is None:
+                backends = {model: self.make_backend(model, budget)
+                            for model in {r.model for r in runs}}
             with isolation.activate(pool), judges.activate(judge):  # python graders: workers
                 calls = asyncio.run(_run(runs, backends, settings, progress, judge))
             if self.calls is None:

@@ -24,6 +24,11 @@ with valid JSON of the wrong shape), ``truncate``
 (half the text, finish_reason ``length`` / status ``incomplete``), ``refusal``, ``empty``
 (``choices: []`` / ``output: []``). ``401`` is also produced by a wrong API key.
 
+Batch API: ``POST /v1/files`` (multipart, purpose batch), ``POST /v1/batches`` (counted in
+``batch_creates``), ``GET /v1/batches/{id}`` (validating -> in_progress -> ``batch_final`` after
+``batch_polls_to_finish`` polls, answering each line through ``policy`` unless
+``batch_faults`` says otherwise); output and error files are served as file content.
+
 Platform objects for ``pytest-rft import`` tests: ``GET /v1/evals/{id}``, ``.../runs``,
 ``.../runs/{run}/output_items``, ``/v1/files/{id}/content``, ``/v1/fine_tuning/jobs/{id}`` and
 ``.../checkpoints`` serve what ``add_eval``, ``add_run``, ``add_output_items``, ``add_file``,
@@ -179,6 +184,20 @@ class OpenAIServer:
         self.page_limit = 100
         """Largest page a list serves, whatever ``limit`` asks (the real API caps at 100)."""
         self.get_log: list[str] = []
+        self.files: dict[str, bytes] = {}
+        """Uploaded files (``POST /v1/files``) by id."""
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_creates = 0
+        """``POST /v1/batches`` calls (a resumed run must not add one)."""
+        self.batch_polls_to_finish = 2
+        """GETs of a batch before it reaches ``batch_final`` (validating, in_progress, ...)."""
+        self.batch_final = "completed"
+        """Status a batch ends in: completed, failed, expired or cancelled."""
+        self.batch_get_failures = 0
+        """The next N ``GET /v1/batches/{id}`` answer 503."""
+        self.batch_faults: Callable[[int, dict[str, Any]], str | None] | None = None
+        """``(line number, input line) -> None | "expired" | "skip" | an HTTP status``: an
+        error-file line (``batch_expired`` / a failed response) or no line at all."""
         """Path and query of every GET, in order."""
         self._port = port
         self._lock = threading.Lock()
@@ -197,6 +216,9 @@ class OpenAIServer:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/responses", self._responses)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/files", self._upload)
+        app.router.add_post("/v1/batches", self._create_batch)
+        app.router.add_get("/v1/batches/{batch_id}", self._get_batch)
         app.router.add_get("/v1/{tail:.*}", self._platform_get)
         return app
 
@@ -323,6 +345,110 @@ class OpenAIServer:
                 "first_id": data[0].get("id") if data else None,
                 "last_id": data[-1].get("id") if data else None,
                 "has_more": start + limit < len(objects)}
+
+    # -- Batch API (POST /v1/files, POST /v1/batches, GET /v1/batches/{id}) ------------------
+    def _unauthorized(self, request: web.Request) -> web.Response | None:
+        auth = request.headers.get("Authorization", "")
+        if self.api_key is not None and auth != f"Bearer {self.api_key}":
+            return self._error(401, "Incorrect API key provided", "invalid_request_error",
+                               code="invalid_api_key")
+        return None
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        denied = self._unauthorized(request)
+        if denied is not None:
+            return denied
+        fields: dict[str, Any] = {}
+        reader = await request.multipart()
+        async for part in reader:
+            fields[part.name] = (await part.read(), part.filename)
+        if fields.get("purpose", (b"",))[0] != b"batch" or "file" not in fields:
+            return self._error(400, "need purpose=batch and a file", "invalid_request_error")
+        file_id = f"file-{len(self.files) + 1}"
+        data, name = fields["file"]
+        self.files[file_id] = bytes(data)
+        return web.json_response({"id": file_id, "object": "file", "bytes": len(data),
+                                  "filename": name, "purpose": "batch",
+                                  "created_at": int(time.time())})
+
+    async def _create_batch(self, request: web.Request) -> web.StreamResponse:
+        denied = self._unauthorized(request)
+        if denied is not None:
+            return denied
+        body = await request.json()
+        if body.get("input_file_id") not in self.files or body.get("completion_window") != "24h":
+            return self._error(400, "bad batch request", "invalid_request_error")
+        with self._lock:
+            self.batch_creates += 1
+            batch_id = f"batch_{self.batch_creates}"
+        n = len(self.files[body["input_file_id"]].splitlines())
+        batch = {"id": batch_id, "object": "batch", "endpoint": body.get("endpoint"),
+                 "input_file_id": body["input_file_id"], "completion_window": "24h",
+                 "status": "validating", "output_file_id": None, "error_file_id": None,
+                 "errors": None, "created_at": int(time.time()), "polls": 0,
+                 "request_counts": {"total": n, "completed": 0, "failed": 0}}
+        self.batches[batch_id] = batch
+        return web.json_response({k: v for k, v in batch.items() if k != "polls"})
+
+    async def _get_batch(self, request: web.Request) -> web.StreamResponse:
+        self.get_log.append(request.path_qs)
+        denied = self._unauthorized(request)
+        if denied is not None:
+            return denied
+        if self.batch_get_failures > 0:
+            self.batch_get_failures -= 1
+            return self._error(503, "Service unavailable", "server_error")
+        batch = self.batches.get(request.match_info["batch_id"])
+        if batch is None:
+            return self._error(404, "No such batch", "invalid_request_error")
+        if batch["status"] not in ("completed", "failed", "expired", "cancelled"):
+            batch["polls"] += 1
+            if batch["polls"] >= self.batch_polls_to_finish:
+                self._finish_batch(batch)
+            else:
+                batch["status"] = "in_progress"
+        return web.json_response({k: v for k, v in batch.items() if k != "polls"})
+
+    def _finish_batch(self, batch: dict[str, Any]) -> None:
+        """Answer every input line as the HTTP routes would (policy, renderers), or not."""
+        outputs, errors = [], []
+        for n, raw in enumerate(self.files[batch["input_file_id"]].decode().splitlines()):
+            line = json.loads(raw)
+            fault = self.batch_faults(n, line) if self.batch_faults else None
+            entry: dict[str, Any] = {"id": f"batch_req_{n}", "custom_id": line["custom_id"],
+                                     "response": None, "error": None}
+            if fault == "skip":
+                continue
+            if fault == "expired":
+                entry["error"] = {"code": "batch_expired",
+                                  "message": "This request could not be executed before the "
+                                             "completion window expired."}
+                errors.append(entry)
+                continue
+            if fault is not None:
+                status = int(fault)
+                entry["response"] = {"status_code": status, "request_id": f"req_{n}", "body": {
+                    "error": {"message": f"error {status}", "type": "server_error"}}}
+                errors.append(entry)
+                continue
+            body = line["body"]
+            answer = self.policy(body)
+            spec = answer if isinstance(answer, dict) else {"text": str(answer)}
+            render = self._chat_body if line["url"].endswith("/chat/completions") \
+                else self._responses_body
+            entry["response"] = {"status_code": 200, "request_id": f"req_{n}",
+                                 "body": render(body, "ok", spec)}
+            outputs.append(entry)
+        for kind, entries in (("output_file_id", outputs), ("error_file_id", errors)):
+            if entries:
+                file_id = f"file-{batch['id']}-{kind.split('_')[0]}"
+                self.add_file(file_id, "".join(json.dumps(e) + "\n" for e in entries).encode())
+                batch[kind] = file_id
+        batch["status"] = self.batch_final
+        if self.batch_final == "failed":
+            batch["errors"] = {"object": "list", "data": [
+                {"code": "invalid_request", "message": "the input file failed validation"}]}
+        batch["request_counts"].update(completed=len(outputs), failed=len(errors))
 
     # -- introspection helpers ------------------------------------------------------------
     def bodies(self, path: str | None = None) -> list[dict[str, Any]]:
