@@ -129,15 +129,10 @@ class SuiteFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
-def node_name(what: str, model: str) -> str:
-    """``doc-003[eurovoc-clf-v2]``: the model goes in brackets at the end, like a pytest
-    parameter, so every printed node id pastes back (pytest reads everything after the first
-    ``[`` as part of the last name, whatever ``::`` or ``/`` the model name holds)."""
-    return f"{safe_name(what)}[{model}]"
-
-
 def safe_name(text: str) -> str:
-    """An item id usable as a node name: ``::`` and brackets would split or end it."""
+    """An item id usable as a node name (``doc-003`` in ``doc-003[model]``: the model goes in
+    brackets at the end, like a pytest parameter, so every printed node id pastes back whatever
+    ``::`` or ``/`` the model name holds); ``::`` and brackets in the id would split or end it."""
     return text.replace("::", ":").replace("[", "(").replace("]", ")")
 
 
@@ -152,30 +147,38 @@ class SuiteCollector(pytest.Collector):
 
         for run in self.runs:
             for item in self.dataset_items:
-                name = node_name(item.id, run.model)
-                yield RftItem.from_parent(self, name=name, nodeid=self._child_id(name), run=run,
+                what = safe_name(item.id)
+                yield RftItem.from_parent(self, name=f"{what}[{run.model}]",
+                                          nodeid=self._child_id(what, run.model), run=run,
                                           item=item)
             config = run.suite.config
             for gate in [*config.gates, error_gate(config.max_error_rate)]:
-                name = node_name(f"gate:{gate.label}", run.model)
-                yield GateItem.from_parent(self, name=name, nodeid=self._child_id(name), run=run,
+                what = safe_name(f"gate:{gate.label}")
+                yield GateItem.from_parent(self, name=f"{what}[{run.model}]",
+                                           nodeid=self._child_id(what, run.model), run=run,
                                            gate=gate)
 
-    def _child_id(self, name: str) -> str:
-        """As a string, so pytest 9 parses the trailing [model] as the id's params, exactly as it
-        parses ids it reads back (the --lf cache, the command line)."""
-        return f"{self.nodeid}::{name}"
+    def _child_id(self, what: str, model: str) -> Any:
+        """The child's id with the trailing [model] as its params, exactly as pytest 9 parses
+        the ids it reads back (the --lf cache, the command line); a plain string on pytest 8."""
+        structured = getattr(self, "id", None)
+        if hasattr(structured, "child"):
+            return structured.child(what).with_params(model)
+        return f"{self.nodeid}::{what}[{model}]"
 
 
 class RftFailure(Exception):
     """An item or gate outcome, shown as its message without a traceback."""
 
 
+RFT_MARK = pytest.mark.rft
+
+
 class _RftNode(pytest.Item):
     def __init__(self, *, run: SuiteRun, **kwargs: Any):
         super().__init__(**kwargs)
         self.run = run
-        self.add_marker("rft")
+        self.add_marker(RFT_MARK)
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, (RftFailure, RftError)):
