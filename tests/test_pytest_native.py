@@ -7,7 +7,6 @@ import signal
 import stat
 import subprocess
 import sys
-import textwrap
 import time
 import xml.etree.ElementTree as ET
 
@@ -161,12 +160,11 @@ def test_a_dripping_server_ends_at_the_deadline(pytester, openai_server, monkeyp
     pytester.path.joinpath("data.jsonl").write_text(
         '{"id": "q1", "question": "1?", "expected": "1"}\n')
     report = tmp_path / "r.json"
-    started = time.monotonic()
+    # the drip is a whole, good answer after 20 s, each piece quick: a timeout per read never
+    # fires, so "timeout" below is the whole-call deadline at work (and the run ends, with a report)
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", f"--rft-base-url={openai_server.base_url}", "--rft-timeout", "1",
         "--rft-max-retries", "0", f"--rft-report={report}", timeout=60)
-    elapsed = time.monotonic() - started
-    assert elapsed < 15, elapsed  # not the 20 s the server would drip
     samples = json.loads(report.read_text())["suites"][0]["items"][0]["samples"]
     assert [s["error_cause"] for s in samples] == ["timeout", "timeout"]
     result.stdout.fnmatch_lines(["*model call failed: *within 1*"])

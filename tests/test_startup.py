@@ -54,7 +54,11 @@ def loaded(tmp_path: Path, *args: str) -> tuple[list[str], int]:
 
 @pytest.fixture
 def plain(tmp_path: Path) -> Path:
-    (tmp_path / "test_plain.py").write_text("def test_a():\n    assert 1 + 1 == 2\n")
+    # an ordinary test module: the plugin is registered (its options exist), its core isn't needed
+    (tmp_path / "test_plain.py").write_text(
+        "def test_plugin_registered(pytestconfig):\n"
+        "    assert pytestconfig.pluginmanager.has_plugin('rft')\n"
+        "    assert pytestconfig.getoption('rft_model') is None\n")
     return tmp_path
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 
 import numpy as np
 import pytest
@@ -221,16 +220,15 @@ def test_constant_scores_give_degenerate_ci() -> None:
     assert m.ci_low == m.value == m.ci_high == pytest.approx(0.7)
 
 
-def test_suite_bootstrap_is_fast_for_10k_items() -> None:
+def test_suite_bootstrap_over_10k_items() -> None:
+    """(Its time is a figure of benchmarks/aggregate_memory.py, not asserted here.)"""
     rng = np.random.default_rng(0)
     items = [
         ItemStats(item_id=str(i), scores={}, n_samples=10, n_errors=0, n_grader_errors=0,
                   primary_values=[], passed=bool(rng.random() < 0.5))
         for i in range(10_000)
     ]
-    start = time.perf_counter()
     m = suite_metrics(items, [], n_boot=1000)
-    assert time.perf_counter() - start < 2.0  # typically ~0.1 s
     assert m["pass_rate"].ci_low < m["pass_rate"].value < m["pass_rate"].ci_high
 
 

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -58,9 +57,7 @@ def test_errors_keep_their_line(pool) -> None:
                          ids=["busy-loop", "sleep-an-hour"])
 def test_a_grader_that_hangs_times_out(pool, body) -> None:
     g = python(f"def grade(sample, item):\n    {body}\n")
-    started = time.monotonic()
-    message = grade(g).errors["g"]
-    assert time.monotonic() - started < 5
+    message = grade(g).errors["g"]  # (an hour's sleep would hang the test, not end here)
     assert message.startswith("grader 'g' timed out after 1 s (--rft-grader-timeout) (line 2")
     still_works()
 
