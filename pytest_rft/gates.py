@@ -28,6 +28,16 @@ class GateResult:
     inconclusive: bool = False
     """A baseline gate that passed only because the data cannot tell."""
 
+    @property
+    def status(self) -> str:
+        """One short line for `-v` and the short summary; `detail` holds the explanation."""
+        text = f"{self.metric}={_num(self.value)}"
+        if self.delta is not None:
+            text += f" Δ{self.delta:+.4f} vs baseline {_num(self.baseline)}"
+        if self.inconclusive:
+            text += " inconclusive"
+        return text
+
 
 def error_gate(max_error_rate: float) -> Gate:
     """The implicit gate every suite has: model and grader errors above the allowed rate fail."""

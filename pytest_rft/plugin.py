@@ -297,7 +297,7 @@ class GateItem(_RftNode):
         if not self.run.sampled:
             raise RftFailure("not sampled: the run stopped before this suite was sampled")
         result = next(g for g in self.summary().gates if g.label == self.gate.label)
-        self.show(result.detail)
+        self.show(result.status)
         self.user_properties.append((self.gate.metric, result.value))
         if result.delta is not None:
             self.user_properties.append((f"{self.gate.metric}.delta_vs_baseline", result.delta))

@@ -14,6 +14,7 @@ from pytest_rft.backends.batch import (ImportBackend, custom_id, input_line, par
 from pytest_rft.backends.direct import DirectBackend
 from pytest_rft.records import Request
 from tests.test_openai_e2e import policy, project, run  # noqa: F401  (fixture)
+from tests.subprocesses import INTERRUPTIBLE
 
 
 def request(item_id: str = "a|b:c/d", model: str = "ft:o4-mini:org|x:id/1", repeat: int = 2,
@@ -221,7 +222,8 @@ def test_interrupted_batch_is_resumed_not_submitted_twice(project, openai_server
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rft-model=m",
             f"--rft-base-url={openai_server.base_url}", "--rft-batch", "--rft-batch-poll=0.05"]
     proc = subprocess.Popen(args, cwd=pytester.path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
+                            **INTERRUPTIBLE)
     state = pytester.path / ".rft-batches.json"
     deadline = time.monotonic() + 60
     while not (state.exists() and len(openai_server.get_log) >= 3):  # wait for the first polls

@@ -15,6 +15,7 @@ from pytest_rft.backends.cache import FILENAME, CacheBackend, CacheStore, cache_
 from pytest_rft.backends.direct import DirectBackend
 from pytest_rft.records import Completion, Request, Usage
 from tests.test_openai_e2e import project, run  # noqa: F401  (fixture)
+from tests.subprocesses import INTERRUPTIBLE
 
 
 def request(content: str = "q", repeat: int = 0, seed: int = 1, model: str = "m") -> Request:
@@ -221,7 +222,7 @@ def test_ctrl_c_while_writing_leaves_a_sound_file(tmp_path: Path) -> None:
     import time
 
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+                            stderr=subprocess.DEVNULL, text=True, **INTERRUPTIBLE)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)

@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 
+from tests.subprocesses import INTERRUPTIBLE
+
 CONFTEST = '''
 import asyncio
 import pytest_rft
@@ -218,7 +220,8 @@ def test_ctrl_c_stops_sampling_and_keeps_partial_report(project):
     report = project.path / "partial.json"
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                              "--rft-model", "slow-model", f"--rft-report={report}"],
-                            cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            **INTERRUPTIBLE)
     deadline = time.monotonic() + 30
     while not (project.path / "started").exists() and time.monotonic() < deadline:
         time.sleep(0.05)

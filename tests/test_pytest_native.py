@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.openai_server import FaultPlan
+from tests.subprocesses import INTERRUPTIBLE
 
 CONFTEST = '''
 import os, time
@@ -185,7 +186,8 @@ def test_sigterm_writes_the_partial_report_and_fails(project, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rft-model", "slow",
          "--rft-concurrency", "2", f"--rft-report={report}"],
-        cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        **INTERRUPTIBLE)
     deadline = time.monotonic() + 60
     while not (project.path / "started").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
