@@ -4,6 +4,7 @@ test loop, outcomes. State and work live in ``session.RftSession`` and the pytes
 from __future__ import annotations
 
 import fnmatch
+import functools
 import signal
 import sys
 import threading
@@ -188,7 +189,18 @@ class _RftNode(pytest.Item):
     def reportinfo(self):
         # The "domain" heads failure sections; one that isn't a suffix of the node id keeps
         # pytest from rewriting the id's dots in -v lines (rft_eurovoc::yaml::...)
-        return self.path, None, f"{self.parent.name} · {self.name}"
+        # line 0 (the suite file's first): pytest reports a user's skip mark at the node's line
+        return self.path, 0, f"{self.parent.name} · {self.name}"
+
+    @functools.cached_property
+    def location(self) -> tuple[str, int, str]:
+        """``reportinfo`` with the file relative to the root, as pytest's, worked out once per
+        suite rather than once per node."""
+        parent: Any = self.parent
+        relpath = getattr(parent, "_rft_relpath", None)
+        if relpath is None:
+            relpath = parent._rft_relpath = super().location[0]
+        return relpath, 0, f"{parent.name} · {self.name}"
 
     def summary(self) -> SuiteSummary:
         return rft_session(self.config).summary(self.run)
@@ -201,7 +213,7 @@ class _RftNode(pytest.Item):
                         f"{option(self.config, 'batch-export')}, nothing sampled")
 
     def show(self, status: str) -> None:
-        rft_session(self.config).status[self.nodeid] = status
+        rft_session(self.config).status[self.nodeid] = scrub(status)
 
 
 class RftItem(_RftNode):
@@ -362,6 +374,24 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     return None
 
 
+LEAN = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """Suite nodes take the lean protocol (``protocol.py``), unless marked or debugged."""
+    if not isinstance(item, _RftNode):
+        return None
+    from . import protocol
+
+    config = item.config
+    if LEAN not in config.stash:
+        config.stash[LEAN] = protocol.lean_allowed(config)
+    if not (config.stash[LEAN] and protocol.plain(item)):
+        return None
+    return protocol.run_lean(item, nextitem)
+
+
 def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -390,7 +420,6 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     status = session.status.get(report.nodeid) if session is not None else None
     if status is None or report.when != "call":
         return None
-    status = scrub(status)
     if report.passed:
         return "passed", ".", (f"PASSED ({status})", {"green": True})
     if report.failed:

@@ -12,7 +12,7 @@ import re
 
 _TOKEN = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}")
 _MIN_SECRET = 8
-_cache: tuple[tuple[str, ...], re.Pattern[str] | None] = ((), None)
+_cache: tuple[tuple, re.Pattern[str] | None] = ((), None)
 
 
 def _secret_values() -> tuple[str, ...]:
@@ -22,10 +22,12 @@ def _secret_values() -> tuple[str, ...]:
 
 
 def _pattern() -> re.Pattern[str] | None:
+    """The secrets' pattern, rebuilt only when the environment changed (scrub runs per test)."""
     global _cache
-    values = _secret_values()
-    if values != _cache[0]:
-        _cache = (values, re.compile("|".join(map(re.escape, values))) if values else None)
+    environ = tuple(getattr(os.environ, "_data", os.environ).items())  # raw: no decoding
+    if environ != _cache[0]:
+        values = _secret_values()
+        _cache = (environ, re.compile("|".join(map(re.escape, values))) if values else None)
     return _cache[1]
 
 
