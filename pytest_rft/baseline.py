@@ -14,7 +14,7 @@ import inspect
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +112,9 @@ def default_path(suite_path: Path, suite_name: str, baseline_dir: str | Path | N
 
 def dumps(baseline: Baseline) -> str:
     """Diff-friendly JSON: sorted keys, one metric and one item per line."""
-    data = asdict(baseline)
+    data = _fields(baseline)  # shallow: json.dumps walks the rest (asdict's deep copy is slow)
     data.pop("path", None)
-    items = data.pop("items")
+    items = {k: _fields(v) for k, v in data.pop("items").items()}
     metrics = data.pop("metrics")
     data["schema_version"] = SCHEMA_VERSION
     data["kind"] = KIND
@@ -128,6 +128,10 @@ def dumps(baseline: Baseline) -> str:
     return ("{\n" + ",\n".join(head)
             + ",\n  \"items\": {\n" + ",\n".join(item_lines) + "\n  }"
             + ",\n  \"metrics\": {\n" + ",\n".join(metric_lines) + "\n  }\n}\n")
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
 def _compact(item: dict[str, Any]) -> dict[str, Any]:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
-from jsonschema import validators
-
 _VALIDATORS: dict[int, tuple[Any, Any]] = {}
 """id(schema) -> (schema, validator); the schema is kept so its id is never reused."""
 
 
 def _validator(schema: dict[str, Any]) -> Any:
+    import jsonschema  # only suites with a response schema pay for the import (50 ms)
+    from jsonschema import validators
+
     entry = _VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
         cls = validators.validator_for(schema, default=jsonschema.Draft202012Validator)
@@ -29,6 +29,8 @@ def violation(schema: dict[str, Any] | None, value: Any) -> str | None:
     """Why ``value`` breaks ``schema`` (the most relevant error, with its JSON path), or None."""
     if not schema:
         return None
+    import jsonschema
+
     try:
         error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(value))
     except jsonschema.exceptions.SchemaError as exc:  # pragma: no cover - a broken schema

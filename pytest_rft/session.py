@@ -157,6 +157,7 @@ class RftSession:
             if budget is not None:
                 self.notes.append(budget.note())
         finally:
+            gc.freeze()  # the samples too: they live to the end, collections need not walk them
             lines = [judge.summary_line(), pool.summary_line() if pool else None]
             self.notes += [line for line in lines if line]
             if progress:

@@ -65,9 +65,9 @@ def comparison(c: Comparison | None) -> dict[str, Any] | None:
 
 
 def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | None,
-          *, exitstatus: int, judge: Any = None, lazy: bool = False) -> dict[str, Any]:
-    """The report as plain data; ``lazy``: each suite's ``items`` is an iterator (for
-    :func:`write`, which encodes one item at a time)."""
+          *, exitstatus: int, judge: Any = None) -> dict[str, Any]:
+    """The report for :func:`write`: plain data, except each suite's ``items`` (an iterator, so
+    one item at a time is encoded) and ``baseline`` (the baseline file's JSON text)."""
     suites = []
     for run, summary in pairs:
         repeats = run.repeats or run.suite.config.repeats
@@ -90,8 +90,9 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
             "comparison": comparison(summary.comparison) if summary else None,
             "baseline_problem": summary.baseline_problem if summary else None,
             "versus": comparison(summary.versus) if summary else None,
-            "baseline": baseline_dict(to_baseline(run, summary)) if summary else None,
-            "items": _items(run, summary, item_deltas, lazy),
+            # the object a baseline file holds, so ``--rft-baseline report.json`` reads it
+            "baseline": RawJSON(dumps(to_baseline(run, summary))) if summary else None,
+            "items": _items(run, summary, item_deltas),
         })
     report = {"schema_version": SCHEMA_VERSION, "plugin_version": __version__,
               "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -107,19 +108,17 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
     return report
 
 
-def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, float],
-           lazy: bool) -> Any:
-    items = ({"id": item.id,
-              "stats": _plain(summary.items.get(item.id)) if summary else None,
-              "delta_vs_baseline": item_deltas.get(item.id),
-              "samples": _plain(run.results.get(item.id, []))}
-             for item in run.items)
-    return items if lazy else list(items)
+def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, float]
+           ) -> Iterator[dict[str, Any]]:
+    return ({"id": item.id,
+             "stats": summary.items.get(item.id) if summary else None,
+             "delta_vs_baseline": item_deltas.get(item.id),
+             "samples": run.results.get(item.id, [])}
+            for item in run.items)
 
 
-def baseline_dict(b: Baseline) -> dict[str, Any]:
-    """The same object a baseline file holds, so ``--rft-baseline report.json`` reads it."""
-    return json.loads(dumps(b))
+class RawJSON(str):
+    """JSON text written into the report as it is."""
 
 
 def write(path: Path, pairs, calls, *, exitstatus: int, judge=None) -> None:
@@ -128,7 +127,7 @@ def write(path: Path, pairs, calls, *, exitstatus: int, judge=None) -> None:
     one, several times slower), and only one item's plain copy exists at a time, so a
     30,000-sample report adds little to the peak memory. Secrets are scrubbed from every piece,
     and the file gets normal permissions (mkstemp makes it 0600)."""
-    data = build(pairs, calls, exitstatus=exitstatus, judge=judge, lazy=True)
+    data = build(pairs, calls, exitstatus=exitstatus, judge=judge)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -149,26 +148,65 @@ def _umask() -> int:
 
 
 def _encode(value: Any) -> str:
-    return scrub(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+    """``value`` as compact JSON, secrets scrubbed. The C encoder walks the value itself
+    (dataclasses and numpy values through ``default``); a NaN or an odd key falls back to the
+    ``_plain`` copy (NaN/inf become null, keys strings)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default,
+                          allow_nan=False)
+    except (ValueError, TypeError):
+        text = json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"), default=str)
+    return scrub(text)
+
+
+def _default(value: Any) -> Any:
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: getattr(value, name) for name in names}
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value)
+
+
 def _stream(handle: Any, value: Any) -> None:
-    """Write ``value`` as JSON; dicts and lists are opened up only down to the item iterators."""
-    if isinstance(value, dict):
+    """Write ``value`` as JSON: opened up only down to the item iterators, every other value
+    encoded in one piece."""
+    if isinstance(value, RawJSON):
+        handle.write(scrub(value))
+    elif isinstance(value, Iterator):
+        handle.write("[")
+        for n, item in enumerate(value):
+            handle.write(("," if n else "") + _encode(item))
+        handle.write("]")
+    elif isinstance(value, dict) and _lazy(value):
         handle.write("{")
         for n, (key, item) in enumerate(value.items()):
             handle.write(("," if n else "") + _encode(str(key)) + ":")
             _stream(handle, item)
         handle.write("}")
-    elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+    elif isinstance(value, list) and _lazy(value):
         handle.write("[")
         for n, item in enumerate(value):
             if n:
                 handle.write(",")
             _stream(handle, item)
         handle.write("]")
-    elif isinstance(value, Iterator):
-        handle.write("[")
-        for n, item in enumerate(value):
-            handle.write(("," if n else "") + _encode(item))
-        handle.write("]")
     else:
         handle.write(_encode(value))
+
+
+def _lazy(value: Any) -> bool:
+    """Whether ``value`` holds an iterator or raw JSON (the suites do; a suite holds them)."""
+    if isinstance(value, (Iterator, RawJSON)):
+        return True
+    if isinstance(value, dict):
+        return any(isinstance(v, (Iterator, RawJSON)) or isinstance(v, list) and _lazy(v)
+                   for v in value.values())
+    if isinstance(value, list):
+        return any(isinstance(v, dict) and _lazy(v) for v in value)
+    return False
