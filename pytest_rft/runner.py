@@ -276,11 +276,17 @@ a time resets a per-read timeout forever) without cutting calls still queued in 
 their way on a loaded machine.)"""
 
 
+_timeout = getattr(asyncio, "timeout", None)
+
+
 async def _deadline(call, timeout: float | None):
     """``call`` within about ``timeout`` seconds (connect, headers, body and all reads)."""
     if timeout is None:
         return await call
     try:
+        if _timeout is not None:  # 3.11+: no extra task per call, unlike wait_for
+            async with _timeout(timeout + DEADLINE_GRACE):
+                return await call
         return await asyncio.wait_for(call, timeout + DEADLINE_GRACE)
     except asyncio.TimeoutError:
         raise TransientError("timeout", f"no complete answer within {timeout:g}s "
