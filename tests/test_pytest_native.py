@@ -444,3 +444,30 @@ def test_maxfail_stops_after_the_first_failing_node(project):
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 1 and "passed" not in outcomes, outcomes
     result.stdout.fnmatch_lines(["*stopping after 1 failures*"])
+
+
+GC_SPY = '''
+import gc
+
+def pytest_collection_modifyitems(items):
+    print(f"\\nGC during collection: {gc.isenabled()}")
+
+def pytest_sessionfinish(session):
+    print(f"\\nGC after: {gc.isenabled()}")
+'''
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_gc_pauses_while_suites_are_collected_and_resumes(project, broken):
+    """The cyclic GC is off while suites are collected (it would re-walk every node made so
+    far, over and over) and on again afterwards, a broken suite or not."""
+    import gc
+
+    assert gc.isenabled()
+    project.path.joinpath("conftest.py").write_text(
+        project.path.joinpath("conftest.py").read_text() + GC_SPY)
+    if broken:
+        project.path.joinpath("rft_broken.yaml").write_text("suite: [unclosed\n")
+    result = run(project, "-s")
+    result.stdout.fnmatch_lines(["GC during collection: False", "*GC after: True*"])
+    assert gc.isenabled()
