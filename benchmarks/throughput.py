@@ -94,12 +94,15 @@ def write_project(root: Path, items: int, repeats: int) -> None:
 def pytest_process(root: Path, base_url: str, api_key: str, concurrency: int,
                    client: str = "direct") -> dict[str, float]:
     """The whole ``python -m pytest`` process: wall, CPU, peak RSS, and its sampling phase."""
-    report = root / "report.json"
-    env = {**os.environ, "OPENAI_API_KEY": api_key}
+    report, phases = root / "report.json", root / "phases.json"
+    env = {**os.environ, "OPENAI_API_KEY": api_key, "RFT_PHASES_FILE": str(phases),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a normal installation caches bytecode
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rft-model=m",
+           "-p", "benchmarks.phase_timer",
            f"--rft-base-url={base_url}", f"--rft-concurrency={concurrency}",
            f"--rft-http-client={client}", f"--rft-report={report}"]
+    env["RFT_T0"] = repr(time.time())
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -108,8 +111,16 @@ def pytest_process(root: Path, base_url: str, api_key: str, concurrency: int,
     assert proc.returncode == 0, f"pytest exited {proc.returncode}: {' '.join(cmd)}"
     calls = json.loads(report.read_text())["calls"]
     assert not calls["errors"], calls["errors"]
+    marks = json.loads(phases.read_text())
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "rss_mb": usage.ru_maxrss / 1024, "sampling_wall_s": calls["wall_s"]}
+            "rss_mb": usage.ru_maxrss / 1024, "sampling_wall_s": calls["wall_s"],
+            # where the process's time went (the sampling phase is inside "collected -> tests")
+            "startup_s": marks["configure"],
+            "collection_s": marks["collected"] - marks["configure"],
+            "to_first_test_s": marks["first test"] - marks["collected"],
+            "tests_s": marks["last test"] - marks["first test"],
+            "finish_s": marks["finished"] - marks["last test"],
+            "exit_s": wall - marks["finished"]}
 
 
 def measure(items: int, repeats: int, concurrency: int, latency: float, rounds: int,
@@ -145,6 +156,11 @@ def show(items: int, repeats: int, concurrency: int, latency: float, rounds: int
               f"{1000 * row['cpu_s'] / n:12.3f} {row['wall_s'] / raw['wall_s']:6.2f}x")
     print(f"  pytest-rft sampling phase: {rft['sampling_wall_s']:.2f} s; "
           f"peak RSS {rft['rss_mb']:.0f} MB")
+    print(f"  pytest-rft process phases (medians, s): start-up to configure "
+          f"{rft['startup_s']:.2f}, collection {rft['collection_s']:.2f}, to the first test "
+          f"(sampling and its set-up) {rft['to_first_test_s']:.2f}, {items:,} tests "
+          f"{rft['tests_s']:.2f}, summary + report + unconfigure {rft['finish_s']:.2f}, "
+          f"exit {rft['exit_s']:.2f}")
     checks = [f"whole process / raw = {rft['wall_s'] / raw['wall_s']:.2f} (goal <= {goals['raw']})"]
     if "sdk" in goals:
         checks.append(f"whole process / bare SDK = {rft['wall_s'] / sdk['wall_s']:.2f} "
