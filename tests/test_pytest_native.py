@@ -438,6 +438,17 @@ def test_suite_nodes_skip_the_setup_hooks_but_report_every_phase(project):
     assert names["q1[half]"].find("properties") is not None
 
 
+def test_debugging_options_get_pytests_full_protocol(project):
+    """Under --setup-show (like --pdb, --trace, --setup-only/-plan) every node goes through
+    pytest_runtest_setup, as those options expect."""
+    project.path.joinpath("conftest.py").write_text(
+        project.path.joinpath("conftest.py").read_text() + SPY)
+    result = run(project, "--rft-model", "half", "-s", "--setup-show")
+    assert result.ret == 0
+    # 12 nodes; the skipped one stops in pytest's skipping hook before this conftest's
+    result.stdout.fnmatch_lines(["SPY full=11 lean=0 q1_call=passed"])
+
+
 def test_maxfail_stops_after_the_first_failing_node(project):
     result = run(project, "--rft-model", "leaky", "--maxfail=1")
     assert result.ret == 1
