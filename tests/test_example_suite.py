@@ -23,10 +23,14 @@ def example(pytester):
 
 def test_default_run_passes_its_gates(example, tmp_path):
     report = tmp_path / "r.json"
-    result = example.runpytest("example_suite", "-p", "no:cacheprovider", f"--rft-report={report}")
+    result = example.runpytest("example_suite", "-p", "no:cacheprovider", "-v",
+                               f"--rft-report={report}")
     assert result.ret == 0
     # 49 validation items; 3 absolute gates, 3 baseline gates and the error gate
     result.assert_outcomes(passed=49 + 7)
+    # -v: a gate's line is short (its explanation is in the summary below)
+    result.stdout.fnmatch_lines(["*::gate:f1.mean>=baseline-0.02[[]eurovoc-clf-v2[]] PASSED "
+                                 "(f1.mean=0.6156 Δ+0.0000 vs baseline 0.6156)*"])
     result.stdout.fnmatch_lines(["*eurovoc-level1[[]eurovoc-clf-v2[]]: 49 items x 3 repeats, gates PASS*",
                                  "PASS gate:f1.mean>=baseline-0.02: *49 paired items*"
                                  "no significant drop*"])
