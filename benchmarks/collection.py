@@ -1,9 +1,12 @@
 """Collection time of a 10,000-item suite (goal: under 2 s).
 
     python benchmarks/collection.py [N_ITEMS]
+    python benchmarks/collection.py --floor [N_ITEMS]
 
 Builds a suite with N items in a temporary directory and times pytest's collection phase
-(from pytest_collection start to pytest_collection_finish), in process.
+(from pytest_collection start to pytest_collection_finish), in process. ``--floor`` times
+pytest alone collecting N trivial items from a minimal custom collector (no pytest-rft), with
+the cyclic GC on and off: what any plugin's N items cost before it does anything.
 """
 
 from __future__ import annotations
@@ -58,5 +61,47 @@ def main(n_items: int = 10_000) -> None:
           f"({timer.count} test items; goal < 2 s)")
 
 
+FLOOR_CONFTEST = """
+import gc, os, pytest
+
+class Trivial(pytest.Item):
+    def runtest(self):
+        pass
+
+class Items(pytest.File):
+    def collect(self):
+        for i in range(int(os.environ["FLOOR_N"])):
+            yield Trivial.from_parent(self, name=f"i{i}")
+
+def pytest_collect_file(file_path, parent):
+    if file_path.name == "items.txt":
+        return Items.from_parent(parent, path=file_path)
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session):
+    if os.environ.get("FLOOR_NO_GC"):
+        gc.disable()
+"""
+
+
+def floor(n_items: int) -> None:
+    import os
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "conftest.py").write_text(FLOOR_CONFTEST)
+        (root / "items.txt").write_text("")
+        for no_gc in ("", "1"):
+            os.environ.update(FLOOR_N=str(n_items), FLOOR_NO_GC=no_gc)
+            timer = Timer()
+            code = pytest.main([str(root), "--collect-only", "-qq", "-p", "no:cacheprovider",
+                                "-p", "no:rft", f"--rootdir={root}"], plugins=[timer])
+            assert code == 0, code
+            print(f"pytest alone, {timer.count} trivial items, cyclic GC "
+                  f"{'off' if no_gc else 'on'}: {timer.seconds:.2f} s")
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
+    args = [a for a in sys.argv[1:] if a != "--floor"]
+    n = int(args[0]) if args else 10_000
+    floor(n) if "--floor" in sys.argv else main(n)
