@@ -26,11 +26,8 @@ FULL_PROTOCOL_OPTIONS = ("usepdb", "trace", "setupshow", "setuponly", "setupplan
 
 def lean_allowed(config: pytest.Config) -> bool:
     """Whether this session may use the lean protocol at all (decided once)."""
-    if any(config.getoption(name, False) for name in FULL_PROTOCOL_OPTIONS):
-        return False
-    if not config.pluginmanager.has_plugin("runner"):
-        return False
-    return True
+    return (config.pluginmanager.has_plugin("runner")
+            and not any(config.getoption(name, False) for name in FULL_PROTOCOL_OPTIONS))
 
 
 def plain(item: pytest.Item) -> bool:
