@@ -25,6 +25,15 @@ _SCALARS = (str, int, bool, type(None))
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
+def _field_names(value: Any) -> tuple[str, ...] | None:
+    """A dataclass instance's field names (cached per class), else None."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    return names
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready copy: dataclasses as dicts, numpy values as Python, NaN/inf as None."""
     kind = type(value)
@@ -32,9 +41,7 @@ def _plain(value: Any) -> Any:
         return value
     if kind is float:
         return value if math.isfinite(value) else None  # JSON has no NaN/inf
-    names = _FIELDS.get(kind)
-    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    names = _field_names(value)
     if names is not None:
         return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, dict):
@@ -160,16 +167,12 @@ def _encode(value: Any) -> str:
 
 
 def _default(value: Any) -> Any:
-    kind = type(value)
-    names = _FIELDS.get(kind)
-    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    """What the C encoder can't encode by itself: one level at a time (it walks the rest)."""
+    names = _field_names(value)
     if names is not None:
         return {name: getattr(value, name) for name in names}
     if hasattr(value, "tolist"):  # numpy scalars and arrays
         return value.tolist()
-    if isinstance(value, tuple):
-        return list(value)
     return str(value)
 
 
