@@ -249,13 +249,13 @@ class RftItem(_RftNode):
             raise RftFailure("not sampled: the run stopped before this item's samples were taken")
         suite = self.run.suite
         results = self.run.results.get(self.item.id, [])
-        summary = self.summary()
-        item_stats = summary.items[self.item.id]
+        item_stats, comparison, flaky = rft_session(self.config).item_numbers(self.run,
+                                                                               self.item.id)
         for name, score in item_stats.scores.items():
             self.user_properties.append((f"{name}.mean", round(score.mean, 6)))
         self.user_properties.append(("samples", len(results)))
         self.user_properties.append(("errors", item_stats.n_errors + item_stats.n_grader_errors))
-        delta = summary.comparison.item_deltas.get(self.item.id) if summary.comparison else None
+        delta = comparison.item_deltas.get(self.item.id) if comparison else None
         if delta is not None:
             self.user_properties.append((f"{suite.primary}.delta_vs_baseline", round(delta, 6)))
         primary = item_stats.scores.get(suite.primary)
@@ -263,7 +263,7 @@ class RftItem(_RftNode):
                   + f" n={primary.n}") if primary else "no score"
         if delta is not None:
             status += f" Δ{delta:+.3f}"
-        if self.item.id in summary.flaky:
+        if flaky:
             status += " flaky"
         self.show(status)
         problems = [f"repeat {r.repeat}: model call failed: {r.error}" for r in results if r.failed]
@@ -280,8 +280,8 @@ class RftItem(_RftNode):
             raise RftFailure(f"critical item below threshold: {status} < pass_threshold "
                              f"{suite.pass_threshold:g}\n"
                              + outputs_text(self.run, self.item.id))
-        if summary.comparison and self.item.id in summary.comparison.regressed:
-            raise RftFailure(regressed_text(self.run, summary, self.item.id))
+        if comparison and self.item.id in comparison.regressed:
+            raise RftFailure(regressed_text(self.run, self.summary(), self.item.id))
 
 
 def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: int = 160) -> str:
@@ -384,20 +384,56 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> None:
-    """Sample everything selected, concurrently, before items report their results (an xdist
-    worker samples each suite when its first node arrives: it only gets some suites)."""
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """Sample everything selected, concurrently; the leading suite nodes report while their
+    samples come in (``streaming.py``), the rest after. An xdist worker samples each suite when
+    its first node arrives (it only gets some suites), and a batch is sent whole."""
     config = session.config
     if config.option.collectonly or (
             session.testsfailed and not config.option.continue_on_collection_errors):
         return None  # pytest's own loop reports the collection errors and stops
     runs = _selected_runs(session)
-    if runs and not is_worker(config):
-        rft_session(config).sample(runs)
-    return None
+    if not runs or is_worker(config):
+        return None
+    state = rft_session(config)
+    nodes = _streamable(session)
+    if not nodes:
+        state.sample(runs)
+        return None
+    from . import streaming
+
+    stream = streaming.Stream(session, nodes, runs, state.needs_suite)
+    state.sample(runs, stream)
+    streaming.run_rest(session, stream.reported)
+    return True
+
+
+def _streamable(session: pytest.Session) -> list[_RftNode]:
+    """The leading suite nodes that take the lean protocol (they may report while sampling);
+    none in batch modes (a batch is sent, or written, whole)."""
+    config = session.config
+    if not _lean_allowed(config) or any(option(config, mode) for mode in
+                                        ("batch", "batch-export", "batch-import")):
+        return []
+    from . import protocol
+
+    nodes = []
+    for node in session.items:
+        if not (isinstance(node, _RftNode) and protocol.plain(node)):
+            break
+        nodes.append(node)
+    return nodes
 
 
 LEAN = pytest.StashKey[bool]()
+
+
+def _lean_allowed(config: pytest.Config) -> bool:
+    if LEAN not in config.stash:
+        from . import protocol
+
+        config.stash[LEAN] = protocol.lean_allowed(config)
+    return config.stash[LEAN]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -407,10 +443,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return None
     from . import protocol
 
-    config = item.config
-    if LEAN not in config.stash:
-        config.stash[LEAN] = protocol.lean_allowed(config)
-    if not (config.stash[LEAN] and protocol.plain(item)):
+    if not (_lean_allowed(item.config) and protocol.plain(item)):
         return None
     return protocol.run_lean(item, nextitem)
 

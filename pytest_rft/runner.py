@@ -140,10 +140,13 @@ class AdaptiveLimiter:
 
 
 Progress = Callable[[CallStats], None]
+ItemDone = Callable[[SuiteRun, str], None]
+"""Told when every repeat of an item has its result (sorted by repeat from then on)."""
 
 
 async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: RunSettings,
-                  progress: Progress | None = None) -> CallStats:
+                  progress: Progress | None = None, item_done: ItemDone | None = None
+                  ) -> CallStats:
     """Sample and grade every (run, item, repeat); results land in ``run.results`` as they
     finish, so an interrupted run keeps what it has."""
     stats = CallStats()
@@ -154,6 +157,7 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
     if (judge := current_judge()) is not None:  # judge graders share the budget and retries
         judge.attach(limiter, settings, rng)
     jobs: list[tuple[SuiteRun, Item, int, list[dict[str, Any]]]] = []
+    unrenderable: list[tuple[SuiteRun, Item]] = []
     for run in runs:
         run.sampled = True
         for item in run.items:
@@ -162,14 +166,20 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
                 messages = run.suite.render_messages(item)
             except RftError as exc:  # this record can't fill the prompt: its error, not the run's
                 _unrenderable(run, item, exc, stats)
+                unrenderable.append((run, item))
                 continue
             jobs.extend((run, item, repeat, messages) for repeat in range(_repeats(run)))
     stats.planned = len(jobs)
+    sample = _sample
+    if item_done is not None:
+        for run, item in unrenderable:
+            item_done(run, item.id)
+        sample = _telling(item_done, jobs)
     started, cpu_started = time.perf_counter(), time.process_time()
     ticker = asyncio.create_task(_tick(stats, progress)) if progress else None
     try:
         await asyncio.gather(*(
-            _sample(run, item, repeat, messages, backends[run.model], limiter, settings, stats, rng)
+            sample(run, item, repeat, messages, backends[run.model], limiter, settings, stats, rng)
             for run, item, repeat, messages in jobs))
     finally:
         stats.wall_s = time.perf_counter() - started
@@ -183,6 +193,23 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
         if progress:
             progress(stats)
     return stats
+
+
+def _telling(item_done: ItemDone, jobs: list[tuple[SuiteRun, Item, int, Any]]):
+    """``_sample`` that calls ``item_done`` after an item's last repeat."""
+    pending: dict[tuple[str, str], int] = {}
+    for run, item, _, _ in jobs:
+        pending[run.key, item.id] = pending.get((run.key, item.id), 0) + 1
+
+    async def sample(run: SuiteRun, item: Item, *args: Any) -> None:
+        await _sample(run, item, *args)
+        key = (run.key, item.id)
+        pending[key] -= 1
+        if not pending[key]:
+            run.results[item.id].sort(key=lambda r: r.repeat)
+            item_done(run, item.id)
+
+    return sample
 
 
 def _unrenderable(run: SuiteRun, item: Item, exc: RftError, stats: CallStats) -> None:

@@ -17,16 +17,18 @@ import pytest
 from . import baseline as baseline_io
 from . import history
 from . import judge as judges
+from . import stats
 from .backends.base import Backend
 from .backends.python_backend import PythonBackend, find_python_model, registered_models
 from .baseline import Baseline
-from .compare import compare
+from .compare import Comparison, compare
 from .errors import RftError
 from .graders import isolation
 from .options import option
 from .report import html, json_report, markdown, terminal
 from .runner import CallStats, RunSettings, SuiteRun, run_all
 from .secrets import scrub
+from .stats import ItemStats
 from .suite import Suite
 from .summary import SuiteSummary, compared_metrics, summarize, to_baseline
 
@@ -45,6 +47,7 @@ class RftSession:
         self._baselines: dict[str, tuple[Baseline | None, str | None]] = {}
         self._checkpoints: dict[str, list[str]] = {}
         self._names: dict[str, Path] = {}
+        self._needs_suite: dict[str, bool] = {}
         self.gate_nodes: list[Any] = []
         """Every collected gate node (so --lf can bring a rerun item's gates back)."""
 
@@ -119,14 +122,16 @@ class RftSession:
 
     # ------------------------------------------------------------------ sampling
 
-    def sample(self, runs: list[SuiteRun]) -> None:
+    def sample(self, runs: list[SuiteRun], stream: Any = None) -> None:
+        """Sample and grade ``runs``; with a ``streaming.Stream``, its nodes report meanwhile
+        (the progress line is then not drawn: its last line becomes a note)."""
         settings = RunSettings(concurrency=option(self.config, "concurrency"),
                                max_retries=option(self.config, "max-retries"),
                                backoff_base=option(self.config, "retry-backoff"),
                                seed=option(self.config, "seed"),
                                timeout=option(self.config, "timeout"))
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        progress = terminal.ProgressLine(reporter) if reporter else None
+        progress = terminal.ProgressLine(reporter, quiet=stream is not None) if reporter else None
         # Collection is over: the suites, items and pytest nodes live to the end of the session.
         # Frozen, the cyclic GC stops re-walking them in every full collection while samples,
         # results and reports are allocated (tens of thousands of objects at 30,000 calls).
@@ -146,7 +151,7 @@ class RftSession:
                 backends = {model: self.make_backend(model, budget)
                             for model in {r.model for r in runs}}
             with isolation.activate(pool), judges.activate(judge):  # python graders: workers
-                calls = asyncio.run(_run(runs, backends, settings, progress, judge))
+                calls = asyncio.run(_run(runs, backends, settings, progress, judge, stream))
             if self.calls is None:
                 self.calls = calls
             else:  # an xdist worker samples one suite at a time
@@ -160,8 +165,9 @@ class RftSession:
             gc.freeze()  # the samples too: they live to the end, collections need not walk them
             lines = [judge.summary_line(), pool.summary_line() if pool else None]
             self.notes += [line for line in lines if line]
-            if progress:
-                progress.finish()
+            line = progress.finish() if progress else None
+            if line:
+                self.notes.insert(0, line)
 
     # ------------------------------------------------------------------ xdist
 
@@ -273,6 +279,27 @@ class RftSession:
                     compared_metrics(run), dataset_ids=[i.id for i in run.suite.items],
                     labels=summary.labels or None, n_boot=n_boot, seed=seed)
         return self.summaries[run.key]
+
+    def item_numbers(self, run: SuiteRun, item_id: str
+                     ) -> tuple[ItemStats, Comparison | None, bool]:
+        """An item's numbers, its run's comparison with the baseline, and whether it is flaky:
+        the run's summary's once there is one, or when the item is compared with a baseline;
+        else the item's own, the same numbers (it reports while the rest of its suite is still
+        being sampled, ``streaming.py``)."""
+        if run.key in self.summaries or self.needs_suite(run):
+            summary = self.summary(run)
+            return summary.items[item_id], summary.comparison, item_id in summary.flaky
+        numbers = stats.item_stats(item_id, run.results.get(item_id, []), run.suite.primary,
+                                   run.suite.pass_threshold)
+        return numbers, None, stats.stability(numbers) == "flaky"
+
+    def needs_suite(self, run: SuiteRun) -> bool:
+        """Whether the run's item verdicts depend on its whole suite: a baseline to compare with
+        (or to write, compared with another model's run)."""
+        if run.key not in self._needs_suite:
+            self._needs_suite[run.key] = bool(option(self.config, "baseline-update")
+                                              or self._baseline_for(run)[0] is not None)
+        return self._needs_suite[run.key]
 
     def sampled(self) -> list[tuple[SuiteRun, SuiteSummary]]:
         return [(run, self.summary(run)) for run in self.runs if run.sampled]
@@ -419,9 +446,12 @@ class RftSession:
             reporter.write_line(scrub(note))
 
 
-async def _run(runs, backends, settings, progress, judge=None) -> CallStats:
+async def _run(runs, backends, settings, progress, judge=None, stream=None) -> CallStats:
     try:
-        return await run_all(runs, backends, settings, progress.update if progress else None)
+        update = progress.update if progress else None
+        if stream is None:
+            return await run_all(runs, backends, settings, update)
+        return await stream.alongside(run_all(runs, backends, settings, update, stream.item_done))
     finally:
         closing = [b.aclose() for b in backends.values()] + ([judge.aclose()] if judge else [])
         await asyncio.gather(*closing, return_exceptions=True)

@@ -16,9 +16,12 @@ class ProgressLine:
     """``rft: sampling 120/450, 2 errors, 5 retries`` rewritten in place on a terminal; on a
     pipe (CI logs) only the final line is printed."""
 
-    def __init__(self, reporter):
+    def __init__(self, reporter, quiet: bool = False):
+        """``quiet``: tests report meanwhile, so nothing is drawn; ``finish`` returns the final
+        line instead of printing it."""
         self.reporter = reporter
-        self.tty = bool(getattr(reporter, "isatty", False))
+        self.quiet = quiet
+        self.tty = bool(getattr(reporter, "isatty", False)) and not quiet
         self.last: CallStats | None = None
         self.started = time.perf_counter()
 
@@ -27,12 +30,16 @@ class ProgressLine:
         if self.tty:
             self.reporter.write(f"\r{self._text(stats)}   ", flush=True)
 
-    def finish(self) -> None:
+    def finish(self) -> str | None:
         if self.last is None:
-            return
+            return None
+        line = self._text(self.last) + f" in {time.perf_counter() - self.started:.1f}s"
+        if self.quiet:
+            return line
         if self.tty:
             self.reporter.write("\r")
-        self.reporter.write_line(self._text(self.last) + f" in {time.perf_counter() - self.started:.1f}s")
+        self.reporter.write_line(line)
+        return None
 
     @staticmethod
     def _text(stats: CallStats) -> str:
