@@ -13,7 +13,8 @@ The local OpenAI-compatible server runs in a child process with ``--latency`` se
 * **bare SDK**: ``openai.AsyncOpenAI`` + semaphore (``benchmarks/bare_sdk.py``, timed in-process,
   the loop only);
 * **pytest-rft**: ``python -m pytest`` on a suite of those items with the direct transport and
-  ``--rft-report``, timed as a whole process: interpreter start-up, collection, sampling,
+  ``--rft-report``, with pytest-rft as the only plugin besides pytest's own (``--dev-plugins``
+  loads everything installed), timed as a whole process: interpreter start-up, collection, sampling,
   grading, 2,000 / 30,000 test reports, the summary and the JSON report. Its peak RSS is the
   child's ``ru_maxrss``.
 
@@ -98,8 +99,12 @@ def pytest_process(root: Path, base_url: str, api_key: str, concurrency: int,
     env = {**os.environ, "OPENAI_API_KEY": api_key, "RFT_PHASES_FILE": str(phases),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a normal installation caches bytecode
+    plugins = []
+    if not DEV_PLUGINS:  # what `pip install pytest-rft` gives: no hypothesis, xdist, anyio ...
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        plugins = ["-p", "pytest_rft.plugin"]
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rft-model=m",
-           "-p", "benchmarks.phase_timer",
+           *plugins, "-p", "benchmarks.phase_timer",
            f"--rft-base-url={base_url}", f"--rft-concurrency={concurrency}",
            f"--rft-http-client={client}", f"--rft-report={report}"]
     env["RFT_T0"] = repr(time.time())
@@ -171,10 +176,11 @@ def show(items: int, repeats: int, concurrency: int, latency: float, rounds: int
 
 
 SDK_CLIENT = "httpx"
+DEV_PLUGINS = False
 
 
 def main(argv: list[str] | None = None) -> None:
-    global SDK_CLIENT
+    global SDK_CLIENT, DEV_PLUGINS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--items", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=100)
@@ -184,8 +190,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only-big", action="store_true", help="only the 30,000-call run")
     ap.add_argument("--sdk-client", choices=["httpx", "aiohttp"], default="httpx",
                     help="HTTP client under the bare SDK loop (default: the SDK's default)")
+    ap.add_argument("--dev-plugins", action="store_true",
+                    help="let pytest load every installed plugin (in a development environment: "
+                         "hypothesis, xdist, anyio ...; they add 0.2-0.4 s to each start); by "
+                         "default pytest-rft is the only one, as after `pip install pytest-rft`")
     args = ap.parse_args(argv)
-    SDK_CLIENT = args.sdk_client
+    SDK_CLIENT, DEV_PLUGINS = args.sdk_client, args.dev_plugins
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} (other processes share the CPUs: compare ratios)")
     if not args.only_big:
