@@ -11,10 +11,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from . import stats
 from .baseline import DIGEST_PARTS, Baseline, BaselineItem
+from .lazy_numpy import np
 from .paired import PairedDelta, compare_labels, compare_values
 from .suite import LABEL_METRICS
 

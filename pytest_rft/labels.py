@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-import numpy as np
-
+from .lazy_numpy import np
 from .stats import Metric, _div0, _divnan, _metric, _resampled_sums
 
 __all__ = ["LabelScore", "LabelMetrics", "label_metrics", "item_counts", "extract_labels", "prf"]

@@ -17,9 +17,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from .labels import prf
+from .lazy_numpy import np
 from .stats import _resampled_sums, z_value
 
 POWER = 0.80

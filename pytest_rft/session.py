@@ -17,7 +17,7 @@ import pytest
 from . import baseline as baseline_io
 from . import history
 from . import judge as judges
-from . import stats
+from . import lazy_numpy, stats
 from .backends.base import Backend
 from .backends.python_backend import PythonBackend, find_python_model, registered_models
 from .baseline import Baseline
@@ -136,6 +136,7 @@ class RftSession:
         # Frozen, the cyclic GC stops re-walking them in every full collection while samples,
         # results and reports are allocated (tens of thousands of objects at 30,000 calls).
         gc.freeze()
+        lazy_numpy.import_while_waiting()  # the summaries after sampling need it
         pool = isolation.pool_from_options(option(self.config, "grader-isolation"),
                                            option(self.config, "grader-timeout"),
                                            option(self.config, "grader-memory"))

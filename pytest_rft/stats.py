@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
 
-import numpy as np
-
+from .lazy_numpy import np
 from .records import SampleResult
 
 __all__ = [

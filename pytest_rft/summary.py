@@ -7,11 +7,10 @@ import collections
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from . import __version__, stats
 from .baseline import Baseline, BaselineItem, item_digest, now, suite_digests
 from .compare import Comparison, compare
+from .lazy_numpy import np
 from .paired import PairedDelta
 from .gates import GateResult, check_gate, error_gate
 from .labels import extract_labels, item_counts, label_metrics

@@ -4,7 +4,8 @@ pytest_plugins = ["pytester"]
 
 from tests.openai_server import openai_server  # noqa: E402,F401  (fixture)
 
-# The plugin imports its core (numpy, pydantic, the session ...) only when a suite is found.
-# Load it up front: pytester's in-process runs drop modules first imported during a run, and
-# numpy cannot be imported twice in one process.
+# The plugin imports its core (pydantic, the session ...) only when a suite is found, and numpy
+# only when statistics are computed. Load them up front: pytester's in-process runs drop modules
+# first imported during a run, and numpy cannot be imported twice in one process.
+import numpy  # noqa: E402,F401
 import pytest_rft.session  # noqa: E402,F401
