@@ -403,7 +403,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         return None
     from . import streaming
 
-    stream = streaming.Stream(session, nodes, runs, state.needs_suite)
+    stream = streaming.Stream(session, nodes, runs, state.needs_suite, state.item_reported)
     state.sample(runs, stream)
     streaming.run_rest(session, stream.reported)
     return True

@@ -48,6 +48,9 @@ class RftSession:
         self._checkpoints: dict[str, list[str]] = {}
         self._names: dict[str, Path] = {}
         self._needs_suite: dict[str, bool] = {}
+        self.encoded: dict[tuple[str, str], str] = {}
+        """(run key, item id) -> the item's samples as the JSON report writes them, encoded
+        when the item reported (while sampling goes on, ``streaming.py``)."""
         self.gate_nodes: list[Any] = []
         """Every collected gate node (so --lf can bring a rerun item's gates back)."""
 
@@ -294,6 +297,12 @@ class RftSession:
                                    run.suite.pass_threshold)
         return numbers, None, stats.stability(numbers) == "flaky"
 
+    def item_reported(self, run: SuiteRun, item_id: str) -> None:
+        """What the end of the session will need of a finished item, done now: its samples'
+        JSON for ``--rft-report``."""
+        if option(self.config, "report"):
+            self.encoded[run.key, item_id] = json_report.encode_samples(run, item_id)
+
     def needs_suite(self, run: SuiteRun) -> bool:
         """Whether the run's item verdicts depend on its whole suite: a baseline to compare with
         (or to write, compared with another model's run)."""
@@ -396,7 +405,7 @@ class RftSession:
         report = option(self.config, "report")
         if report:
             json_report.write(Path(report), pairs, self.calls, exitstatus=int(exitstatus),
-                              judge=self.judge)
+                              judge=self.judge, encoded=self.encoded)
         html.write_for(self, pairs)
 
     def _write_baselines(self, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:

@@ -33,11 +33,15 @@ class Stream:
     """The leading ``nodes`` of the session, reported by ``alongside`` while sampling runs.
 
     ``whole(run)``: whether the run's items need their whole suite (a baseline to compare with).
+    ``item_reported(run, item_id)``: told after an item reported, to do there what the end of the
+    session will need of it (the loop is idle then).
     """
 
     def __init__(self, session: pytest.Session, nodes: list[Any], runs: list[SuiteRun],
-                 whole: Callable[[SuiteRun], bool]):
+                 whole: Callable[[SuiteRun], bool],
+                 item_reported: Callable[[SuiteRun, str], None] | None = None):
         self.session = session
+        self._item_reported = item_reported
         self.nodes = nodes
         self.reported = 0
         """How many of ``nodes`` went through the protocol (the rest are pytest's loop's)."""
@@ -103,6 +107,9 @@ class Stream:
             nextitem = nodes[index + 1] if index + 1 < len(nodes) else after
             hook.pytest_runtest_protocol(item=node, nextitem=nextitem)
             self.reported = index + 1
+            item = getattr(node, "item", None)
+            if item is not None and self._item_reported is not None:
+                self._item_reported(node.run, item.id)
             if session.shouldfail or session.shouldstop:
                 return
             await asyncio.sleep(0)

@@ -72,9 +72,11 @@ def comparison(c: Comparison | None) -> dict[str, Any] | None:
 
 
 def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | None,
-          *, exitstatus: int, judge: Any = None) -> dict[str, Any]:
+          *, exitstatus: int, judge: Any = None,
+          encoded: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
     """The report for :func:`write`: plain data, except each suite's ``items`` (an iterator, so
-    one item at a time is encoded) and ``baseline`` (the baseline file's JSON text)."""
+    one item at a time is encoded) and ``baseline`` (the baseline file's JSON text).
+    ``encoded``: (run key, item id) -> :func:`encode_samples` of that item, done beforehand."""
     suites = []
     for run, summary in pairs:
         repeats = run.repeats or run.suite.config.repeats
@@ -99,7 +101,7 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
             "versus": comparison(summary.versus) if summary else None,
             # the object a baseline file holds, so ``--rft-baseline report.json`` reads it
             "baseline": RawJSON(dumps(to_baseline(run, summary))) if summary else None,
-            "items": _items(run, summary, item_deltas),
+            "items": _items(run, summary, item_deltas, encoded or {}),
         })
     report = {"schema_version": SCHEMA_VERSION, "plugin_version": __version__,
               "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -115,26 +117,37 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
     return report
 
 
-def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, float]
-           ) -> Iterator[dict[str, Any]]:
+def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, float],
+           encoded: dict[tuple[str, str], str]) -> Iterator[dict[str, Any]]:
     return ({"id": item.id,
              "stats": summary.items.get(item.id) if summary else None,
              "delta_vs_baseline": item_deltas.get(item.id),
-             "samples": run.results.get(item.id, [])}
+             "samples": _samples(run, item.id, encoded)}
             for item in run.items)
+
+
+def _samples(run: SuiteRun, item_id: str, encoded: dict[tuple[str, str], str]) -> Any:
+    text = encoded.get((run.key, item_id))
+    return RawJSON(text) if text is not None else run.results.get(item_id, [])
+
+
+def encode_samples(run: SuiteRun, item_id: str) -> str:
+    """An item's samples as the report writes them (once its repeats are all in, they don't
+    change: the session encodes them while the model still answers for other items)."""
+    return _encode(run.results.get(item_id, []))
 
 
 class RawJSON(str):
     """JSON text written into the report as it is."""
 
 
-def write(path: Path, pairs, calls, *, exitstatus: int, judge=None) -> None:
+def write(path: Path, pairs, calls, *, exitstatus: int, judge=None, encoded=None) -> None:
     """Write atomically (a reader never sees half a report), compact, and item by item: each
     piece goes through json.dumps's C encoder (json.dump, or any indent, runs the pure-Python
     one, several times slower), and only one item's plain copy exists at a time, so a
     30,000-sample report adds little to the peak memory. Secrets are scrubbed from every piece,
     and the file gets normal permissions (mkstemp makes it 0600)."""
-    data = build(pairs, calls, exitstatus=exitstatus, judge=judge)
+    data = build(pairs, calls, exitstatus=exitstatus, judge=judge, encoded=encoded)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -184,7 +197,9 @@ def _stream(handle: Any, value: Any) -> None:
     elif isinstance(value, Iterator):
         handle.write("[")
         for n, item in enumerate(value):
-            handle.write(("," if n else "") + _encode(item))
+            if n:
+                handle.write(",")
+            _stream(handle, item)
         handle.write("]")
     elif isinstance(value, dict) and _lazy(value):
         handle.write("{")
