@@ -22,6 +22,12 @@ def tail(request):
         DONE["calls"] += 1
     return {"answer": request.item["expected"]}
 
+@pytest_rft.model("first_fails")
+def first_fails(request):
+    if request.item_id == "q1":
+        raise RuntimeError("q1 is broken")
+    return tail(request)
+
 def pytest_runtest_logreport(report):
     if report.when == "call":   # how many answers were in when this node reported
         SEEN[report.nodeid.split("::")[-1]] = DONE["calls"]
@@ -146,3 +152,17 @@ def pytest_runtest_makereport(item, call):
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR, result.stdout.str()
     result.stdout.fnmatch_lines(["INTERNALERROR*RuntimeError: boom in a hook"])
     assert (project.path / "r.json").is_file()  # partial results are kept
+
+
+def test_exitfirst_stops_reporting_but_the_report_is_whole(project):
+    """-x stops at the first failing node, as pytest does; sampling still completes (it did
+    before any node ran, before streaming), so the report holds every item's samples."""
+    result = run(project, "--rft-model", "first_fails", "-x", "--rft-report", "r.json")
+    assert result.ret == 1
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1 and "passed" not in outcomes, outcomes
+    assert list(seen(result)) == ["q1[first_fails]"]
+    report = json.loads((project.path / "r.json").read_text())
+    items = report["suites"][0]["items"]
+    assert len(items) == 10 and all(len(item["samples"]) == 2 for item in items)
+    assert report["calls"]["done"] == CALLS
