@@ -89,7 +89,11 @@ def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[st
 
 
 def item_digest(item: Any) -> str:
-    return digest([item.data, item.messages])[:8]
+    """The record's digest, worked out once per item (items don't change)."""
+    known = item.__dict__.get("_digest")
+    if known is None:
+        known = item.__dict__["_digest"] = digest([item.data, item.messages])[:8]
+    return known
 
 
 def callable_source(fn: Any) -> str:

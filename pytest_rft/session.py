@@ -49,8 +49,8 @@ class RftSession:
         self._names: dict[str, Path] = {}
         self._needs_suite: dict[str, bool] = {}
         self.encoded: dict[tuple[str, str], str] = {}
-        """(run key, item id) -> the item's samples as the JSON report writes them, encoded
-        when the item reported (while sampling goes on, ``streaming.py``)."""
+        """(run key, item id) -> the item's entry in the JSON report, encoded when the item
+        reported (while sampling goes on, ``streaming.py``)."""
         self.gate_nodes: list[Any] = []
         """Every collected gate node (so --lf can bring a rerun item's gates back)."""
 
@@ -297,11 +297,15 @@ class RftSession:
                                    run.suite.pass_threshold)
         return numbers, None, stats.stability(numbers) == "flaky"
 
-    def item_reported(self, run: SuiteRun, item_id: str) -> None:
-        """What the end of the session will need of a finished item, done now: its samples'
-        JSON for ``--rft-report``."""
-        if option(self.config, "report"):
-            self.encoded[run.key, item_id] = json_report.encode_samples(run, item_id)
+    def item_reported(self, run: SuiteRun, item: Any) -> None:
+        """What the end of the session will need of a finished item, done now (the loop is idle
+        when an item reports): its record's digest, and its entry in ``--rft-report`` unless a
+        baseline delta is still to come."""
+        baseline_io.item_digest(item)
+        if option(self.config, "report") and not self.needs_suite(run):
+            numbers = stats.item_stats(item.id, run.results.get(item.id, []), run.suite.primary,
+                                       run.suite.pass_threshold)
+            self.encoded[run.key, item.id] = json_report.encode_item(run, item.id, numbers)
 
     def needs_suite(self, run: SuiteRun) -> bool:
         """Whether the run's item verdicts depend on its whole suite: a baseline to compare with

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Literal
 
@@ -190,6 +191,7 @@ def all_item_stats(
     return [item_stats(i, rs, primary, pass_threshold) for i, rs in by_item.items()]
 
 
+@lru_cache(maxsize=4096)  # a few (passes, repeats) pairs, asked for every item
 def classify(n_pass: int, n: int, confidence: float = STABILITY_CONFIDENCE) -> Stability:
     """Stability of an item from how many of its n repeats passed.
 

@@ -33,13 +33,13 @@ class Stream:
     """The leading ``nodes`` of the session, reported by ``alongside`` while sampling runs.
 
     ``whole(run)``: whether the run's items need their whole suite (a baseline to compare with).
-    ``item_reported(run, item_id)``: told after an item reported, to do there what the end of the
-    session will need of it (the loop is idle then).
+    ``item_reported(run, item)``: told after an item (a dataset ``Item``) reported, to do then
+    what the end of the session will need of it (the loop is idle then).
     """
 
     def __init__(self, session: pytest.Session, nodes: list[Any], runs: list[SuiteRun],
                  whole: Callable[[SuiteRun], bool],
-                 item_reported: Callable[[SuiteRun, str], None] | None = None):
+                 item_reported: Callable[[SuiteRun, Any], None] | None = None):
         self.session = session
         self._item_reported = item_reported
         self.nodes = nodes
@@ -109,7 +109,7 @@ class Stream:
             self.reported = index + 1
             item = getattr(node, "item", None)
             if item is not None and self._item_reported is not None:
-                self._item_reported(node.run, item.id)
+                self._item_reported(node.run, item)
             if session.shouldfail or session.shouldstop:
                 return
             await asyncio.sleep(0)

@@ -76,7 +76,7 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
           encoded: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
     """The report for :func:`write`: plain data, except each suite's ``items`` (an iterator, so
     one item at a time is encoded) and ``baseline`` (the baseline file's JSON text).
-    ``encoded``: (run key, item id) -> :func:`encode_samples` of that item, done beforehand."""
+    ``encoded``: (run key, item id) -> :func:`encode_item` of that item, done beforehand."""
     suites = []
     for run, summary in pairs:
         repeats = run.repeats or run.suite.config.repeats
@@ -118,23 +118,25 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
 
 
 def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, float],
-           encoded: dict[tuple[str, str], str]) -> Iterator[dict[str, Any]]:
-    return ({"id": item.id,
-             "stats": summary.items.get(item.id) if summary else None,
-             "delta_vs_baseline": item_deltas.get(item.id),
-             "samples": _samples(run, item.id, encoded)}
-            for item in run.items)
+           encoded: dict[tuple[str, str], str]) -> Iterator[Any]:
+    for item in run.items:
+        text = encoded.get((run.key, item.id))
+        if text is not None:
+            yield RawJSON(text)
+        else:
+            yield _item(item.id, summary.items.get(item.id) if summary else None,
+                        item_deltas.get(item.id), run.results.get(item.id, []))
 
 
-def _samples(run: SuiteRun, item_id: str, encoded: dict[tuple[str, str], str]) -> Any:
-    text = encoded.get((run.key, item_id))
-    return RawJSON(text) if text is not None else run.results.get(item_id, [])
+def _item(item_id: str, stats: Any, delta: float | None, samples: list[Any]) -> dict[str, Any]:
+    return {"id": item_id, "stats": stats, "delta_vs_baseline": delta, "samples": samples}
 
 
-def encode_samples(run: SuiteRun, item_id: str) -> str:
-    """An item's samples as the report writes them (once its repeats are all in, they don't
-    change: the session encodes them while the model still answers for other items)."""
-    return _encode(run.results.get(item_id, []))
+def encode_item(run: SuiteRun, item_id: str, stats: Any) -> str:
+    """An item's entry in the report, once nothing in it can change (its repeats are all in, no
+    baseline delta to wait for): the session encodes it while the model still answers for
+    other items."""
+    return _encode(_item(item_id, stats, None, run.results.get(item_id, [])))
 
 
 class RawJSON(str):
