@@ -48,6 +48,7 @@ class RftSession:
         self._checkpoints: dict[str, list[str]] = {}
         self._names: dict[str, Path] = {}
         self._needs_suite: dict[str, bool] = {}
+        self._own: dict[tuple[str, str], ItemStats] = {}
         self.encoded: dict[tuple[str, str], str] = {}
         """(run key, item id) -> the item's entry in the JSON report, encoded when the item
         reported (while sampling goes on, ``streaming.py``)."""
@@ -293,9 +294,16 @@ class RftSession:
         if run.key in self.summaries or self.needs_suite(run):
             summary = self.summary(run)
             return summary.items[item_id], summary.comparison, item_id in summary.flaky
-        numbers = stats.item_stats(item_id, run.results.get(item_id, []), run.suite.primary,
-                                   run.suite.pass_threshold)
+        numbers = self._own_numbers(run, item_id)
         return numbers, None, stats.stability(numbers) == "flaky"
+
+    def _own_numbers(self, run: SuiteRun, item_id: str) -> ItemStats:
+        """An item's stats from its own results (final once they are all in), computed once."""
+        key = (run.key, item_id)
+        if key not in self._own:
+            self._own[key] = stats.item_stats(item_id, run.results.get(item_id, []),
+                                              run.suite.primary, run.suite.pass_threshold)
+        return self._own[key]
 
     def item_reported(self, run: SuiteRun, item: Any) -> None:
         """What the end of the session will need of a finished item, done now (the loop is idle
@@ -303,9 +311,8 @@ class RftSession:
         baseline delta is still to come."""
         baseline_io.item_digest(item)
         if option(self.config, "report") and not self.needs_suite(run):
-            numbers = stats.item_stats(item.id, run.results.get(item.id, []), run.suite.primary,
-                                       run.suite.pass_threshold)
-            self.encoded[run.key, item.id] = json_report.encode_item(run, item.id, numbers)
+            self.encoded[run.key, item.id] = json_report.encode_item(
+                run, item.id, self._own_numbers(run, item.id))
 
     def needs_suite(self, run: SuiteRun) -> bool:
         """Whether the run's item verdicts depend on its whole suite: a baseline to compare with

@@ -79,11 +79,16 @@ KEY = "sk-test-secret-0123456789abcdef"
 def project(pytester, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    pytester.makeconftest(CONFTEST)
-    pytester.path.joinpath("rft_qa.yaml").write_text(SUITE)
+    write_qa_project(pytester, CONFTEST, SUITE)
+    return pytester
+
+
+def write_qa_project(pytester, conftest: str, suite: str) -> None:
+    """The conftest, the suite file and its 10 questions (q1..q10, the answer is the number)."""
+    pytester.makeconftest(conftest)
+    pytester.path.joinpath("rft_qa.yaml").write_text(suite)
     rows = [{"id": f"q{i}", "question": f"{i}?", "expected": str(i)} for i in range(1, 11)]
     pytester.path.joinpath("data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return pytester
 
 
 def run(pytester, *args):

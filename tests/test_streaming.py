@@ -5,6 +5,9 @@ import json
 
 import pytest
 
+from tests.test_pytest_native import SUITE as NATIVE_SUITE
+from tests.test_pytest_native import write_qa_project
+
 CONFTEST = '''
 import json, threading, time
 import pytest_rft
@@ -36,19 +39,7 @@ def pytest_sessionfinish(session):
     print("\\nSEEN " + json.dumps(SEEN, sort_keys=True))
 '''
 
-SUITE = '''
-suite: qa
-dataset: data.jsonl
-model: tail
-input:
-  - {role: user, content: "Q: {{ item.question }}"}
-repeats: 2
-graders:
-  exact: {type: string_check, input: "{{ sample.output_json.answer }}",
-          reference: "{{ item.expected }}", operation: eq}
-gates:
-  - {metric: exact.mean, min: 0.9}
-'''
+SUITE = NATIVE_SUITE.replace("model: good", "model: tail")
 
 CALLS = 20  # 10 items x 2 repeats
 
@@ -56,10 +47,7 @@ CALLS = 20  # 10 items x 2 repeats
 @pytest.fixture
 def project(pytester, monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    pytester.makeconftest(CONFTEST)
-    pytester.path.joinpath("rft_qa.yaml").write_text(SUITE)
-    rows = [{"id": f"q{i}", "question": f"{i}?", "expected": str(i)} for i in range(1, 11)]
-    pytester.path.joinpath("data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_qa_project(pytester, CONFTEST, SUITE)
     return pytester
 
 

@@ -146,8 +146,9 @@ class RawJSON(str):
 def write(path: Path, pairs, calls, *, exitstatus: int, judge=None, encoded=None) -> None:
     """Write atomically (a reader never sees half a report), compact, and item by item: each
     piece goes through json.dumps's C encoder (json.dump, or any indent, runs the pure-Python
-    one, several times slower), and only one item's plain copy exists at a time, so a
-    30,000-sample report adds little to the peak memory. Secrets are scrubbed from every piece,
+    one, several times slower), and only one item's plain copy exists at a time (items that
+    reported while sampling went on come as the text encoded then), so a 30,000-sample report
+    adds little to the peak memory. Secrets are scrubbed from every piece,
     and the file gets normal permissions (mkstemp makes it 0600)."""
     data = build(pairs, calls, exitstatus=exitstatus, judge=judge, encoded=encoded)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +197,7 @@ def _stream(handle: Any, value: Any) -> None:
     encoded in one piece."""
     if isinstance(value, RawJSON):
         handle.write(scrub(value))
-    elif isinstance(value, Iterator):
+    elif isinstance(value, Iterator) or isinstance(value, list) and _lazy(value):
         handle.write("[")
         for n, item in enumerate(value):
             if n:
@@ -209,13 +210,6 @@ def _stream(handle: Any, value: Any) -> None:
             handle.write(("," if n else "") + _encode(str(key)) + ":")
             _stream(handle, item)
         handle.write("}")
-    elif isinstance(value, list) and _lazy(value):
-        handle.write("[")
-        for n, item in enumerate(value):
-            if n:
-                handle.write(",")
-            _stream(handle, item)
-        handle.write("]")
     else:
         handle.write(_encode(value))
 
