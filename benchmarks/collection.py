@@ -1,23 +1,29 @@
-"""Collection time of a suite (goals: 10,000 items under 2 s, 100,000 under 2.5 s).
+"""Collection time of a suite (goals, issue #9: 10,000 items under 2 s, 100,000 under 2.5 s).
 
-    python benchmarks/collection.py [N_ITEMS]
-    python benchmarks/collection.py --floor [N_ITEMS]
+    python benchmarks/collection.py [N_ITEMS] [--runs 5] [--dev-plugins]
 
-Builds a suite with N items in a temporary directory and times pytest's collection phase
-(from pytest_collection start to pytest_collection_finish), in process. ``--floor`` times
-pytest alone collecting N trivial items from a minimal custom collector (no pytest-rft), with
-the cyclic GC on and off: what any plugin's N items cost before it does anything.
+Builds a suite with N items (default 100,000) in a temporary directory and times pytest's
+collection phase, from ``pytest_collection`` to ``pytest_collection_finish``, in a fresh
+``python -m pytest --collect-only`` process per run. Each run is paired with a run of the
+**floor**: pytest alone collecting N trivial items from a minimal custom collector, with the
+cyclic GC off as pytest-rft has it during collection -- what any plugin's N items cost before it
+does anything (a third of it is pytest reordering items by fixture scope). The two alternate, so
+that a slow spell of the machine hits both; the medians are printed, with the range.
+
+pytest-rft is the only plugin loaded besides pytest's own, as after ``pip install pytest-rft``
+(``--dev-plugins`` loads every installed plugin, as the development environment does).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import pytest
 
 SUITE = """\
 suite: big
@@ -33,33 +39,19 @@ gates:
   - {metric: exact.mean, min: 0.5}
 """
 
+TIMER = """\
+import time
 
 class Timer:
     def pytest_collection(self, session):
         self.start = time.perf_counter()
 
     def pytest_collection_finish(self, session):
-        self.seconds = time.perf_counter() - self.start
-        self.count = len(session.items)
+        print(f"\\nCOLLECTED {len(session.items)} {time.perf_counter() - self.start:.4f}")
 
-
-def main(n_items: int = 10_000) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "rft_big.yaml").write_text(SUITE)
-        with (root / "data.jsonl").open("w") as handle:
-            for i in range(n_items):
-                handle.write(json.dumps({"id": f"item-{i:05d}", "text": f"text number {i} " * 5,
-                                         "label": "a" if i % 2 else "b"}) + "\n")
-        (root / "conftest.py").write_text(
-            "import pytest_rft\n@pytest_rft.model('bench-model')\ndef m(request):\n    return 'a'\n")
-        timer = Timer()
-        code = pytest.main([str(root), "--collect-only", "-qq", "-p", "no:cacheprovider",
-                            f"--rootdir={root}"], plugins=[timer])
-        assert code == 0, code
-    print(f"collection of a {n_items}-item suite: {timer.seconds:.2f} s "
-          f"({timer.count} test items; goal at 100,000: < 2.5 s)")
-
+def pytest_configure(config):
+    config.pluginmanager.register(Timer(), "collection-timer")
+"""
 
 FLOOR_CONFTEST = """
 import gc, os, pytest
@@ -79,29 +71,74 @@ def pytest_collect_file(file_path, parent):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection(session):
-    if os.environ.get("FLOOR_NO_GC"):
-        gc.disable()
+    gc.disable()
 """
 
+SUITE_CONFTEST = ("import pytest_rft\n@pytest_rft.model('bench-model')\n"
+                  "def m(request):\n    return 'a'\n")
 
-def floor(n_items: int) -> None:
-    import os
 
+def write_projects(root: Path, n_items: int) -> tuple[Path, Path]:
+    suite, floor = root / "suite", root / "floor"
+    suite.mkdir()
+    floor.mkdir()
+    (suite / "rft_big.yaml").write_text(SUITE)
+    with (suite / "data.jsonl").open("w") as handle:
+        for i in range(n_items):
+            handle.write(json.dumps({"id": f"item-{i:05d}", "text": f"text number {i} " * 5,
+                                     "label": "a" if i % 2 else "b"}) + "\n")
+    (suite / "conftest.py").write_text(SUITE_CONFTEST)
+    (floor / "conftest.py").write_text(FLOOR_CONFTEST)
+    (floor / "items.txt").write_text("")
+    for project in (suite, floor):
+        (project / "_collection_timer.py").write_text(TIMER)
+    return suite, floor
+
+
+def collect_once(project: Path, n_items: int, dev_plugins: bool, floor: bool) -> tuple[int, float]:
+    """(items collected, seconds) of one ``--collect-only`` process."""
+    env = dict(os.environ, FLOOR_N=str(n_items), PYTHONPATH=str(project))
+    plugins = ["-p", "_collection_timer"]
+    if dev_plugins:
+        plugins += ["-p", "no:rft"] if floor else []
+    else:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        plugins += [] if floor else ["-p", "pytest_rft.plugin"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(project), "--collect-only", "-qq",
+         "-p", "no:cacheprovider", f"--rootdir={project}", *plugins],
+        env=env, capture_output=True, text=True, cwd=project)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("COLLECTED ")), None)
+    if done.returncode != 0 or line is None:
+        sys.exit(f"collection failed (exit {done.returncode}):\n{done.stdout[-2000:]}\n"
+                 f"{done.stderr[-2000:]}")
+    _, count, seconds = line.split()
+    return int(count), float(seconds)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("n_items", nargs="?", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--dev-plugins", action="store_true",
+                    help="load every installed pytest plugin (default: pytest-rft only)")
+    args = ap.parse_args()
+    ours: list[float] = []
+    floors: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "conftest.py").write_text(FLOOR_CONFTEST)
-        (root / "items.txt").write_text("")
-        for no_gc in ("", "1"):
-            os.environ.update(FLOOR_N=str(n_items), FLOOR_NO_GC=no_gc)
-            timer = Timer()
-            code = pytest.main([str(root), "--collect-only", "-qq", "-p", "no:cacheprovider",
-                                "-p", "no:rft", f"--rootdir={root}"], plugins=[timer])
-            assert code == 0, code
-            print(f"pytest alone, {timer.count} trivial items, cyclic GC "
-                  f"{'off' if no_gc else 'on'}: {timer.seconds:.2f} s")
+        suite, floor = write_projects(Path(tmp), args.n_items)
+        for _ in range(args.runs):
+            count, seconds = collect_once(suite, args.n_items, args.dev_plugins, floor=False)
+            ours.append(seconds)
+            floors.append(collect_once(floor, args.n_items, args.dev_plugins, floor=True)[1])
+    goal = " (goal: < 2.5 s)" if args.n_items == 100_000 else ""
+    print(f"{args.n_items:,}-item suite ({count:,} test items incl. gates), collection, median of "
+          f"{args.runs}: {statistics.median(ours):.2f} s  [{min(ours):.2f}-{max(ours):.2f}]{goal}")
+    print(f"floor, pytest alone collecting {args.n_items:,} trivial items:        "
+          f"{statistics.median(floors):.2f} s  [{min(floors):.2f}-{max(floors):.2f}]")
+    print(f"what pytest-rft adds over the floor (median of the paired differences): "
+          f"{statistics.median(o - f for o, f in zip(ours, floors)):+.2f} s")
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--floor"]
-    n = int(args[0]) if args else 10_000
-    floor(n) if "--floor" in sys.argv else main(n)
+    main()

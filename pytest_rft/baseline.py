@@ -90,9 +90,9 @@ def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[st
 
 def item_digest(item: Any) -> str:
     """The record's digest, worked out once per item (items don't change)."""
-    known = item.__dict__.get("_digest")
+    known = item._digest
     if known is None:
-        known = item.__dict__["_digest"] = digest([item.data, item.messages])[:8]
+        known = item._digest = digest([item.data, item.messages])[:8]
     return known
 
 

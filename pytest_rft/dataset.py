@@ -10,7 +10,6 @@ Shapes recognised per record:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,32 @@ import yaml
 from .errors import RftError
 
 
-@dataclass(frozen=True)
 class Item:
-    id: str
-    data: dict[str, Any]
-    """What graders and templates see as ``item``."""
-    messages: list[dict[str, Any]] | None
-    """The record's own prompt (RFT rows, openai/evals samples), if any."""
-    line: int
-    critical: bool = False
+    """One dataset record as the suite sees it. A plain slotted class rather than a frozen
+    dataclass: 100,000 of them are built while pytest collects, and frozen construction costs
+    twice as much. Treat it as read-only (``item_digest`` caches the record's digest on it)."""
+
+    __slots__ = ("id", "data", "messages", "line", "critical", "_digest")
+
+    def __init__(self, id: str, data: dict[str, Any], messages: list[dict[str, Any]] | None,
+                 line: int, critical: bool = False) -> None:
+        self.id = id
+        self.data = data
+        """What graders and templates see as ``item``."""
+        self.messages = messages
+        """The record's own prompt (RFT rows, openai/evals samples), if any."""
+        self.line = line
+        self.critical = critical
+        self._digest: str | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Item) and all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__[:5])
+
+    __hash__ = None  # type: ignore[assignment]  # data is a dict: not hashable, as before
+
+    def __repr__(self) -> str:
+        return f"Item(id={self.id!r}, line={self.line}, critical={self.critical})"
 
 
 def load_items(path: Path) -> list[Item]:
@@ -49,7 +65,7 @@ def load_items(path: Path) -> list[Item]:
     items: list[Item] = []
     seen: dict[str, int] = {}
     for line, record in records:
-        item = to_item(record, line, where=f"{path}:{line}")
+        item = to_item(record, line, path)
         if item.id in seen:
             raise RftError(f"duplicate item id {item.id!r} (first at line {seen[item.id]})",
                            where=f"{path}:{line}", fix="give every record a unique 'id'")
@@ -79,36 +95,43 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
         raise RftError(f"cannot read the file: {exc.strerror or exc}", where=str(path)) from None
 
 
-def _flag(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
+def _flag(value: Any, path: Path | str, line: int) -> bool:
+    if value is not True and value is not False:
         raise RftError(f"'critical' must be true or false, not {json.dumps(value)[:40]}",
-                       where=where, fix='write "critical": true (a JSON boolean, no quotes)')
+                       where=f"{path}:{line}",
+                       fix='write "critical": true (a JSON boolean, no quotes)')
     return value
 
 
-def to_item(record: Any, line: int, *, where: str) -> Item:
+def to_item(record: Any, line: int, path: Path | str) -> Item:
+    """The item a record describes; errors name ``path:line`` (built only on error: this runs
+    once per record, 100,000 times for a big dataset)."""
     if not isinstance(record, dict):
-        raise RftError(f"a record must be a JSON object, not {type(record).__name__}", where=where,
+        raise RftError(f"a record must be a JSON object, not {type(record).__name__}",
+                       where=f"{path}:{line}",
                        fix='write one object per record, e.g. {"id": "a1", "text": "..."}')
-    critical = _flag(record.get("critical", False), where)
+    critical = record.get("critical", False)
+    if critical is not False:
+        critical = _flag(critical, path, line)
     messages: list[dict[str, Any]] | None = None
-    if isinstance(record.get("item"), dict):
-        data = dict(record["item"])
-        critical = critical or _flag(data.get("critical", False), where)
+    inner = record.get("item")
+    if isinstance(inner, dict):
+        data = dict(inner)
+        critical = critical or _flag(data.get("critical", False), path, line)
     elif "messages" in record:
-        messages = _messages(record["messages"], where, "messages")
+        messages = _messages(record["messages"], f"{path}:{line}", "messages")
         data = {k: v for k, v in record.items() if k != "messages"}
     elif "input" in record and ("ideal" in record or isinstance(record["input"], list)):
-        messages = _messages(record["input"], where, "input")
+        messages = _messages(record["input"], f"{path}:{line}", "input")
         data = {k: v for k, v in record.items() if k != "input"}
     else:
         data = dict(record)
     raw_id = record.get("id", data.get("id"))
-    item_id = str(raw_id) if raw_id is not None else f"line-{line}"
+    item_id = raw_id if type(raw_id) is str else str(raw_id) if raw_id is not None else f"line-{line}"
     if "::" in item_id or not item_id.strip():
-        raise RftError(f"item id {item_id!r} cannot be used as a test name", where=where,
-                       fix="use ids without '::' and not blank")
-    return Item(id=item_id, data=data, messages=messages, line=line, critical=critical)
+        raise RftError(f"item id {item_id!r} cannot be used as a test name",
+                       where=f"{path}:{line}", fix="use ids without '::' and not blank")
+    return Item(item_id, data, messages, line, critical)
 
 
 def _messages(value: Any, where: str, key: str) -> list[dict[str, Any]]:
@@ -131,9 +154,9 @@ def _jsonl_records(path: Path, text: str) -> list[tuple[int, Any]]:
     records = []
     # lines end at "\n" only: U+2028, U+2029 and U+0085 are valid inside JSON strings
     for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
         line = raw.strip(_JSON_SPACE)
+        if not line or line.isspace():  # blank (any whitespace) lines are skipped
+            continue
         try:
             value, end = _scan(line, 0)
             if end != len(line):

@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
@@ -170,27 +170,29 @@ class SuiteCollector(pytest.Collector):
     def collect(self):
         from .gates import error_gate
 
+        child_id = self._child_ids()
+        names = [safe_name(item.id) for item in self.dataset_items]
         for run in self.runs:
-            for item in self.dataset_items:
-                what = safe_name(item.id)
-                yield RftItem.from_parent(self, name=f"{what}[{run.model}]",
-                                          nodeid=self._child_id(what, run.model), run=run,
-                                          item=item)
+            model = run.model
+            for what, item in zip(names, self.dataset_items):
+                yield RftItem.from_parent(self, name=f"{what}[{model}]",
+                                          nodeid=child_id(what, model), run=run, item=item)
             config = run.suite.config
             for gate in [*config.gates, error_gate(config.max_error_rate)]:
                 what = safe_name(f"gate:{gate.label}")
-                yield GateItem.from_parent(self, name=f"{what}[{run.model}]",
-                                           nodeid=self._child_id(what, run.model), run=run,
-                                           gate=gate)
+                yield GateItem.from_parent(self, name=f"{what}[{model}]",
+                                           nodeid=child_id(what, model), run=run, gate=gate)
 
-    def _child_id(self, what: str, model: str) -> Any:
-        """The child's id with the trailing [model] as its params, exactly as pytest 9 parses
-        the ids it reads back (the --lf cache, the command line); a plain string on pytest 8."""
+    def _child_ids(self) -> Callable[[str, str], Any]:
+        """Builds a child's id with the trailing [model] as its params, exactly as pytest 9
+        parses the ids it reads back (the --lf cache, the command line); a plain string on
+        pytest 8."""
         structured = getattr(self, "id", None)
         if hasattr(structured, "with_params"):  # .child(what).with_params(model), in one step
-            return type(structured)(path=structured.path, names=(*structured.names, what),
-                                    params=model)
-        return f"{self.nodeid}::{what}[{model}]"
+            node_id, path, names = type(structured), structured.path, structured.names
+            return lambda what, model: node_id(path=path, names=(*names, what), params=model)
+        prefix = self.nodeid
+        return lambda what, model: f"{prefix}::{what}[{model}]"
 
 
 class RftFailure(Exception):
@@ -201,9 +203,7 @@ RFT_MARK = pytest.mark.rft
 
 
 class _RftNode(pytest.Item):
-    def __init__(self, *, run: SuiteRun, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.run = run
+    run: SuiteRun  # set by the subclass's constructor (one level of keyword passing, not two)
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, (RftFailure, RftError)):
@@ -241,8 +241,9 @@ class _RftNode(pytest.Item):
 
 
 class RftItem(_RftNode):
-    def __init__(self, *, item: Item, **kwargs: Any):
+    def __init__(self, *, run: SuiteRun, item: Item, **kwargs: Any):
         super().__init__(**kwargs)
+        self.run = run
         self.item = item
 
     def runtest(self) -> None:
@@ -324,8 +325,9 @@ def _num(value: float | None) -> str:
 
 
 class GateItem(_RftNode):
-    def __init__(self, *, gate: Gate, **kwargs: Any):
+    def __init__(self, *, run: SuiteRun, gate: Gate, **kwargs: Any):
         super().__init__(**kwargs)
+        self.run = run
         self.gate = gate
         rft_session(self.config).gate_nodes.append(self)
 

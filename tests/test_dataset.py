@@ -76,3 +76,31 @@ def test_bad_messages_and_ids(tmp_path):
         load_items(write(tmp_path, "m.jsonl", '{"messages": [{"content": "no role"}]}\n'))
     with pytest.raises(RftError, match="cannot be used as a test name"):
         load_items(write(tmp_path, "i.jsonl", '{"id": "a::b"}\n'))
+
+
+def test_critical_flags_and_their_errors(tmp_path):
+    text = ('{"id": "a", "critical": true}\n{"item": {"id": "b", "critical": true}}\n'
+            '{"id": "c", "critical": false}\n{"id": "d"}\n')
+    items = load_items(write(tmp_path, "c.jsonl", text))
+    assert [(i.id, i.critical) for i in items] == [("a", True), ("b", True), ("c", False),
+                                                   ("d", False)]
+    for bad in ('{"id": "x", "critical": "yes"}', '{"id": "x", "critical": 1}',
+                '{"item": {"id": "x", "critical": null}}'):
+        with pytest.raises(RftError, match=r"b.jsonl:2: 'critical' must be true or false") as err:
+            load_items(write(tmp_path, "b.jsonl", '{"id": "ok"}\n' + bad + "\n"))
+        assert 'fix: write "critical": true' in str(err.value)
+
+
+def test_blank_lines_of_any_whitespace_are_skipped_and_lines_still_counted(tmp_path):
+    text = '{"id": "a"}\n\n   \n\t\r\n\u00a0\u2028\n{"id": "b"}\n'
+    items = load_items(write(tmp_path, "w.jsonl", text))
+    assert [(i.id, i.line) for i in items] == [("a", 1), ("b", 6)]
+
+
+def test_items_compare_by_value_and_are_not_hashable(tmp_path):
+    path = write(tmp_path, "v.jsonl", '{"id": "a", "x": [1]}\n')
+    first, again = load_items(path)[0], load_items(path)[0]
+    assert first == again and first is not again
+    assert first != load_items(write(tmp_path, "u.jsonl", '{"id": "a", "x": [2]}\n'))[0]
+    with pytest.raises(TypeError):
+        hash(first)
