@@ -37,6 +37,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rft: a pytest-rft suite item or gate")
     _term_as_interrupt(config)
     _scope_registrations(config)
+    config.add_cleanup(_unfreeze)
+
+
+def _unfreeze() -> None:
+    """The objects frozen after collection and sampling become collectable again when the
+    session ends, for a process that runs pytest more than once (pytester, IDEs). Registered at
+    configure, this cleanup runs after pytest's own exit-time ``gc.collect()``, so a one-off
+    run doesn't pay for walking them."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 REGISTRATIONS = pytest.StashKey[dict]()
@@ -122,11 +132,15 @@ def _pause_gc(config: pytest.Config) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_collection(session: pytest.Session):
+    """After collecting suites, the cyclic GC resumes with everything collected frozen: the
+    nodes live to the end of the session, and no collection need walk them again (pytest's own
+    ``gc.collect()`` at exit took 0.6 s at 100,000 items). ``_unfreeze`` lets them go."""
     try:
         yield
     finally:
         if session.config.stash.get(GC_PAUSED, False):
             session.config.stash[GC_PAUSED] = False
+            gc.freeze()
             gc.enable()
 
 

@@ -469,24 +469,26 @@ def pytest_collection_modifyitems(items):
     print(f"\\nGC during collection: {gc.isenabled()}")
 
 def pytest_sessionfinish(session):
-    print(f"\\nGC after: {gc.isenabled()}")
+    print(f"\\nGC after: {gc.isenabled()}, frozen: {gc.get_freeze_count() > 0}")
 '''
 
 
 @pytest.mark.parametrize("broken", [False, True])
 def test_gc_pauses_while_suites_are_collected_and_resumes(project, broken):
     """The cyclic GC is off while suites are collected (it would re-walk every node made so
-    far, over and over) and on again afterwards, a broken suite or not."""
+    far, over and over) and on again afterwards, a broken suite or not, with what was collected
+    frozen until the session ends (then unfrozen: nothing leaks into the next session)."""
     import gc
 
     assert gc.isenabled()
+    gc.unfreeze()
     project.path.joinpath("conftest.py").write_text(
         project.path.joinpath("conftest.py").read_text() + GC_SPY)
     if broken:
         project.path.joinpath("rft_broken.yaml").write_text("suite: [unclosed\n")
     result = run(project, "-s")
-    result.stdout.fnmatch_lines(["GC during collection: False", "*GC after: True*"])
-    assert gc.isenabled()
+    result.stdout.fnmatch_lines(["GC during collection: False", "*GC after: True, frozen: True*"])
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def test_the_rft_mark_selects_suite_nodes(project):
