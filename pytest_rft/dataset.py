@@ -62,16 +62,19 @@ def load_items(path: Path) -> list[Item]:
     else:
         raise RftError(f"unknown dataset format {suffix!r}: {path}",
                        fix="use a .jsonl, .json, .yaml or .yml file")
-    items: list[Item] = []
-    seen: dict[str, int] = {}
-    for line, record in records:
-        item = to_item(record, line, path)
-        if item.id in seen:
-            raise RftError(f"duplicate item id {item.id!r} (first at line {seen[item.id]})",
-                           where=f"{path}:{line}", fix="give every record a unique 'id'")
-        seen[item.id] = line
-        items.append(item)
+    items = [to_item(record, line, path) for line, record in records]
+    if len({item.id for item in items}) != len(items):
+        _raise_duplicate(path, items)
     return items
+
+
+def _raise_duplicate(path: Path, items: list[Item]) -> None:
+    first: dict[str, int] = {}
+    for item in items:
+        if item.id in first:
+            raise RftError(f"duplicate item id {item.id!r} (first at line {first[item.id]})",
+                           where=f"{path}:{item.line}", fix="give every record a unique 'id'")
+        first[item.id] = item.line
 
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
