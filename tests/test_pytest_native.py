@@ -477,7 +477,8 @@ def pytest_sessionfinish(session):
 def test_gc_pauses_while_suites_are_collected_and_resumes(project, broken):
     """The cyclic GC is off while suites are collected (it would re-walk every node made so
     far, over and over) and on again afterwards, a broken suite or not, with what was collected
-    frozen until the session ends (then unfrozen: nothing leaks into the next session)."""
+    frozen until the next session in the process starts (so nothing leaks for good, and a
+    one-off run exits without the interpreter's last collection walking every node)."""
     import gc
 
     assert gc.isenabled()
@@ -488,7 +489,10 @@ def test_gc_pauses_while_suites_are_collected_and_resumes(project, broken):
         project.path.joinpath("rft_broken.yaml").write_text("suite: [unclosed\n")
     result = run(project, "-s")
     result.stdout.fnmatch_lines(["GC during collection: False", "*GC after: True, frozen: True*"])
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    project.makepyfile(test_plain="def test_plain():\n    pass\n")
+    run(project, "test_plain.py").assert_outcomes(passed=1)  # a session without suites
+    assert gc.get_freeze_count() == 0
 
 
 def test_the_rft_mark_selects_suite_nodes(project):
