@@ -119,7 +119,7 @@ def to_item(record: Any, line: int, path: Path | str) -> Item:
     messages: list[dict[str, Any]] | None = None
     inner = record.get("item")
     if isinstance(inner, dict):
-        data = dict(inner)
+        data = inner  # the parsed record's own dicts, not copies: items are read-only
         critical = critical or _flag(data.get("critical", False), path, line)
     elif "messages" in record:
         messages = _messages(record["messages"], f"{path}:{line}", "messages")
@@ -128,7 +128,7 @@ def to_item(record: Any, line: int, path: Path | str) -> Item:
         messages = _messages(record["input"], f"{path}:{line}", "input")
         data = {k: v for k, v in record.items() if k != "input"}
     else:
-        data = dict(record)
+        data = record
     raw_id = record.get("id", data.get("id"))
     item_id = raw_id if type(raw_id) is str else str(raw_id) if raw_id is not None else f"line-{line}"
     if "::" in item_id or not item_id.strip():
