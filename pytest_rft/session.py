@@ -136,10 +136,8 @@ class RftSession:
                                timeout=option(self.config, "timeout"))
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         progress = terminal.ProgressLine(reporter, quiet=stream is not None) if reporter else None
-        # Collection is over: the suites, items and pytest nodes live to the end of the session.
-        # Frozen, the cyclic GC stops re-walking them in every full collection while samples,
-        # results and reports are allocated (tens of thousands of objects at 30,000 calls).
-        gc.freeze()
+        # What collection made is frozen already (plugin.pytest_collection): the cyclic GC does
+        # not re-walk the nodes while samples, results and reports are allocated.
         lazy_numpy.import_while_waiting()  # the summaries after sampling need it
         pool = isolation.pool_from_options(option(self.config, "grader-isolation"),
                                            option(self.config, "grader-timeout"),
