@@ -32,7 +32,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+OLDEST_PYTEST = (7, 4)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    found = tuple(int(part) for part in pytest.__version__.split(".")[:2] if part.isdigit())
+    if found < OLDEST_PYTEST:  # pip enforces it; an install with --no-deps may not
+        raise pytest.UsageError(f"pytest-rft needs pytest 7.4 or newer, found {pytest.__version__}; "
+                                "fix: pip install -U 'pytest>=7.4'")
     validate(config)
     config.addinivalue_line("markers", "rft: a pytest-rft suite item or gate")
     _term_as_interrupt(config)
@@ -364,7 +371,7 @@ def _selected_runs(session: pytest.Session) -> list[SuiteRun]:
     selected: dict[str, SuiteRun] = {}
     chosen: dict[str, list[Item]] = {}
     gated: set[str] = set()
-    for node in session.items:
+    for node in getattr(session, "items", ()):  # an xdist controller never collects (pytest < 9: none)
         if isinstance(node, _RftNode):
             selected[node.run.key] = node.run
             if isinstance(node, RftItem):
@@ -384,13 +391,32 @@ def _selected_runs(session: pytest.Session) -> list[SuiteRun]:
     return list(selected.values())
 
 
+# Options of other plugins that act per test run and do nothing for a suite node; said once.
+NOT_FOR_SUITE_NODES = {
+    "reruns": "--reruns (pytest-rerunfailures) does not rerun suite nodes: their verdicts come "
+              "from samples drawn once per run, and a rerun would judge the same samples again; "
+              "for more samples per item raise the suite's repeats or pass --rft-repeats",
+    "count": "--count (pytest-repeat) does not repeat suite nodes: each item is sampled 'repeats' "
+             "times per run already; raise the suite's repeats or pass --rft-repeats",
+}
+
+
+def _foreign_option_notes(config: pytest.Config) -> list[str]:
+    notes = []
+    for name, note in NOT_FOR_SUITE_NODES.items():
+        value = getattr(config.option, name, None)
+        if value and not (name == "count" and value == 1):
+            notes.append(f"rft: {note}")
+    return notes
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """With --lf, rerun the gates of every suite whose items are rerun: the failed items'
     verdicts depend on them (and a gate must not turn green by being left out)."""
     config = session.config
+    state = _started(config)
     if not (config.getoption("lf", False) and config.pluginmanager.has_plugin("cacheprovider")):
         return
-    state = _started(config)
     if state is None:
         return
     keys = {node.run.key for node in session.items if isinstance(node, RftItem)}
@@ -493,16 +519,20 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     status = session.status.get(report.nodeid) if session is not None else None
     if status is None or report.when != "call":
         return None
+    # a plain verbose word: pytest colours it by outcome, and pytest 7 prints a (word, markup)
+    # pair raw in its short summary
     if report.passed:
-        return "passed", ".", (f"PASSED ({status})", {"green": True})
+        return "passed", ".", f"PASSED ({status})"
     if report.failed:
-        return "failed", "F", (f"FAILED ({status})", {"red": True})
+        return "failed", "F", f"FAILED ({status})"
     return None
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     session = _started(config)
     if session is not None:
+        if session.runs:  # suites ran (here, or on xdist workers)
+            session.notes += _foreign_option_notes(config)
         session.terminal_summary(terminalreporter)
 
 

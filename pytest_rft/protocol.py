@@ -12,6 +12,16 @@ setup state, and the wrappers of ``pytest_runtest_protocol`` itself (warnings, t
 Nodes that need more get pytest's protocol: a skip/skipif/xfail or any other mark added by a user
 (``pytest_collection_modifyitems``, ``-m`` keeps working either way), and runs under ``--pdb``,
 ``--trace``, ``--setup-show``/``--setup-only``/``--setup-plan`` or ``-p no:runner``.
+
+This is the one module that touches pytest's internals. Each use below names the pytest versions
+it was checked on (7.4.4, 8.4.2, 9.0.3, 9.2.0); where an internal is missing, suite nodes take
+pytest's own protocol (slower, same results) instead of failing.
+
+* ``session._setupstate`` with ``setup(item)`` and ``teardown_exact(nextitem)``: the session's
+  setup stack, the same object pytest's ``runtestprotocol`` drives (7.0 onwards).
+* which exceptions pass through a phase rather than becoming its report: written out here
+  (``pytest.exit.Exception``, and ``KeyboardInterrupt`` unless ``--pdb``), the rule pytest 7.4
+  to 9.2 all apply; only pytest 9 names it ``_pytest.runner.get_reraise_exceptions``.
 """
 
 from __future__ import annotations
@@ -26,8 +36,24 @@ FULL_PROTOCOL_OPTIONS = ("usepdb", "trace", "setupshow", "setuponly", "setupplan
 
 def lean_allowed(config: pytest.Config) -> bool:
     """Whether this session may use the lean protocol at all (decided once)."""
-    return (config.pluginmanager.has_plugin("runner")
+    return (config.pluginmanager.has_plugin("runner") and _has_setupstate()
             and not any(config.getoption(name, False) for name in FULL_PROTOCOL_OPTIONS))
+
+
+def _has_setupstate() -> bool:
+    """The internal the lean protocol drives, present and shaped as on pytest 7.0 to 9.2."""
+    try:
+        from _pytest.runner import SetupState
+    except ImportError:
+        return False
+    return all(callable(getattr(SetupState, name, None)) for name in ("setup", "teardown_exact"))
+
+
+def reraise_exceptions(config: pytest.Config) -> tuple[type[BaseException], ...]:
+    """Exceptions that end the run instead of failing the phase (pytest's own rule)."""
+    if config.getoption("usepdb", False):
+        return (pytest.exit.Exception,)
+    return (pytest.exit.Exception, KeyboardInterrupt)
 
 
 def plain(item: pytest.Item) -> bool:
@@ -47,13 +73,12 @@ def plain(item: pytest.Item) -> bool:
 
 def run_lean(item: pytest.Item, nextitem: pytest.Item | None) -> bool:
     """``item`` through setup, call and teardown, reporting each phase like pytest does."""
-    from _pytest.runner import CallInfo, get_reraise_exceptions
-
+    CallInfo = pytest.CallInfo
     ihook = item.ihook
     session = item.session
     setupstate: Any = session._setupstate
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    reraise = get_reraise_exceptions(item.config)
+    reraise = reraise_exceptions(item.config)
     setup = _report(item, ihook, CallInfo.from_call(lambda: setupstate.setup(item), "setup",
                                                     reraise=reraise))
     if setup.passed:
