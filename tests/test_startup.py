@@ -45,7 +45,8 @@ def echo(request):
 def loaded(tmp_path: Path, *args: str) -> tuple[list[str], int]:
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(PROBE), ",".join(HEAVY),
                           str(tmp_path), "-p", "no:cacheprovider", f"--rootdir={tmp_path}",
-                          "-q", *args],
+                          # pytest-randomly, where installed, imports numpy itself
+                          "-p", "no:randomly", "-q", *args],
                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("LOADED"))
     _, mods, _, code = line.split()
