@@ -76,6 +76,8 @@ class CallStats:
     min_concurrency: int = 0
     grader_errors: int = 0
     """Samples with at least one grader error (they count against the error gate too)."""
+    zeroed: int = 0
+    """Samples with grader errors scored 0 (the suite's ``errors_as_zero``)."""
     stopped: dict[str, str] = field(default_factory=dict)
     """model -> the configuration error that stopped its calls (no key, 401, unknown model)."""
     wall_s: float = 0.0
@@ -269,6 +271,8 @@ async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[st
         await _grade(suite, result, item)
         if result.grader_errors:
             stats.grader_errors += 1
+        if result.zeroed:
+            stats.zeroed += 1
     run.results[item.id].append(result)
     stats.done += 1
 

@@ -67,7 +67,7 @@ def merge_calls(total: CallStats | None, data: dict[str, Any] | None) -> CallSta
     if data is None:
         return total
     total = total or CallStats(min_concurrency=data["min_concurrency"])
-    for name in ("planned", "done", "calls", "retries", "grader_errors"):
+    for name in ("planned", "done", "calls", "retries", "grader_errors", "zeroed"):
         setattr(total, name, getattr(total, name) + data[name])
     for name in ("errors", "retried_causes", "kinds"):
         getattr(total, name).update(data[name])

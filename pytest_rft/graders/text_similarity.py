@@ -11,7 +11,7 @@ imported at load):
   1.0000000000000004 in sacrebleu: clamped to 1.0.
 - ``nltk_bleu`` (pytest-rft's own, not an OpenAI metric): ``nltk.translate.bleu_score.
   sentence_bleu([reference.split()], input.split())`` with nltk's defaults (4-gram weights 0.25,
-  no smoothing: a text without a matching 4-gram scores 0), as a python grader ported from
+  no smoothing: a text without a matching 4-gram scores about 1e-155), as a python grader ported from
   OpenAI's grader image (which has nltk) computes it.
 - ``gleu``: ``nltk.translate.gleu_score.sentence_gleu([reference.split()], input.split())``
   (1- to 4-grams).
