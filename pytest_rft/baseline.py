@@ -97,8 +97,7 @@ def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[st
             "tools": suite.tools, "tool_choice": suite.tool_choice,
             "parallel_tool_calls": suite.config.parallel_tool_calls,
             "max_turns": suite.max_turns,
-            "implementations": {k: callable_source(v)
-                                for k, v in sorted(suite.implementations.items())}})
+            "implementations": dict(sorted(suite.implementation_sources.items()))})
     return digests
 
 

@@ -202,7 +202,10 @@ class Suite:
     carry ``tools``."""
     tool_choice: Any = None
     implementations: dict[str, Any] = field(default_factory=dict)
-    """Tool name -> the Python callable that answers its calls."""
+    """Tool name -> the Python callable that answers its calls (None: not resolved, in an
+    xdist controller, which never samples)."""
+    implementation_sources: dict[str, str] = field(default_factory=dict)
+    """Tool name -> its implementation's source (what the ``tools`` digest is made of)."""
     recorded_tools: bool = False
     """Whether any record carries ``tool_results``."""
     _sampling: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -311,10 +314,13 @@ def confined(base: Path, name: str, roots: tuple[Path, ...] | None, where: str, 
     return path
 
 
-def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
+def load_suite(path: Path, roots: tuple[Path, ...] | None = (), *,
+               resolve_tools: bool = True) -> Suite:
     """Read, validate and resolve a suite file; every user mistake is one RftError.
 
     Files the suite names must lie in its folder or one of ``roots`` (None: anywhere).
+    ``resolve_tools=False`` leaves tool implementations that are not registered here
+    unresolved (an xdist controller: the conftest registering them was loaded by the workers).
     """
     node, raw = parse_yaml(path, read_text(path, MAX_SUITE_BYTES))
     if not isinstance(raw, dict):
@@ -340,13 +346,13 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
         prompt = []
         for i, message in enumerate(config.input):
             if isinstance(message, MessagesRef):
-                path = message.messages.strip().removeprefix("{{").removesuffix("}}").strip()
+                ref = message.messages.strip().removeprefix("{{").removesuffix("}}").strip()
                 try:
-                    template.check_template("{{ " + path + " }}", allowed_roots=("item",),
+                    template.check_template("{{ " + ref + " }}", allowed_roots=("item",),
                                             item_keys=item_keys)
                 except RftError as exc:
                     raise exc.at(where("input", i, "messages")) from None
-                prompt.append({"messages": path})
+                prompt.append({"messages": ref})
                 continue
             content = message.content
             if isinstance(content, FileRef):
@@ -367,7 +373,7 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
                        where=f"{base / config.dataset}:{first.line}",
                        fix="add 'input:' (a chat template) to the suite, or give records 'messages'")
 
-    tool_parts = _load_tools(config, items, base, roots, where, path)
+    tool_parts = _load_tools(config, items, base, roots, where, resolve_tools)
 
     graders: list[Grader] = []
     definitions: dict[str, Any] = {}
@@ -442,8 +448,8 @@ def _resolved(definition: Any, base: Path, where: str) -> Any:
 
 
 def _load_tools(config: SuiteConfig, items: list[Item], base: Path,
-                roots: tuple[Path, ...] | None, where: Callable[..., str], path: Path
-                ) -> dict[str, Any]:
+                roots: tuple[Path, ...] | None, where: Callable[..., str],
+                resolve: bool = True) -> dict[str, Any]:
     """The suite's tools, the records' own tools and recorded results (checked), tool_choice
     and the implementations, as keyword arguments of :class:`Suite`."""
     suite_tools = None
@@ -488,14 +494,21 @@ def _load_tools(config: SuiteConfig, items: list[Item], base: Path,
             raise RftError(f"implementation for {name!r}, which is not one of the tools "
                            f"({', '.join(sorted(names))})", where=here,
                            fix=f"did you mean {close[0]!r}?" if close else "name a tool")
-        implementations[name] = _implementation(ref, base, here)
+        try:
+            implementations[name] = _implementation(ref, base, here)
+        except RftError:
+            if resolve:
+                raise
+            implementations[name] = None
     if config.max_turns is not None and config.max_turns > 1 and not (implementations or recorded):
         raise RftError(f"max_turns is {config.max_turns} but nothing answers tool calls",
                        where=where("max_turns"),
                        fix="add 'tool_implementations:' or records' 'tool_results', or remove "
                            "max_turns (the model's first answer, its calls included, is graded)")
+    sources = {k: callable_source(v) for k, v in implementations.items() if v is not None}
     return {"tools": suite_tools, "item_tools": item_tools, "tool_choice": choice,
-            "implementations": implementations, "recorded_tools": recorded}
+            "implementations": implementations, "implementation_sources": sources,
+            "recorded_tools": recorded}
 
 
 def _looks_like_tools(value: Any) -> bool:

@@ -35,6 +35,7 @@ def dump_run(run: Any) -> dict[str, Any]:
     return {"path": str(run.suite.path), "model": run.model, "repeats": run.repeats,
             "api": run.api, "gated": run.gated, "untested": run.untested,
             "items": [item.id for item in run.items],
+            "tool_sources": run.suite.implementation_sources,
             "results": {item_id: [dataclasses.asdict(r) for r in results]
                         for item_id, results in run.results.items()}}
 
