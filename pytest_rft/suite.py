@@ -195,6 +195,8 @@ class Suite:
     """Score name -> the grader's own ``pass_threshold`` (each gives ``<score>.pass_rate``)."""
     threshold_note: str | None = None
     """Set when the suite's and the primary grader's thresholds differ: which one wins."""
+    tools_note: str | None = None
+    """Set when ``max_turns`` asks for a loop that nothing can run (shown with the summary)."""
     tools: list[dict[str, Any]] | None = None
     """The suite's function tools (Chat shape), None without ``tools:``."""
     item_tools: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -500,15 +502,16 @@ def _load_tools(config: SuiteConfig, items: list[Item], base: Path,
             if resolve:
                 raise
             implementations[name] = None
+    note = None
     if config.max_turns is not None and config.max_turns > 1 and not (implementations or recorded):
-        raise RftError(f"max_turns is {config.max_turns} but nothing answers tool calls",
-                       where=where("max_turns"),
-                       fix="add 'tool_implementations:' or records' 'tool_results', or remove "
-                           "max_turns (the model's first answer, its calls included, is graded)")
+        # an imported agentic RFT job (its tools were endpoints): still loads and scores
+        note = (f"max_turns is {config.max_turns} but nothing answers tool calls (no "
+                "tool_implementations, no records' tool_results): each sample ends at its "
+                "first tool calls, which are its output")
     sources = {k: callable_source(v) for k, v in implementations.items() if v is not None}
     return {"tools": suite_tools, "item_tools": item_tools, "tool_choice": choice,
             "implementations": implementations, "implementation_sources": sources,
-            "recorded_tools": recorded}
+            "recorded_tools": recorded, "tools_note": note}
 
 
 def _looks_like_tools(value: Any) -> bool:

@@ -101,6 +101,8 @@ def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0,
     summary = SuiteSummary(key=run.key, model=run.model, items=item_stats, metrics=metrics)
     if suite.threshold_note:
         summary.warnings.append(suite.threshold_note)
+    if suite.tools_note:
+        summary.warnings.append(suite.tools_note)
     if suite.config.classification:
         _label_summary(run, summary, n_boot=n_boot, seed=seed)
     classes = {item_id: stats.stability(s) for item_id, s in item_stats.items()}

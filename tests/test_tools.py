@@ -145,7 +145,6 @@ def test_tools_from_a_file_and_a_pydantic_model(tmp_path):
     ("tool_implementations: {nope: x}\n", None, "implementation for 'nope', which is not one"),
     ("tool_implementations: {lookup_order: not_registered}\n", None,
      "unknown tool implementation 'not_registered'"),
-    ("max_turns: 3\n", None, "max_turns is 3 but nothing answers tool calls"),
     ("", [{"question": "q", "expected": [], "tool_results": {"lookup_ordr": "x"}}],
      "data.jsonl:1 tool_results: 'tool_results' names 'lookup_ordr'"),
     ("", [{"question": "q", "expected": [], "tools": [{"type": "function", "name": "a b"}]}],
@@ -157,6 +156,14 @@ def test_suite_tool_mistakes_name_file_line_and_fix(tmp_path, extra, records, me
         load_suite(path)
     assert message in str(info.value)
     assert "fix:" in str(info.value)
+
+
+def test_a_loop_nothing_can_run_loads_with_a_note(tmp_path):
+    """An imported agentic RFT job: its tools were endpoints on the platform."""
+    suite = load_suite(write_suite(tmp_path, BASE + "max_turns: 3\n",
+                                   [{"question": "q", "expected": []}]))
+    assert suite.max_turns == 3 and suite.toolbox(suite.items[0]) is None
+    assert "max_turns is 3 but nothing answers tool calls" in suite.tools_note
 
 
 def test_tool_keys_without_tools(tmp_path):
