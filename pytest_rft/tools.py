@@ -60,10 +60,20 @@ def tool(name: Any = None) -> Any:
         return tool(None)(name)
 
     def register(fn: F) -> F:
-        _TOOLS[name or fn.__name__] = fn
+        key = name or fn.__name__
+        old = _TOOLS.get(key)
+        if old is not None and _qualname(old) != _qualname(fn):
+            raise RftError(f"tool {key!r} is registered twice: by {_qualname(old)} and "
+                           f"{_qualname(fn)}", fix="give one of them another name: "
+                                                   "@pytest_rft.tool('other_name')")
+        _TOOLS[key] = fn
         return fn
 
     return register
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def registered_tools() -> dict[str, Callable[..., Any]]:

@@ -461,3 +461,21 @@ def test_rft_rows_keep_every_key_and_templates_read_messages(tmp_path):
         with pytest.raises(RftError, match="item has no field") as info:
             load_suite(tmp_path / "rft_s.yaml")
         assert "rft_s.yaml:" in str(info.value) and "fields: messages, rubric" in str(info.value)
+
+
+def test_a_tool_name_registered_twice_is_an_error():
+    from pytest_rft import tools
+
+    def first(x):
+        return x
+
+    def second(x):
+        return x
+
+    pytest_rft.tool("twice")(first)
+    try:
+        pytest_rft.tool("twice")(first)  # the same function again (a re-imported conftest)
+        with pytest.raises(RftError, match="tool 'twice' is registered twice"):
+            pytest_rft.tool("twice")(second)
+    finally:
+        tools._TOOLS.pop("twice", None)
