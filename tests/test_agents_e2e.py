@@ -300,8 +300,11 @@ def test_tools_and_the_loop_over_http(pytester, openai_server, monkeypatch, tmp_
     pytester.makefile(".jsonl", data="\n".join(json.dumps(r) for r in rows))
     pytester.makefile(".yaml", rft_http=HTTP_SUITE.replace("API", api))
     report = tmp_path / "r.json"
-    result = pytester.runpytest("-p", "no:cacheprovider", f"--rft-base-url={openai_server.base_url}",
-                                f"--rft-http-client={client}", f"--rft-report={report}")
+    # the SDK imports its HTTP stack on the first call: in a process of its own, so that no
+    # module is first imported (and then dropped) inside an in-process pytester run
+    runner = pytester.runpytest_subprocess if client == "sdk" else pytester.runpytest
+    result = runner("-p", "no:cacheprovider", f"--rft-base-url={openai_server.base_url}",
+                    f"--rft-http-client={client}", f"--rft-report={report}")
     assert result.ret == 0, result.stdout.str()
     path = "/v1/chat/completions" if api == "chat" else "/v1/responses"
     bodies = openai_server.bodies(path)
