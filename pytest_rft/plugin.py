@@ -216,8 +216,17 @@ class SuiteCollector(pytest.Collector):
         return lambda what, model: f"{prefix}::{what}[{model}]"
 
 
-class RftFailure(Exception):
-    """An item or gate outcome, shown as its message without a traceback."""
+class RftFailure(AssertionError):
+    """A verdict against an item or gate (a gate missed, a regression, a critical item below
+    its threshold), shown as its message without a traceback. An ``AssertionError``, like a
+    failed ``assert``: reporters that tell failures from crashes (allure: "failed", not
+    "broken") file it as a test failure."""
+
+
+class RftBroken(Exception):
+    """An item that could not be judged: its samples have errors (a model call that failed, a
+    grader that crashed) or were never taken. Errors are not scores, nor verdicts: allure shows
+    it as "broken". Shown as its message without a traceback."""
 
 
 RFT_MARK = pytest.mark.rft
@@ -227,25 +236,42 @@ class _RftNode(pytest.Item):
     run: SuiteRun  # set by the subclass's constructor (one level of keyword passing, not two)
 
     def repr_failure(self, excinfo):  # type: ignore[override]
-        if isinstance(excinfo.value, (RftFailure, RftError)):
+        if isinstance(excinfo.value, (RftFailure, RftBroken, RftError)):
             return scrub(str(excinfo.value))
         return scrub(str(super().repr_failure(excinfo)))
 
+    def source(self) -> tuple[Path, int]:
+        """Where the node is defined: (file, 1-based line). The node id stays the suite's."""
+        raise NotImplementedError
+
     def reportinfo(self):
-        # The "domain" heads failure sections; one that isn't a suffix of the node id keeps
-        # pytest from rewriting the id's dots in -v lines (rft_eurovoc::yaml::...)
-        # line 0 (the suite file's first): pytest reports a user's skip mark at the node's line
-        return self.path, 0, f"{self.parent.name} · {self.name}"
+        # The file and line where the node is defined (an item's record in the dataset, a
+        # gate's entry in the suite file): GitHub annotations, -rs and JUnit's xunit1 file/line
+        # point there. The "domain" heads failure sections; one that isn't a suffix of the node
+        # id keeps pytest from rewriting the id's dots in -v lines (rft_eurovoc::yaml::...)
+        path, line = self.source()
+        return path, line - 1, f"{self.parent.name} · {self.name}"
+
+    _relpath_key = "_rft_relpath"
 
     @functools.cached_property
     def location(self) -> tuple[str, int, str]:
         """``reportinfo`` with the file relative to the root, as pytest's, worked out once per
-        suite rather than once per node."""
+        suite (and file) rather than once per node."""
         parent: Any = self.parent
-        relpath = getattr(parent, "_rft_relpath", None)
+        relpath = getattr(parent, self._relpath_key, None)
         if relpath is None:
-            relpath = parent._rft_relpath = super().location[0]
-        return relpath, 0, f"{parent.name} · {self.name}"
+            relpath = super().location[0]
+            setattr(parent, self._relpath_key, relpath)
+        return relpath, self.source()[1] - 1, f"{parent.name} · {self.name}"
+
+    def tell_allure(self) -> None:
+        """Under allure (``--alluredir``) the model is a test parameter, so the same item of two
+        models is two tests in its history, not retries of one."""
+        if _allure_active(self.config):
+            import allure
+
+            allure.dynamic.parameter("model", self.run.model)
 
     def summary(self) -> SuiteSummary:
         return rft_session(self.config).summary(self.run)
@@ -267,9 +293,16 @@ class RftItem(_RftNode):
         self.run = run
         self.item = item
 
+    _relpath_key = "_rft_dataset_relpath"
+
+    def source(self) -> tuple[Path, int]:
+        suite = self.run.suite
+        return suite.path.parent / suite.config.dataset, self.item.line
+
     def runtest(self) -> None:
+        self.tell_allure()
         if not self.run.sampled:
-            raise RftFailure("not sampled: the run stopped before this item's samples were taken")
+            raise RftBroken("not sampled: the run stopped before this item's samples were taken")
         suite = self.run.suite
         results = self.run.results.get(self.item.id, [])
         item_stats, comparison, flaky = rft_session(self.config).item_numbers(self.run,
@@ -297,7 +330,7 @@ class RftItem(_RftNode):
         if problems:
             shown = problems[:10] + ([f"... and {len(problems) - 10} more (see --rft-report)"]
                                      if len(problems) > 10 else [])
-            raise RftFailure(f"{len(problems)} error(s) (errors are not scores):\n  "
+            raise RftBroken(f"{len(problems)} error(s) (errors are not scores):\n  "
                              + "\n  ".join(shown) + "\n" + outputs_text(self.run, self.item.id))
         if self.item.critical and not item_stats.passed:
             raise RftFailure(f"critical item below threshold: {status} < pass_threshold "
@@ -352,9 +385,14 @@ class GateItem(_RftNode):
         self.gate = gate
         rft_session(self.config).gate_nodes.append(self)
 
+    def source(self) -> tuple[Path, int]:
+        suite = self.run.suite
+        return suite.path, suite.gate_lines.get(self.gate.label, 1)
+
     def runtest(self) -> None:
+        self.tell_allure()
         if not self.run.sampled:
-            raise RftFailure("not sampled: the run stopped before this suite was sampled")
+            raise RftBroken("not sampled: the run stopped before this suite was sampled")
         result = next(g for g in self.summary().gates if g.label == self.gate.label)
         self.show(result.status)
         self.user_properties.append((self.gate.metric, result.value))
@@ -469,6 +507,13 @@ def _streamable(session: pytest.Session) -> list[_RftNode]:
 
 
 LEAN = pytest.StashKey[bool]()
+ALLURE = pytest.StashKey[bool]()
+
+
+def _allure_active(config: pytest.Config) -> bool:
+    if ALLURE not in config.stash:
+        config.stash[ALLURE] = config.pluginmanager.has_plugin("allure_listener")
+    return config.stash[ALLURE]
 
 
 def _lean_allowed(config: pytest.Config) -> bool:

@@ -436,7 +436,7 @@ def test_suite_nodes_skip_the_setup_hooks_but_report_every_phase(project):
     # conftest's); the other 9 items and the error gate did not, and still had their reports
     result.stdout.fnmatch_lines(["SPY full=1 lean=10 q1_call=passed"])
     result.stdout.fnmatch_lines(["XFAIL*gate:exact.mean>=0.9[[]half[]]*known bad",
-                                 "SKIPPED [[]1[]] rft_qa.yaml*: skipped by the user"])
+                                 "SKIPPED [[]1[]] data.jsonl*: skipped by the user"])  # its record
     cases = ET.parse(project.path / "j.xml").getroot().iter("testcase")
     names = {case.get("name"): case for case in cases}
     assert len(names) == 12  # 10 items, 2 gates
