@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
+from . import problems
 from .errors import RftError
 from .options import add_options, option, validate
 from .secrets import scrub
@@ -322,20 +323,15 @@ class RftItem(_RftNode):
         if flaky:
             status += " flaky"
         self.show(status)
-        problems = [f"repeat {r.repeat}: model call failed: {r.error}" for r in results if r.failed]
-        problems += [f"repeat {r.repeat}: grader {name!r} failed: {message}"
-                     for r in results for name, message in r.grader_errors.items()]
         if option(self.config, "show-outputs") or self.config.getoption("verbose") >= 2:
-            self.add_report_section("call", "rft outputs", outputs_text(self.run, self.item.id))
-        if problems:
-            shown = problems[:10] + ([f"... and {len(problems) - 10} more (see --rft-report)"]
-                                     if len(problems) > 10 else [])
-            raise RftBroken(f"{len(problems)} error(s) (errors are not scores):\n  "
-                             + "\n  ".join(shown) + "\n" + outputs_text(self.run, self.item.id))
+            self.add_report_section("call", "rft outputs",
+                                    outputs_text(self.run, self.item.id).lstrip("\n"))
+        errors = problems.item_errors(results)
+        if errors:
+            raise RftBroken(errors_text(errors) + outputs_text(self.run, self.item.id, errors=False))
         if self.item.critical and not item_stats.passed:
             raise RftFailure(f"critical item below threshold: {status} < pass_threshold "
-                             f"{suite.pass_threshold:g}\n"
-                             + outputs_text(self.run, self.item.id))
+                             f"{suite.pass_threshold:g}" + outputs_text(self.run, self.item.id))
         if comparison and self.item.id in comparison.regressed:
             raise RftFailure(regressed_text(self.run, self.summary(), self.item.id))
 
@@ -349,29 +345,45 @@ def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: in
     now = summary.items[item_id]
     then_score = base.scores.get(comparison.baseline.primary, {}).get("mean")
     now_score = now.scores[primary].mean if primary in now.scores else None
-    lines = [f"regressed: stable-pass in the baseline ({comparison.baseline.model}: "
-             f"{primary}={_num(then_score)}, {base.passes}/{base.n} repeats passed) and stable-fail "
-             f"now ({primary}={_num(now_score)}, {now.n_pass}/{len(now.primary_values)} passed)"]
-    lines.append(outputs_text(run, item_id, width))
-    return "\n".join(lines)
+    return (f"regressed: stable-pass in the baseline ({comparison.baseline.model}: "
+            f"{primary}={_num(then_score)}, {base.passes}/{base.n} repeats passed) and stable-fail "
+            f"now ({primary}={_num(now_score)}, {now.n_pass}/{len(now.primary_values)} passed)"
+            + outputs_text(run, item_id, width))
 
 
-def outputs_text(run: SuiteRun, item_id: str, width: int = 160) -> str:
-    """Each repeat's primary score and (shortened) output, or its error."""
+MAX_ERROR_LINES = 10
+
+
+def errors_text(errors: list[problems.ErrorGroup]) -> str:
+    """An item's errors, one line per distinct error with the repeats it hit; one distinct error
+    (a wrong key, a server that is down) on the first line, which ``-rf`` and reporters show."""
+    head = f"{sum(g.count for g in errors)} error(s) (errors are not scores):"
+    lines = problems.item_lines(errors)
+    if len(lines) == 1:
+        return f"{head} {lines[0]}"
+    if len(lines) > MAX_ERROR_LINES:
+        lines[MAX_ERROR_LINES:] = [f"... and {len(lines) - MAX_ERROR_LINES} more distinct "
+                                   "error(s) (see --rft-report)"]
+    return head + "".join(f"\n  {line}" for line in lines)
+
+
+def outputs_text(run: SuiteRun, item_id: str, width: int = 160, errors: bool = True) -> str:
+    """Each answered repeat's primary score and (shortened) output, then (unless ``errors`` is
+    False: the caller lists them) the item's errors, identical ones once with their repeats."""
     primary = run.suite.primary
+    results = run.results.get(item_id, [])
     lines = []
-    for result in run.results.get(item_id, []):
+    for result in results:
         if result.failed:
-            lines.append(f"  repeat {result.repeat}: error: {result.error}")
             continue
         text = (result.output_text or "").replace("\n", " ")
         if len(text) > width:
             text = text[:width - 3] + "..."
         lines.append(f"  repeat {result.repeat}: {primary}="
                      f"{_num(result.scores.get(primary))} output: {text}")
-        for name, message in result.grader_errors.items():
-            lines.append(f"    grader {name!r} error: {message}")
-    return "\n".join(lines)
+    if errors:
+        lines += [f"  {line}" for line in problems.item_lines(problems.item_errors(results))]
+    return "".join(f"\n{line}" for line in lines)
 
 
 def _num(value: float | None) -> str:

@@ -1,6 +1,6 @@
-"""A Markdown summary for GitHub Actions, appended to ``$GITHUB_STEP_SUMMARY``: gates, deltas
-against the baseline, regressed / improved / flaky items, the variance study, the per-label
-table and models side by side."""
+"""A Markdown summary for GitHub Actions, appended to ``$GITHUB_STEP_SUMMARY``: gates, errors
+(identical ones once), deltas against the baseline, regressed / improved / flaky items, the
+variance study, the per-label table and models side by side."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from .. import problems
 from ..runner import SuiteRun
 from ..secrets import scrub
 from ..summary import SuiteSummary, versus_rows
@@ -51,6 +52,10 @@ def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
     inconclusive = [f"- ⚠️ `{g.label}`: {g.detail}" for g in summary.gates if g.inconclusive]
     if failed or inconclusive:
         parts.append("\n".join(failed + inconclusive))
+    errors = problems.run_lines(problems.run_errors(run.results, summary.items))
+    if errors:
+        parts.append("**Errors**, identical ones once (errors are not scores):\n"
+                     + "\n".join(f"- {line}" for line in errors))
     c = summary.comparison
     if c is not None:
         lines = [f"**Baseline**: `{c.baseline.model}` × {c.baseline.repeats} repeats, "

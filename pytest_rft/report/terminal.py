@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from tabulate import tabulate as _tabulate
 
+from .. import problems
 from ..runner import CallStats, SuiteRun
 from ..stats import STABILITIES
 from ..summary import SuiteSummary, versus_rows
@@ -142,6 +143,15 @@ def baseline_block(summary: SuiteSummary) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def errors_block(run: SuiteRun, summary: SuiteSummary) -> str:
+    """The run's errors, identical ones once, with a count and the items they hit."""
+    groups = problems.run_errors(run.results, summary.items)
+    if not groups:
+        return ""
+    return ("errors, identical ones once (errors are not scores):\n"
+            + "\n".join(f"  {line}" for line in problems.run_lines(groups)))
+
+
 def _ids(title: str, ids: list[str], limit: int = 20) -> str:
     if not ids:
         return f"{title}: none"
@@ -209,7 +219,8 @@ def calls_table(calls: CallStats) -> str:
              "model errors: " + (", ".join(f"{k} {v}" for k, v in calls.errors.most_common())
                                  or "none") + f"; samples with grader errors: {calls.grader_errors}",
              *(f"STOPPED {model}: {why}" for model, why in calls.stopped.items()),
-             "outputs: " + ", ".join(f"{k} {v}" for k, v in calls.kinds.most_common()),
+             "outputs: " + (", ".join(f"{k} {v}" for k, v in calls.kinds.most_common())
+                            or "none"),
              f"tokens: input {calls.usage.input_tokens}, output {calls.usage.output_tokens} "
              f"(reasoning {calls.usage.reasoning_tokens}), cached {calls.usage.cached_tokens}"]
     if lat:
@@ -239,7 +250,8 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) 
         blocks.append(f"--- {run.key}: {len(summary.items)} items x "
                       f"{run.repeats or run.suite.config.repeats} repeats, {scope(run, summary)}\n"
                       + metrics_table(run, summary))
-        for block in (gate_lines(summary) if run.gated else "", baseline_block(summary)):
+        for block in (gate_lines(summary) if run.gated else "", errors_block(run, summary),
+                      baseline_block(summary)):
             if block:
                 blocks.append(block)
         blocks.append(variance_table(run, summary))
