@@ -250,7 +250,7 @@ def render(pairs: list[Pair], calls: CallStats | None, history: list[dict] | Non
             nav += f'<a href="#{anchor("models-" + name)}">{e(name)}: side by side</a>'
     body.append(facts_section(pairs, calls, created))
     judged = [s.passed for _, s in pairs if s.passed is not None]
-    verdict = all(judged) if judged else None
+    verdict = all(judged) if judged or not pairs else None  # None: only subsets, unjudged
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
