@@ -12,8 +12,8 @@ from .records import SampleResult
 
 @dataclass
 class ErrorGroup:
-    """One distinct error: what failed (``model call failed``, ``grader 'f1' failed``), its
-    message, and where it happened."""
+    """One distinct error: what failed (``model call failed``, ``grader 'f1' failed``; empty
+    when the message says it), its message, and where it happened."""
 
     what: str
     message: str
@@ -30,7 +30,8 @@ def sample_errors(result: SampleResult) -> Iterable[tuple[str, str]]:
     if result.failed:
         yield "model call failed", result.error or ""
     for name, message in result.grader_errors.items():
-        yield f"grader {name!r} failed", message
+        # "grader 'f1' raised KeyError ..." names its grader already
+        yield ("" if message.startswith(f"grader {name!r} ") else f"grader {name!r} failed"), message
 
 
 def item_errors(results: Iterable[SampleResult]) -> list[ErrorGroup]:
@@ -73,7 +74,11 @@ def repeats_text(repeats: list[int]) -> str:
 
 def item_lines(groups: list[ErrorGroup]) -> list[str]:
     """``repeats 0-2: model call failed: http 401 ...``, one line per distinct error."""
-    return [f"{repeats_text(g.repeats)}: {g.what}: {g.message}" for g in groups]
+    return [f"{repeats_text(g.repeats)}: {_said(g)}" for g in groups]
+
+
+def _said(group: ErrorGroup) -> str:
+    return f"{group.what}: {group.message}" if group.what else group.message
 
 
 def run_lines(groups: list[ErrorGroup], shown_items: int = 5) -> list[str]:
@@ -85,5 +90,5 @@ def run_lines(groups: list[ErrorGroup], shown_items: int = 5) -> list[str]:
         if len(g.items) > shown_items:
             ids += f", ... +{len(g.items) - shown_items} more"
         lines.append(f"{g.count} sample{'s' if g.count != 1 else ''} on {len(g.items)} "
-                     f"item{'s' if len(g.items) != 1 else ''} ({ids}): {g.what}: {g.message}")
+                     f"item{'s' if len(g.items) != 1 else ''} ({ids}): {_said(g)}")
     return lines
