@@ -138,6 +138,8 @@ def dumps(baseline: Baseline) -> str:
     """Diff-friendly JSON: sorted keys, one metric and one item per line."""
     data = _fields(baseline)  # shallow: json.dumps walks the rest (asdict's deep copy is slow)
     data.pop("path", None)
+    if not data["partial_updates"]:
+        del data["partial_updates"]  # a full update's file is as before
     items = {k: _fields(v) for k, v in data.pop("items").items()}
     metrics = data.pop("metrics")
     data["schema_version"] = SCHEMA_VERSION

@@ -194,7 +194,7 @@ def test_grader_crash_is_recorded_not_scored(project, tmp_path):
     report = tmp_path / "r.json"
     result = run(project, f"--rft-report={report}")
     result.assert_outcomes(passed=5, failed=2)  # q4 and the error gate
-    result.stdout.fnmatch_lines(["*grader 'crashy' failed*cannot grade q4*"])
+    result.stdout.fnmatch_lines(["*repeats 0-1: grader 'crashy' raised ValueError: cannot grade q4*"])
     (s,) = json.loads(report.read_text())["suites"]
     q4 = next(i for i in s["items"] if i["id"] == "q4")
     assert all("crashy" not in x["scores"] and "crashy" in x["grader_errors"] for x in q4["samples"])
