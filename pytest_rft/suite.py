@@ -210,6 +210,9 @@ class Suite:
     """Tool name -> its implementation's source (what the ``tools`` digest is made of)."""
     recorded_tools: bool = False
     """Whether any record carries ``tool_results``."""
+    gate_lines: dict[str, int] = field(default_factory=dict)
+    """Gate label -> its line in the suite file (the error gate's: ``max_error_rate:``, else
+    line 1); where reports (GitHub annotations, ``-rs``) point for a gate."""
     _sampling: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
@@ -407,6 +410,10 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = (), *,
             confined(base, config.response_format.partition(":")[0].replace(".", "/") + ".py",
                      roots, where("response_format"), "response_format module")
         suite.response_schema = _response_schema(config.response_format, base, where("response_format"))
+    suite.gate_lines = {gate.label: _line_of(node, ("gates", i))
+                        for i, gate in enumerate(config.gates)}
+    error_label = Gate(metric="error_rate", max=config.max_error_rate).label  # gates.error_gate
+    suite.gate_lines[error_label] = _line_of(node, ("max_error_rate",))
     known = suite.metric_names()
     for i, gate in enumerate(config.gates):
         if gate.metric not in known:

@@ -144,8 +144,11 @@ def test_a_failing_item_shows_its_trajectory_and_missed_calls(project):
     result = run(pytester, "-rf")
     assert result.ret == 1
     result.stdout.fnmatch_lines([
-        "*1 error(s) (errors are not scores):*",
-        "*repeat 0: tool failed: tool 'lookup_order' raised RuntimeError: database down*"])
+        "*1 error(s) (errors are not scores): repeat 0: tool failed: tool 'lookup_order' "
+        "raised RuntimeError: database down",
+        "  repeat 0: failed after:",  # what the loop did before the crash
+        "    trajectory, 1 turn(s) (stopped: error):",
+        '      -> lookup_order({"order_id": "BOOM"})'])
     result.stdout.fnmatch_lines([
         "*critical item below threshold: calls=0.000*",
         "*trajectory, 2 turn(s):*",
