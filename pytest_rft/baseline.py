@@ -22,7 +22,8 @@ from .errors import RftError
 
 SCHEMA_VERSION = 1
 KIND = "pytest-rft-baseline"
-DIGEST_PARTS = ("dataset", "prompt", "response_schema", "graders", "sampling", "repeats")
+DIGEST_PARTS = ("dataset", "prompt", "response_schema", "graders", "sampling", "repeats",
+                "judges")
 
 
 @dataclass
@@ -61,6 +62,8 @@ class Baseline:
     plugin_version: str = ""
     source: str = "pytest-rft"
     """Where the scores come from: a pytest-rft run, a report, an imported OpenAI eval run."""
+    judges: dict[str, str] = field(default_factory=dict)
+    """Score name -> the judge model that scored it (score_model / label_model graders)."""
     path: str | None = None
     """The file it was read from (not written)."""
 
@@ -77,8 +80,9 @@ def digest(value: Any) -> str:
 
 def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[str, str]:
     """Digests of what a suite's scores depend on: dataset, prompt, response schema, graders,
-    sampling (for the model run) and the number of repeats (pass_rate, .max, .min depend on it)."""
-    return {
+    sampling (for the model run), the number of repeats (pass_rate, .max, .min depend on it)
+    and, for a suite with judge graders, the judge models."""
+    digests = {
         "dataset": digest([[item.id, item.data, item.messages] for item in suite.items]),
         "prompt": digest(suite.prompt),
         "response_schema": digest(suite.response_schema),
@@ -86,6 +90,10 @@ def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[st
         "sampling": digest(sampling),
         "repeats": str(repeats),
     }
+    judges = suite.judge_models() if hasattr(suite, "judge_models") else {}
+    if judges:
+        digests["judges"] = digest(judges)
+    return digests
 
 
 def item_digest(item: Any) -> str:
@@ -120,6 +128,8 @@ def dumps(baseline: Baseline) -> str:
     data.pop("path", None)
     items = {k: _fields(v) for k, v in data.pop("items").items()}
     metrics = data.pop("metrics")
+    if not data.get("judges"):
+        data.pop("judges", None)  # suites without judge graders: the file as before
     data["schema_version"] = SCHEMA_VERSION
     data["kind"] = KIND
 
@@ -201,7 +211,8 @@ def from_dict(data: dict[str, Any], path: Path | None = None) -> Baseline:
             primary=data["primary"], pass_threshold=float(data["pass_threshold"]), items=items,
             metrics=data.get("metrics", {}), digests=data.get("digests", {}),
             created=data.get("created", ""), plugin_version=data.get("plugin_version", ""),
-            source=data.get("source", "pytest-rft"), path=str(path) if path else None)
+            source=data.get("source", "pytest-rft"), path=str(path) if path else None,
+            judges={str(k): str(v) for k, v in (data.get("judges") or {}).items()})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RftError(f"malformed baseline ({type(exc).__name__}: {exc})", where=where,
                        fix="re-create it with 'pytest --rft-baseline-update'") from None

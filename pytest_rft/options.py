@@ -66,8 +66,10 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("grader-timeout", {"type": float}, "seconds per isolated grader call (default 120)"),
     ("grader-memory", {}, "address-space limit per grader worker process, e.g. 2GB, 512MB, "
                           "0 for none (default 2GB)"),
-    ("judge-model", {}, "model for score_model / label_model graders (overrides the suite's "
-                        "judge.model and the grader's own)"),
+    ("judge-model", {"action": "append"}, "model for score_model / label_model graders "
+                                          "(overrides the suite's judge.model and the grader's "
+                                          "own); OLD=NEW swaps only judges named OLD "
+                                          "(repeatable)"),
     ("judge-base-url", {}, "OpenAI-compatible endpoint of the judge model (default: the "
                            "suite's judge.base_url, else --rft-base-url)"),
     ("export-graders", {}, "write each collected suite's graders as OpenAI grader JSON to "
@@ -133,6 +135,13 @@ def validate(config: pytest.Config) -> None:
         parse_size(option(config, "grader-memory"))
     except ValueError as exc:
         raise pytest.UsageError(f"--rft-grader-memory / rft_grader_memory: {exc}") from None
+    from .errors import RftError
+    from .judge import JudgeOverrides
+
+    try:
+        JudgeOverrides.from_option(option(config, "judge-model"))
+    except RftError as exc:
+        raise pytest.UsageError(f"{exc.message} ({exc.fix})") from None
     if option(config, "grader-isolation") not in ("on", "off"):
         raise pytest.UsageError("--rft-grader-isolation / rft_grader_isolation must be on or off")
     for name, low in MINIMUM.items():
