@@ -82,6 +82,19 @@ def _port(parts: urllib.parse.SplitResult) -> int | None:
         return None
 
 
+def _without_userinfo(url: str) -> str:
+    """``http://user:pass@host/v1`` -> ``http://host/v1``: requests authenticate with the API
+    key, and credentials in a URL would end up in messages."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return url
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
 def origin(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port) with the scheme's default port filled in."""
     parts = urllib.parse.urlsplit(url)
@@ -146,7 +159,7 @@ class OpenAIClient:
     def __init__(self, api_key: str, base_url: str = DEFAULT_BASE_URL, *, timeout: float = 60.0,
                  max_retries: int = 3, backoff: float = 0.5, deadline: float | None = None,
                  progress: Callable[[str], None] | None = None):
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _without_userinfo(base_url.rstrip("/"))
         self._key = api_key
         self._timeout = timeout
         self._retries = max_retries
