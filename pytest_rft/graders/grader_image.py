@@ -33,13 +33,16 @@ NLTK_DATA = ("punkt", "stopwords", "wordnet", "omw-1.4", "names")
 
 def imported_modules(source: str) -> list[str]:
     """Top-level modules ``source`` imports (``import a.b``, ``from a import b``, and
-    ``importlib.import_module("a")`` / ``__import__("a")`` with a literal name), in order."""
+    ``importlib.import_module("a")`` / ``__import__("a")`` with a literal name), in source
+    order."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     names: list[str] = []
-    for node in ast.walk(tree):
+    nodes = sorted((n for n in ast.walk(tree) if hasattr(n, "lineno")),
+                   key=lambda n: (n.lineno, n.col_offset))
+    for node in nodes:  # in source order
         found: list[str] = []
         if isinstance(node, ast.Import):
             found = [alias.name for alias in node.names]
