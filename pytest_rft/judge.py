@@ -33,23 +33,12 @@ class JudgeOverrides:
 
     @classmethod
     def from_option(cls, values: Any, base_url: str | None = None) -> "JudgeOverrides":
-        """``--rft-judge-model`` values (repeatable; a string from the ini): ``NAME`` replaces
-        every judge, ``OLD=NEW`` only judges named OLD."""
-        if isinstance(values, str):
-            values = values.split()
-        model, remaps = None, []
-        for value in values or []:
-            old, sep, new = str(value).partition("=")
-            if sep:
-                if not old.strip() or not new.strip():
-                    from .errors import RftError
+        """``--rft-judge-model`` values: ``NAME`` replaces every judge, ``OLD=NEW`` only judges
+        named OLD (checked when the options are validated)."""
+        from .options import judge_models
 
-                    raise RftError(f"--rft-judge-model {value!r}: write OLD=NEW",
-                                   fix="e.g. --rft-judge-model o3-mini=gpt-5-mini")
-                remaps.append((old.strip(), new.strip()))
-            else:
-                model = str(value)
-        return cls(model=model, base_url=base_url, remaps=tuple(remaps))
+        model, remaps = judge_models(values)
+        return cls(model=model, base_url=base_url, remaps=remaps)
 
 
 def resolve_model(model: str, overrides: JudgeOverrides | None,

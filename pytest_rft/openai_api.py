@@ -371,6 +371,10 @@ def _retry_after(response: Response) -> float | None:
     return None
 
 
+CHECKPOINTS_DEADLINE = 300.0
+"""Seconds ``--rft-checkpoints`` may spend listing one job's checkpoints."""
+
+
 def list_checkpoint_models(job_id: str, *, api_key: str | None = None,
                            base_url: str | None = None) -> list[str]:
     """Every ``fine_tuned_model_checkpoint`` of a fine-tuning job, by ``step_number`` ascending.
@@ -380,7 +384,8 @@ def list_checkpoint_models(job_id: str, *, api_key: str | None = None,
     model names, which include Python ``module:attr`` references).
     """
     key, url = resolve(api_key, base_url)
-    with OpenAIClient(key, url) as client:
+    deadline = time.monotonic() + CHECKPOINTS_DEADLINE
+    with OpenAIClient(key, url, deadline=deadline) as client:
         checkpoints = client.list_all(f"/fine_tuning/jobs/{safe_id(job_id, 'job id')}/checkpoints")
     return checkpoint_models(checkpoints, where=f"--rft-checkpoints {job_id}")
 

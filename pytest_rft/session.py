@@ -230,6 +230,7 @@ class RftSession:
             if raw["path"] not in suites:
                 roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
                 suites[raw["path"]] = load_suite(Path(raw["path"]), roots)
+                suites[raw["path"]].judge_overrides = self.judge_overrides()
             suite = suites[raw["path"]]
             by_id = {item.id: item for item in suite.items}
             run = SuiteRun(suite=suite, model=raw["model"], repeats=raw["repeats"], api=raw["api"],
