@@ -54,7 +54,7 @@ class RftSession:
         reported (while sampling goes on, ``streaming.py``)."""
         self.gate_nodes: list[Any] = []
         """Every collected gate node (so --lf can bring a rerun item's gates back)."""
-        self._warned: set[str] = set()
+        self._warned: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ collection
 
@@ -118,9 +118,11 @@ class RftSession:
         named = [(m, "model") for m in models] + [
             (m, f"judge of {suite.name}") for m in dict.fromkeys(suite.judge_models().values())]
         for model, role in named:
+            found = retired.retirement(model)
+            key = (found[0] if found else "", role.split()[0])  # once per family and role
             line = retired.warning(model, role)
-            if line and model not in self._warned:
-                self._warned.add(model)
+            if line and key not in self._warned:
+                self._warned.add(key)
                 warnings.warn(retired.RetiredModelWarning(line), stacklevel=2)
 
     def _check_reachable(self, model: str, suite: Suite) -> None:
