@@ -403,3 +403,23 @@ def test_imported_passes_use_the_plugins_tolerance(platform, tmp_path):
     base = baseline.read(out / "baselines" / f"{pf.SUITE}.json")
     scored = [i for i in base.items.values() if i.n]
     assert scored and all(i.passes == i.n for i in scored)
+
+
+def test_repeating_or_unusable_item_ids_are_renamed_not_fatal(platform, tmp_path):
+    """The platform does not require unique item ids; pytest names tests by them."""
+    pf.install(platform)
+    rows = [{"item": {"id": i, "question": f"What is {n}+1?", "expected": str(n + 1)}}
+            for n, i in enumerate(["a", "a", "x::y", "b", "a"])]
+    platform.platform_objects[f"/files/{pf.DATA_FILE}/content"] = \
+        "".join(json.dumps(r) + "\n" for r in rows).encode()
+    outputs = pf.output_items(pf.RUN_CHAT, pf.CHAT_MODEL, pf.outputs())[:5]
+    platform.platform_objects[f"/evals/{pf.EVAL_ID}/runs/{pf.RUN_CHAT}/output_items"] = outputs
+    out = tmp_path / "x"
+    assert main(["import", "eval", pf.EVAL_ID, "--out", str(out),
+                 "--base-url", platform.base_url]) == 0
+    suite = load_suite(next(out.glob("rft_*.yaml")))
+    assert [i.id for i in suite.items] == ["a", "line-2", "line-3", "b", "line-5"]
+    assert [i.data["id"] for i in suite.items] == ["a", "a", "x::y", "b", "a"]  # unchanged
+    assert "3 item id(s) renamed" in titles(out)
+    base = baseline.read(out / "baselines" / f"{pf.SUITE}.json")
+    assert sorted(base.items) == sorted(i.id for i in suite.items)

@@ -61,7 +61,7 @@ def import_eval(source: Source, eval_id: str, folder: Path, run_id: str | None =
     mapped = map_sampling(data_source.get("sampling_params"), out, "sampling_params")
     model = _model(data_source, run, out, recorded)
 
-    out.write_jsonl(DATASET, records)
+    out.write_jsonl(DATASET, _unique_ids(records, out))
     items = _items_or_none(out.root / DATASET)
     keys = set().union(*(i.data.keys() for i in items)) if items else None
     check_graders(entries, keys, out.root, out)
@@ -266,6 +266,38 @@ def _prompt_and_records(data_source: dict[str, Any], rows: list[tuple[dict, Any]
              "input_messages; the suite has a placeholder prompt (the item as JSON)",
              "write 'input:' in the suite")
     return PLACEHOLDER_PROMPT, plain
+
+
+def _unique_ids(records: list[dict[str, Any]], out: Output) -> list[dict[str, Any]]:
+    """Records whose item ids (``item.id``, else ``line-N``) repeat or cannot name a test get a
+    record-level ``id`` (the item itself is unchanged: graders see what the platform's saw)."""
+    seen: set[str] = set()
+    renamed: list[str] = []
+    result = []
+    for line, record in enumerate(records, start=1):
+        item = record.get("item", record)
+        raw = item.get("id") if isinstance(item, dict) else None
+        wanted = raw if isinstance(raw, str) else str(raw) if raw is not None else f"line-{line}"
+        usable = wanted.strip() and "::" not in wanted
+        if usable and wanted not in seen:
+            seen.add(wanted)
+            result.append(record)
+            continue
+        new = f"line-{line}"
+        n = 2
+        while new in seen:
+            new, n = f"line-{line}-{n}", n + 1
+        seen.add(new)
+        renamed.append(f"{one_line(wanted, 40)!r} -> {new}")
+        result.append({"id": new, **record} if "item" in record else {**record, "id": new})
+    if renamed:
+        out.note(f"{len(renamed)} item id(s) renamed",
+                 "pytest-rft names each test by its item id, and these repeat or cannot name a "
+                 "test: " + ", ".join(renamed[:5]) + (" ..." if len(renamed) > 5 else ""),
+                 "nothing to do (a record-level 'id' in the data file names them; graders see "
+                 "the items unchanged, except records that carry their own prompt, whose 'id' "
+                 "is replaced), or give the items unique ids")
+    return result
 
 
 def _model(data_source: dict[str, Any], run: dict[str, Any], out: Output,

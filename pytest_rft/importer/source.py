@@ -47,7 +47,7 @@ class ApiSource:
         self.client = OpenAIClient(key, url, deadline=deadline, progress=progress)
 
     def eval(self, eval_id: str) -> dict[str, Any]:
-        return self.client.get_json(f"/evals/{safe_id(eval_id, 'eval id')}")
+        return _same_id(self.client.get_json(f"/evals/{safe_id(eval_id, 'eval id')}"), eval_id)
 
     def runs(self, eval_id: str) -> list[dict[str, Any]]:
         return self.client.list_all(f"/evals/{safe_id(eval_id, 'eval id')}/runs")
@@ -57,7 +57,8 @@ class ApiSource:
                                     f"{safe_id(run_id, 'run id')}/output_items")
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self.client.get_json(f"/fine_tuning/jobs/{safe_id(job_id, 'job id')}")
+        return _same_id(self.client.get_json(f"/fine_tuning/jobs/{safe_id(job_id, 'job id')}"),
+                        job_id)
 
     def checkpoints(self, job_id: str) -> list[dict[str, Any]]:
         return self.client.list_all(f"/fine_tuning/jobs/{safe_id(job_id, 'job id')}/checkpoints")
@@ -188,3 +189,12 @@ def _name(value: Any, what: str) -> str:
         raise RftError(f"{what} {json.dumps(value, default=str)[:80]} cannot name a saved file",
                        fix="a saved answer names files by their API id (file-..., evalrun_...)")
     return value
+
+
+def _same_id(data: dict[str, Any], expected: str) -> dict[str, Any]:
+    """The platform's object, when it is the one asked for."""
+    if data.get("id") != expected:
+        raise RftError(f"asked for {expected}, the platform answered "
+                       f"{json.dumps(data.get('id'), default=str)[:80]}",
+                       fix="check --base-url: it must be an OpenAI-compatible API (.../v1)")
+    return data
