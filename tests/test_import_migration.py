@@ -423,3 +423,43 @@ def test_repeating_or_unusable_item_ids_are_renamed_not_fatal(platform, tmp_path
     assert "3 item id(s) renamed" in titles(out)
     base = baseline.read(out / "baselines" / f"{pf.SUITE}.json")
     assert sorted(base.items) == sorted(i.id for i in suite.items)
+
+
+def test_recorded_tool_calls_are_graded_as_the_platform_graded_them(platform, pytester):
+    """A pre-sampled run whose samples called tools, graded by the guide's pattern (a
+    string_check on ``sample.output_tools[0].function.name``): recorded, re-graded offline,
+    the same scores as the platform's."""
+    eval_id, run_id = "eval_tools0000000000000000000000001", "evalrun_tools01"
+    rows = []
+    for n, (asked, called) in enumerate([("weather", "get_weather"), ("time", "get_time"),
+                                         ("weather", "get_time")]):
+        rows.append({"item": {"id": f"t{n}", "question": f"What is the {asked}?",
+                              "expected_tool": f"get_{asked}"},
+                     "sample": {"output_text": "", "output_tools": [
+                         {"id": f"call_{n}", "type": "function",
+                          "function": {"name": called, "arguments": '{"city": "Paris"}'}}]}})
+    grader = {"type": "string_check", "name": "Right tool", "id": "rt-1", "operation": "eq",
+              "input": "{{ sample.output_tools[0].function.name }}",
+              "reference": "{{ item.expected_tool }}"}
+    platform.platform_objects.update({
+        f"/evals/{eval_id}": {"object": "eval", "id": eval_id, "name": "Tool choice",
+                              "data_source_config": {"type": "custom"},
+                              "testing_criteria": [grader]},
+        f"/evals/{eval_id}/runs": [{"object": "eval.run", "id": run_id, "status": "completed",
+                                    "created_at": 1750000000, "data_source": {
+                                        "type": "jsonl", "source": {"type": "file_content",
+                                                                    "content": rows}}}],
+        f"/evals/{eval_id}/runs/{run_id}/output_items": [
+            {"id": f"oi{n}", "datasource_item_id": n, "results": [
+                {"name": "rt-1", "score": 1.0 if n < 2 else 0.0}]} for n in range(3)]})
+    out = pytester.path / "tools"
+    assert main(["import", "eval", eval_id, "--out", str(out),
+                 "--base-url", platform.base_url]) == 0
+    assert "Rows without a sample" not in (out / "MIGRATION.md").read_text()
+    result, report = run_suite(pytester, out, platform)
+    (run,) = report["suites"]
+    scores = {i["id"]: i["samples"][0]["scores"]["Right tool"] for i in run["items"]}
+    assert scores == {"t0": 1.0, "t1": 1.0, "t2": 0.0}
+    assert run["comparison"]["digest_changes"] == []
+    assert all(g["passed"] for g in run["gates"])  # the same as the platform, item by item
+    assert platform.bodies("/v1/chat/completions") == []

@@ -476,6 +476,35 @@ def output_text(output: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def output_tool_calls(entries: Any) -> list[dict[str, Any]]:
+    """Tool calls in a platform sample, in the chat form pytest-rft records (``{id, type:
+    function, function: {name, arguments}}``), from any of: output messages with chat
+    ``tool_calls``, Responses ``function_call`` items, or a list of calls (``output_tools``)."""
+    calls: list[dict[str, Any]] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("type") == "function_call":
+            calls += _call(entry.get("call_id") or entry.get("id"), entry.get("name"),
+                           entry.get("arguments"))
+        elif isinstance(entry.get("function"), dict):
+            calls += _call(entry.get("id"), entry["function"].get("name"),
+                           entry["function"].get("arguments"))
+        for call in entry.get("tool_calls") if isinstance(entry.get("tool_calls"), list) else []:
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                calls += _call(call.get("id"), function.get("name"), function.get("arguments"))
+    return calls
+
+
+def _call(call_id: Any, name: Any, arguments: Any) -> list[dict[str, Any]]:
+    if not isinstance(name, str) or not name:
+        return []
+    return [{"id": text(call_id), "type": "function", "function": {
+        "name": name, "arguments": arguments if isinstance(arguments, str)
+        else json.dumps(arguments, ensure_ascii=False, default=str)}}]
+
+
 def _recorded_text(sample: Any) -> str | None:
     if not isinstance(sample, dict):
         return None
@@ -502,7 +531,8 @@ def _write_samples(out: Output, name: str, model: str, items: list[Item],
         for index, (_, sample) in enumerate(rows):
             recorded_text = _recorded_text(sample)
             if recorded_text is not None:
-                samples[index] = [_sample(0, recorded_text, "stop")]
+                samples[index] = [_sample(0, recorded_text, "stop",
+                                          output_tool_calls(sample.get("output_tools")))]
     if rows is None or not samples:
         for o in outputs:
             index = _index(o) or 0
@@ -510,11 +540,14 @@ def _write_samples(out: Output, name: str, model: str, items: list[Item],
             error = sample_error(o)
             sample = o.get("sample")
             reason = sample.get("finish_reason") if isinstance(sample, dict) else None
+            calls = [] if error else output_tool_calls(
+                sample.get("output") if isinstance(sample, dict) else None)
             group.append({"repeat": len(group),
                           "output_text": None if error else output_text(o),
                           "finish_reason": None if error else one_line(reason or "stop", 40),
                           "error": (error[1] or error[0]) if error else None,
-                          "error_cause": error[0] if error else None})
+                          "error_cause": error[0] if error else None,
+                          **({"tool_calls": calls} if calls else {})})
     if item_only:
         for index in range(len(items)):
             samples.setdefault(index, [_sample(0, "", "stop")])
@@ -529,6 +562,7 @@ def _write_samples(out: Output, name: str, model: str, items: list[Item],
     out.write_text(SAMPLES, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
 
 
-def _sample(repeat: int, output: str, finish: str) -> dict[str, Any]:
+def _sample(repeat: int, output: str, finish: str,
+            tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"repeat": repeat, "output_text": output, "finish_reason": finish, "error": None,
-            "error_cause": None}
+            "error_cause": None, **({"tool_calls": tool_calls} if tool_calls else {})}
