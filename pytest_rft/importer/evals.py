@@ -555,11 +555,13 @@ def _write_samples(out: Output, name: str, model: str, items: list[Item],
     if rows is not None and missing > 0 and not item_only:
         out.note("Rows without a sample", f"{missing} rows have no sample.output_text",
                  "those items are errors ('not recorded') when the suite grades them")
-    report = {"source": source, "suites": [{
-        "suite": name, "model": model,
-        "items": [{"id": items[i].id, "samples": samples[i]}
-                  for i in sorted(samples) if 0 <= i < len(items)]}]}
-    out.write_text(SAMPLES, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    head = json.dumps({"source": source, "suites": [{"suite": name, "model": model,
+                                                     "items": []}]}, ensure_ascii=False)
+    lines = [json.dumps({"id": items[i].id, "samples": samples[i]}, ensure_ascii=False)
+             for i in sorted(samples) if 0 <= i < len(items)]
+    # one item per line: the same JSON as the --rft-report shape, written by json's C encoder
+    body = head[:-len("]}]}")] + "\n" + ",\n".join(lines) + "\n]}]}\n"
+    out.write_text(SAMPLES, body)
 
 
 def _sample(repeat: int, output: str, finish: str,
