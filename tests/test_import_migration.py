@@ -463,3 +463,27 @@ def test_recorded_tool_calls_are_graded_as_the_platform_graded_them(platform, py
     assert run["comparison"]["digest_changes"] == []
     assert all(g["passed"] for g in run["gates"])  # the same as the platform, item by item
     assert platform.bodies("/v1/chat/completions") == []
+
+
+@pytest.mark.skipif("tools" not in SuiteConfig.model_fields,
+                    reason="this build has no suite 'tools:' (issue 18 items 1-2, branch agents); "
+                           "the imported YAML and MIGRATION.md are checked in "
+                           "test_public_definition_imports_loads_and_scores[agentic_rft]")
+def test_an_agentic_rft_job_samples_with_its_tools_and_turn_bound(platform, pytester):
+    case = pd.agentic_rft()
+    platform.platform_objects.update(case.objects)
+    out = pytester.path / "agent"
+    assert main(["import", "rft-job", case.id, "--out", str(out),
+                 "--base-url", platform.base_url]) == 0
+    suite = load_suite(next(out.glob("rft_*.yaml")))
+    assert suite.config.max_turns == 10
+    assert [t["function"]["name"] for t in suite.tools] == ["lookup_order"]
+    run_suite(pytester, out, platform)
+    bodies = platform.bodies("/v1/chat/completions")
+    assert bodies
+    for body in bodies:  # the job's tool and the row's own, endpoint details left out
+        offered = {t["function"]["name"]: t for t in body["tools"]}
+        assert set(offered) == {"lookup_order", "refund"}
+        assert "server_url" not in json.dumps(body) and "tool-endpoint-secret" not in \
+            json.dumps(body)
+        assert offered["lookup_order"]["function"]["strict"] is True
