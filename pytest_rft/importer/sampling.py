@@ -207,8 +207,10 @@ def map_tools(value: Any, out: Output, where: str) -> list[dict[str, Any]]:
                      f"on the platform, calls to '{name}' went to {_shown_endpoint(served)}"
                      + (" (with headers, not copied: they hold credentials)"
                         if tool.get("headers") or spec.get("headers") else ""),
-                     f"give '{name}' an implementation: a Python callable registered for the "
-                     "suite's tools, or recorded results in the dataset (tool_results:)")
+                     f"give '{name}' an implementation: a function registered with "
+                     f"@pytest_rft.tool('{name}') named under the suite's tool_implementations:, "
+                     f"or recorded results in the records (tool_results: {{{name}: ...}}); "
+                     "until then a sample ends at its first tool calls, which are its output")
     return tools
 
 
