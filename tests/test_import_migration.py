@@ -487,3 +487,43 @@ def test_an_agentic_rft_job_samples_with_its_tools_and_turn_bound(platform, pyte
         assert "server_url" not in json.dumps(body) and "tool-endpoint-secret" not in \
             json.dumps(body)
         assert offered["lookup_order"]["function"]["strict"] is True
+
+
+@pytest.mark.parametrize("definition,why", [
+    ({"type": "string_check", "name": "g", "input": "{{ item.answer }", "reference": "x",
+      "operation": "eq"}, "unclosed placeholder"),
+    ({"type": "string_check", "name": "g", "input": "{{ item.nope }}", "reference": "x",
+      "operation": "eq"}, "item has no field 'nope'"),
+    ({"type": "string_check", "name": "g", "input": "{{ sample.output_text }}",
+      "reference": "x", "operation": "startswith"}, "operation"),
+    ({"type": "text_similarity", "name": "g", "input": "{{ sample.output_text }}",
+      "reference": "x", "evaluation_metric": "bertscore"}, "bertscore"),
+    ({"type": "score_model", "name": "g", "model": "gpt-4o", "input": [{"role": "user",
+      "content": [{"type": "input_audio", "input_audio": {"data": "..."}}]}]}, "'input_audio'"),
+    ({"type": "python", "name": "g", "source": "def grade(sample):\n    return 1\n"},
+     "cannot take (sample, item)"),
+    ({"type": "python", "name": "g", "source": "def grade(sample, item)\n    return 1\n"},
+     "syntax error on line 1"),
+    ({"type": "multi", "name": "g", "calculate_output": "a +", "graders": {
+        "a": {"type": "string_check", "name": "a", "input": "x", "reference": "x",
+              "operation": "eq"}}}, "end of the formula"),
+    ({"type": "multi", "name": "g", "calculate_output": "a", "graders": {
+        "a": {"type": "endpoint", "name": "a", "url": "https://x"}}}, "endpoint grader (in a)"),
+    ({"type": "label_model", "name": "g", "model": "os:system", "labels": ["a"],
+      "passing_labels": ["a"], "input": [{"role": "user", "content": "x"}]},
+     "not an OpenAI model name"),
+])
+def test_each_unsupported_piece_disables_its_grader_alone(tmp_path, definition, why):
+    from pytest_rft.importer.grader_check import GraderEntry, check_graders
+
+    good = GraderEntry("ok", "graders/ok.json", {"type": "string_check", "name": "ok",
+                                                 "input": "{{ sample.output_text }}",
+                                                 "reference": "{{ item.answer }}",
+                                                 "operation": "eq"})
+    bad = GraderEntry("bad", "graders/bad.json", definition)
+    out = Output(tmp_path)
+    check_graders([good, bad], {"answer"}, tmp_path, out)
+    assert good.disabled is None
+    assert bad.disabled is not None and why.lower() in bad.disabled.lower() + " " + str(
+        [n.fix for n in out.notes]).lower(), (bad.disabled, out.notes)
+    assert [n.title for n in out.notes if "disabled" in n.title] == ["Grader 'bad' disabled"]
