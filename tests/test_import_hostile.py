@@ -596,3 +596,27 @@ def test_imported_model_names_never_resolve_as_python(key, pytester, name):
     assert not marker.exists()
     result.stdout.fnmatch_lines(["*is not an OpenAI model name*"])
     assert result.ret != 0
+
+
+def test_lone_surrogates_and_control_characters_in_platform_text(tmp_path, capsys):
+    """Text the platform returns may hold lone surrogates and terminal escapes: the import
+    writes files that read back, and prints no raw escape sequence."""
+    evaluation = pf.evaluation()
+    evaluation["name"] = "Arith \ud800 \x1b[31mred\x1b[0m\nnext"
+    evaluation["testing_criteria"][0]["name"] = "Exact \udcff\x1b]0;title\x07"
+    runs = [pf.chat_run()]
+    runs[0]["data_source"]["input_messages"]["template"][0]["content"]["text"] = "dev \ud83d"
+    rows = [{"item": {**item, "note": "\udfff"}} for item in pf.items()]
+    _save_eval(tmp_path / "saved", evaluation, runs,
+               pf.output_items(pf.RUN_CHAT, pf.CHAT_MODEL, pf.outputs()),
+               b"".join(json.dumps(r).encode() + b"\n" for r in rows))
+    assert main(["import", "eval", pf.EVAL_ID, "--from", str(tmp_path / "saved"),
+                 "--out", str(tmp_path / "x")]) == 0
+    printed = capsys.readouterr()
+    assert "\x1b" not in printed.out + printed.err
+    from pytest_rft.suite import load_suite
+
+    (suite_path,) = (tmp_path / "x").glob("rft_*.yaml")
+    suite = load_suite(suite_path)
+    assert suite.items[0].data["note"] == "\udfff"
+    assert "\x1b" not in suite_path.read_text() + (tmp_path / "x" / "MIGRATION.md").read_text()

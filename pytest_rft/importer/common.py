@@ -178,12 +178,15 @@ def load_written(path: Path, out: Output) -> tuple[Any, str]:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def one_line(value: Any, limit: int = 300) -> str:
-    """Platform text made safe for one line of a comment, a note or the terminal: control
-    characters (newlines, escape sequences) become spaces, and it is cut at ``limit``."""
+    """Platform text made safe for one line of a comment, a note, a name or the terminal:
+    control characters (newlines, escape sequences) become spaces, lone surrogates U+FFFD, and
+    it is cut at ``limit``."""
     text = _CONTROL.sub(" ", value if isinstance(value, str) else str(value))
+    text = _SURROGATE.sub("\ufffd", text)  # a lone surrogate cannot be written as UTF-8
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 

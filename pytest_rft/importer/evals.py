@@ -278,7 +278,7 @@ def _unique_ids(records: list[dict[str, Any]], out: Output) -> list[dict[str, An
         item = record.get("item", record)
         raw = item.get("id") if isinstance(item, dict) else None
         wanted = raw if isinstance(raw, str) else str(raw) if raw is not None else f"line-{line}"
-        usable = wanted.strip() and "::" not in wanted
+        usable = wanted.strip() and "::" not in wanted and wanted == one_line(wanted, 200)
         if usable and wanted not in seen:
             seen.add(wanted)
             result.append(record)
