@@ -105,8 +105,8 @@ def import_rft_job(source: Source, job_id: str, folder: Path, stage: Path | None
          "",
          "The job's grader is the suite's grader (verbatim); its "
          + ("validation" if dataset.endswith("validation.jsonl") else "training")
-         + " file is the dataset (every key of every row kept: the graders see them as "
-         "`item.*`); `eval_samples` is `repeats` and `reasoning_effort` the sampling effort"
+         + " file is the dataset, copied as is (its rows' other keys are `item.*` to the "
+         "graders); `eval_samples` is `repeats` and `reasoning_effort` the sampling effort"
          + (f" (training-only hyperparameters do not apply: {', '.join(training)})"
             if training else "")
          + ". The models are the base model, the fine-tuned model and its "
