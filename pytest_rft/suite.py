@@ -193,6 +193,9 @@ class Suite:
     """``recorded:`` resolved (the recorded outputs the ``recorded`` model answers with)."""
     judge_overrides: Any = None
     """The run's ``--rft-judge-model`` (a ``judge.JudgeOverrides``), set when it collects."""
+    gate_lines: dict[str, int] = field(default_factory=dict)
+    """Gate label -> its line in the suite file (the error gate's: ``max_error_rate:``, else
+    line 1); where reports (GitHub annotations, ``-rs``) point for a gate."""
     _sampling: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
@@ -383,6 +386,10 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
             confined(base, config.response_format.partition(":")[0].replace(".", "/") + ".py",
                      roots, where("response_format"), "response_format module")
         suite.response_schema = _response_schema(config.response_format, base, where("response_format"))
+    suite.gate_lines = {gate.label: _line_of(node, ("gates", i))
+                        for i, gate in enumerate(config.gates)}
+    error_label = Gate(metric="error_rate", max=config.max_error_rate).label  # gates.error_gate
+    suite.gate_lines[error_label] = _line_of(node, ("max_error_rate",))
     known = suite.metric_names()
     for i, gate in enumerate(config.gates):
         if gate.metric not in known:

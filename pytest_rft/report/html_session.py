@@ -29,7 +29,7 @@ def models_section(group: list[Pair], history: list[dict] | None) -> str:
         parts.append(f'<div class="chartbox">{charts.models_chart(names, models, values)}</div>')
         rows = [[e(n), *(f"{num(values[m][n][0])}<br><small>{charts.ci_text(*values[m][n][1:])}"
                          "</small>" for m in models)] for n in names]
-        rows.append(["gates", *(badge(s.passed) for _, s in group)])
+        rows.append(["gates", *(badge(s.passed, none="not judged") for _, s in group)])
         parts.append(table(["metric", *(f"<code>{e(m)}</code>" for m in models)], rows))
         reference, entries = versus_rows(group)
         delta_rows = []
