@@ -24,6 +24,7 @@ from typing import Any, Iterable
 
 from tabulate import tabulate
 
+from . import secrets
 from .errors import RftError
 
 try:  # POSIX; elsewhere appends rely on O_APPEND alone
@@ -96,7 +97,7 @@ def append(path: str | os.PathLike, records: Iterable[dict]) -> None:
     ``flock``, then the file is fsynced. A line left unterminated by a crashed writer is closed
     first, so it stays one broken line instead of swallowing the next record.
     """
-    lines = [json.dumps(r, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    lines = [secrets.dumps(r, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
              for r in records]
     if not lines:
         return

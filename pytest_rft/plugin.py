@@ -16,7 +16,8 @@ import pytest
 
 from .errors import RftError
 from .options import add_options, option, validate
-from .secrets import scrub
+from . import secrets
+from .secrets import for_terminal
 
 if TYPE_CHECKING:  # the core (numpy, pydantic, yaml, runner, backends) loads with the first suite
     from .dataset import Item
@@ -41,6 +42,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-rft needs pytest 7.4 or newer, found {pytest.__version__}; "
                                 "fix: pip install -U 'pytest>=7.4'")
     validate(config)
+    for name in ("base-url", "judge-base-url"):  # a password in a URL is a secret
+        secrets.register(option(config, name))
     config.addinivalue_line("markers", "rft: a pytest-rft suite item or gate")
     _term_as_interrupt(config)
     _scope_registrations(config)
@@ -87,9 +90,15 @@ def _scope_registrations(config: pytest.Config) -> None:
     config.add_cleanup(restore)
 
 
+SIGNALS = pytest.StashKey[dict]()
+
+
 def _term_as_interrupt(config: pytest.Config) -> None:
     """SIGTERM (what CI runners send on cancel) ends the run like Ctrl-C: partial results are
-    reported and written, and the exit status is non-zero."""
+    reported and written, and the exit status is non-zero. One is enough: a second SIGTERM (or
+    one that comes while the outputs are written) is noted, and the outputs are finished."""
+    state: dict[str, Any] = {"stopping": False, "deferred": None}
+    config.stash[SIGNALS] = state
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
         return
     previous = signal.getsignal(signal.SIGTERM)
@@ -97,10 +106,46 @@ def _term_as_interrupt(config: pytest.Config) -> None:
         return  # someone (pytest-timeout, xdist ...) handles it already
 
     def interrupt(signum, frame):
+        if state["stopping"]:
+            state["deferred"] = signum
+            return
+        state["stopping"] = True
         raise KeyboardInterrupt("SIGTERM")
 
     signal.signal(signal.SIGTERM, interrupt)
     config.add_cleanup(lambda: signal.signal(signal.SIGTERM, previous))
+
+
+def _finishing(config: pytest.Config) -> None:
+    """From here to the end of the session the outputs are written: a SIGTERM waits until they
+    are (the exit status then says the run was interrupted), and so does a first Ctrl-C (a
+    second one stops at once)."""
+    state = config.stash.get(SIGNALS, None)
+    if state is None or state["stopping"] == "finishing":
+        return
+    state["stopping"] = "finishing"
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        return  # a debugger's or another plugin's: theirs
+
+    def hold(signum, frame):
+        if state["deferred"] == signum:
+            raise KeyboardInterrupt
+        state["deferred"] = signum
+
+    signal.signal(signal.SIGINT, hold)
+    config.add_cleanup(lambda: signal.signal(signal.SIGINT, previous))
+
+
+def _exit_status(config: pytest.Config, session: pytest.Session, ok: bool) -> None:
+    """A failed output fails the run; a signal held while finishing makes it interrupted."""
+    state = config.stash.get(SIGNALS, {})
+    if state.get("deferred") is not None:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+    elif not ok and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def rft_session(config: pytest.Config) -> RftSession:
@@ -163,43 +208,82 @@ class SuiteFile(pytest.File):
         session.suite_loaded(suite)
         limit = option(self.config, "limit")
         items = suite.items[:limit] if limit is not None else suite.items
+        names = node_names(suite, items)
         runs = [session.add_run(suite, model) for model in session.models_for(suite)]
-        yield SuiteCollector.from_parent(self, name=suite.name, runs=runs, items=items)
+        yield SuiteCollector.from_parent(self, name=suite.name, runs=runs, items=items,
+                                         names=names)
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, RftError):
             # a broken suite is a collection error, but the other suites still run
             self.config.option.continue_on_collection_errors = True
-            return scrub(str(excinfo.value))
+            return for_terminal(str(excinfo.value))
         return super().repr_failure(excinfo)
 
 
 def safe_name(text: str) -> str:
     """An item id usable as a node name (``doc-003`` in ``doc-003[model]``: the model goes in
     brackets at the end, like a pytest parameter, so every printed node id pastes back whatever
-    ``::`` or ``/`` the model name holds); ``::`` and brackets in the id would split or end it."""
+    ``::`` or ``/`` the model name holds); ``::`` and brackets in the id would split or end it,
+    and control characters (a newline, an escape sequence) are shown as escapes."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
     return text.replace("::", ":").replace("[", "(").replace("]", ")")
 
 
+def suite_gates(suite: Any) -> list[Gate]:
+    """The suite's gates and the error gate every suite has, one per label (a gate written
+    twice, or the error gate written out, is one node)."""
+    from .gates import error_gate
+
+    config = suite.config
+    gates: dict[str, Gate] = {}
+    for gate in [*config.gates, error_gate(config.max_error_rate)]:
+        gates.setdefault(gate.label, gate)
+    return list(gates.values())
+
+
+def node_names(suite: Any, items: list[Item]) -> list[str]:
+    """The node name of each item; an RftError locating the record whose name is another
+    item's or a gate's (``a[1]`` and ``a(1)`` both become ``a(1)``; an item ``gate:...``)."""
+    names = [safe_name(item.id) for item in items]
+    gates = {safe_name(f"gate:{gate.label}") for gate in suite_gates(suite)}
+    if len(set(names)) == len(names) and gates.isdisjoint(names):
+        return names
+    seen: dict[str, Item] = {}
+    dataset = suite.path.parent / suite.config.dataset
+    for name, item in zip(names, items):
+        other = seen.setdefault(name, item)
+        if name in gates:
+            clash = f"the gate {name!r}"
+        elif other is not item:
+            clash = f"item {other.id!r} (line {other.line})"
+        else:
+            continue
+        raise RftError(f"item id {item.id!r} becomes the test name {name!r}, which {clash} has "
+                       "already", where=f"{dataset}:{item.line}",
+                       fix="give the record an id that stays distinct (ids show '::' as ':' and "
+                           "brackets as parentheses)")
+    return names
+
+
 class SuiteCollector(pytest.Collector):
-    def __init__(self, *, runs: list[SuiteRun], items: list[Item], **kwargs: Any):
+    def __init__(self, *, runs: list[SuiteRun], items: list[Item], names: list[str],
+                 **kwargs: Any):
         super().__init__(**kwargs)
         self.runs = runs
         self.dataset_items = items
+        self.names = names
         self.add_marker(RFT_MARK)  # its nodes inherit it (-m rft), as a class's tests do
 
     def collect(self):
-        from .gates import error_gate
-
         child_id = self._child_ids()
-        names = [safe_name(item.id) for item in self.dataset_items]
         for run in self.runs:
             model = run.model
-            for what, item in zip(names, self.dataset_items):
+            for what, item in zip(self.names, self.dataset_items):
                 yield RftItem.from_parent(self, name=f"{what}[{model}]",
                                           nodeid=child_id(what, model), run=run, item=item)
-            config = run.suite.config
-            for gate in [*config.gates, error_gate(config.max_error_rate)]:
+            for gate in suite_gates(run.suite):
                 what = safe_name(f"gate:{gate.label}")
                 yield GateItem.from_parent(self, name=f"{what}[{model}]",
                                            nodeid=child_id(what, model), run=run, gate=gate)
@@ -228,8 +312,8 @@ class _RftNode(pytest.Item):
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, (RftFailure, RftError)):
-            return scrub(str(excinfo.value))
-        return scrub(str(super().repr_failure(excinfo)))
+            return for_terminal(str(excinfo.value))
+        return for_terminal(str(super().repr_failure(excinfo)))
 
     def reportinfo(self):
         # The "domain" heads failure sections; one that isn't a suffix of the node id keeps
@@ -258,7 +342,7 @@ class _RftNode(pytest.Item):
                         f"{option(self.config, 'batch-export')}, nothing sampled")
 
     def show(self, status: str) -> None:
-        rft_session(self.config).status[self.nodeid] = scrub(status)
+        rft_session(self.config).status[self.nodeid] = for_terminal(status)
 
 
 class RftItem(_RftNode):
@@ -293,7 +377,8 @@ class RftItem(_RftNode):
         problems += [f"repeat {r.repeat}: grader {name!r} failed: {message}"
                      for r in results for name, message in r.grader_errors.items()]
         if option(self.config, "show-outputs") or self.config.getoption("verbose") >= 2:
-            self.add_report_section("call", "rft outputs", outputs_text(self.run, self.item.id))
+            self.add_report_section("call", "rft outputs",
+                                    for_terminal(outputs_text(self.run, self.item.id)))
         if problems:
             shown = problems[:10] + ([f"... and {len(problems) - 10} more (see --rft-report)"]
                                      if len(problems) > 10 else [])
@@ -529,11 +614,13 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    session = _started(config)
-    if session is not None:
-        if session.runs:  # suites ran (here, or on xdist workers)
-            session.notes += _foreign_option_notes(config)
-        session.terminal_summary(terminalreporter)
+    state = _started(config)
+    if state is not None:
+        if state.runs:  # suites ran (here, or on xdist workers)
+            state.notes += _foreign_option_notes(config)
+        state.terminal_summary(terminalreporter)
+        if state.pytest_session is not None:
+            _exit_status(config, state.pytest_session, not state.problems)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -546,4 +633,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if is_worker(config):
         config.workeroutput["rft"] = state.worker_output()
         return
-    state.finish(int(exitstatus))
+    _finishing(config)
+    state.pytest_session = session
+    _exit_status(config, session, state.finish(int(exitstatus)))

@@ -21,7 +21,7 @@ from .errors import RftError
 from .output_schema import violation
 from .records import (EMPTY, INVALID_JSON, OK, REFUSAL, SCHEMA_VIOLATION, TRUNCATED, Completion,
                       Request, SampleResult, Usage)
-from .secrets import scrub
+from .secrets import scrub, without_surrogates
 from .suite import Suite
 
 
@@ -34,6 +34,8 @@ class RunSettings:
     seed: int = 0
     timeout: float | None = None
     """Deadline of one call, whatever the transport does (a server dripping bytes included)."""
+    max_answer: int | None = None
+    """Characters of one answer (its text, tool calls and refusal) past which it is an error."""
 
 
 @dataclass
@@ -89,7 +91,8 @@ class CallStats:
         return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "max": ordered[-1]}
 
 
-STOPPING_CAUSES = frozenset({"no api key", "http 401", "http 403", "http 404", "bad api"})
+STOPPING_CAUSES = frozenset({"no api key", "http 401", "http 403", "http 404", "bad api",
+                             "cache unreadable"})
 """Errors that will be the same for every call of a model (wrong key, unknown model, an
 endpoint that doesn't speak the API): the first stops that model's calls."""
 
@@ -291,6 +294,12 @@ async def _call_with_retries(backend: Backend, request: Request, limiter: Adapti
         limiter.release(epoch, ok=True, throttled=False)
         result.latency_s = time.perf_counter() - started
         stats.latencies.append(result.latency_s)
+        size = _answer_size(completion)
+        if settings.max_answer and size > settings.max_answer:
+            _fail(result, stats, "answer too large",
+                  f"the answer is {size:,} characters, more than {settings.max_answer:,} "
+                  "(--rft-max-answer-size)")
+            return None
         return completion
     raise AssertionError("unreachable")
 
@@ -329,6 +338,18 @@ def _backoff(attempt: int, retry_after: float | None, settings: RunSettings,
     return rng.uniform(ceiling / 2, ceiling)
 
 
+def _answer_size(completion: Completion) -> int:
+    size = len(completion.output_text or "") + len(completion.refusal or "")
+    if completion.tool_calls:
+        size += len(json.dumps(completion.tool_calls, default=str))
+    return size
+
+
+def _text(value: str | None) -> str | None:
+    """Model text as text (a lone surrogate becomes U+FFFD)."""
+    return without_surrogates(value) if value else value
+
+
 def _fail(result: SampleResult, stats: CallStats, cause: str, message: str) -> None:
     result.error_cause = cause
     result.error = scrub(message)
@@ -338,10 +359,10 @@ def _fail(result: SampleResult, stats: CallStats, cause: str, message: str) -> N
 def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: bool,
                  schema: dict[str, Any] | None = None) -> None:
     """Copy the completion into the result and classify its output (ok, truncated, ...)."""
-    result.output_text = completion.output_text or ""
+    result.output_text = _text(completion.output_text) or ""
     result.tool_calls = completion.tool_calls
     result.finish_reason = completion.finish_reason
-    result.refusal = completion.refusal
+    result.refusal = _text(completion.refusal)
     result.usage = completion.usage
     if completion.empty:
         result.kind = EMPTY

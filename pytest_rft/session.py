@@ -8,14 +8,13 @@ import asyncio
 import gc
 import os
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import baseline as baseline_io
-from . import history
+from . import files, history
 from . import judge as judges
 from . import lazy_numpy, stats
 from .backends.base import Backend
@@ -27,7 +26,7 @@ from .graders import isolation
 from .options import option
 from .report import html, json_report, markdown, terminal
 from .runner import CallStats, RunSettings, SuiteRun, run_all
-from .secrets import scrub
+from .secrets import for_terminal
 from .stats import ItemStats
 from .suite import Suite
 from .summary import SuiteSummary, compared_metrics, summarize, to_baseline
@@ -44,6 +43,10 @@ class RftSession:
         """score_model / label_model calls of the run (their usage is reported apart)."""
         self.notes: list[str] = []
         """Lines for the terminal summary (baselines written, history appended ...)."""
+        self.pytest_session: Any = None
+        """Set when the session finishes (its exit status may change: a failed output)."""
+        self.problems: list[str] = []
+        """Outputs that could not be written, one error line each (they fail the run)."""
         self._baselines: dict[str, tuple[Baseline | None, str | None]] = {}
         self._checkpoints: dict[str, list[str]] = {}
         self._names: dict[str, Path] = {}
@@ -133,7 +136,8 @@ class RftSession:
                                max_retries=option(self.config, "max-retries"),
                                backoff_base=option(self.config, "retry-backoff"),
                                seed=option(self.config, "seed"),
-                               timeout=option(self.config, "timeout"))
+                               timeout=option(self.config, "timeout"),
+                               max_answer=self.max_answer())
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         progress = terminal.ProgressLine(reporter, quiet=stream is not None) if reporter else None
         # What collection made is frozen already (plugin.pytest_collection): the cyclic GC does
@@ -201,12 +205,18 @@ class RftSession:
         self.calls = merge_calls(self.calls, data.get("calls"))
 
 
+    def max_answer(self) -> int | None:
+        """``--rft-max-answer-size`` in bytes (None: no limit)."""
+        from .sizes import parse_size
+
+        return parse_size(option(self.config, "max-answer-size"))
+
     def make_judge(self) -> judges.Judge:
         """The run's judge for score_model / label_model graders (same backends and limits)."""
         factory = judges.default_backend_factory(
             base_url=option(self.config, "base-url"), timeout=option(self.config, "timeout"),
             concurrency=option(self.config, "concurrency"),
-            transport=option(self.config, "http-client"))
+            transport=option(self.config, "http-client"), max_answer_bytes=self.max_answer())
         return judges.Judge(factory, judges.JudgeOverrides(
             model=option(self.config, "judge-model"),
             base_url=option(self.config, "judge-base-url")))
@@ -234,7 +244,9 @@ class RftSession:
 
             mode = ("record" if option(self.config, "record")
                     else "replay" if option(self.config, "replay") else "use")
-            backend = CacheBackend(backend, CacheStore(self.config.rootpath / folder), mode)
+            store = CacheStore(self.config.rootpath / folder, raw=option(self.config, "cache-raw"),
+                               read_only=mode == "replay")
+            backend = CacheBackend(backend, store, mode)
         return backend
 
     def _model_backend(self, model: str) -> Backend:
@@ -253,7 +265,8 @@ class RftSession:
         kwargs = dict(api_key=os.environ.get("OPENAI_API_KEY"),
                       base_url=option(self.config, "base-url") or os.environ.get("OPENAI_BASE_URL"),
                       timeout=option(self.config, "timeout"),
-                      max_connections=option(self.config, "concurrency"))
+                      max_connections=option(self.config, "concurrency"),
+                      max_answer_bytes=self.max_answer())
         if client == "direct":
             from .backends.direct import DirectBackend
 
@@ -392,30 +405,53 @@ class RftSession:
 
     # ------------------------------------------------------------------ finish
 
-    def finish(self, exitstatus: int) -> None:
-        """Baselines (on update), history and the JSON report; partial results are kept."""
+    def finish(self, exitstatus: int) -> bool:
+        """Baselines (on update), history, the JSON and HTML reports and the step summary;
+        partial results are kept. Each output is written on its own: one that fails (a
+        read-only folder, a full disk, a folder where the file goes) is one error line in the
+        summary and the others are still written. Returns False when any output failed."""
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         try:
             pairs: list[tuple[SuiteRun, SuiteSummary | None]] = list(self.sampled())
         except Exception as exc:  # never lose the samples because a summary failed
-            print(f"rft: summaries failed ({type(exc).__name__}: {exc}); writing samples only",
-                  file=sys.stderr)
+            self.problems.append(f"rft: ERROR: summaries failed ({type(exc).__name__}: {exc}); "
+                                 "samples written without them")
             pairs = [(run, None) for run in self.runs if run.sampled]
+        summarized = [(r, s) for r, s in pairs if s is not None]
         if option(self.config, "baseline-update") and not interrupted:
-            self._write_baselines([(r, s) for r, s in pairs if s is not None])
+            self._write_baselines(summarized)
         path = option(self.config, "history")
         if path and not interrupted:
-            commit = history.git_commit(self.config.rootpath)
-            created = baseline_io.now()
-            records = [history.record(r, s, git_commit=commit, created=created)
-                       for r, s in pairs if s is not None]
-            history.append(Path(path), records)
-            self.notes.append(f"rft: {len(records)} run(s) appended to the history {path}")
+            self._output("history", path, "--rft-history", lambda: self._append_history(
+                Path(path), summarized))
         report = option(self.config, "report")
         if report:
-            json_report.write(Path(report), pairs, self.calls, exitstatus=int(exitstatus),
-                              judge=self.judge, encoded=self.encoded)
-        html.write_for(self, pairs)
+            self._output("JSON report", report, "--rft-report", lambda: json_report.write(
+                Path(report), pairs, self.calls, exitstatus=int(exitstatus), judge=self.judge,
+                encoded=self.encoded))
+        self._output("HTML report", "", "--rft-html", lambda: html.write_for(self, pairs))
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary and summarized:
+            self._output("step summary", step_summary, "$GITHUB_STEP_SUMMARY",
+                         lambda: markdown.append(Path(step_summary), summarized))
+        return not self.problems
+
+    def _output(self, what: str, path: str, option_name: str, write: Any) -> None:
+        """Run one output's ``write``; a failure becomes one located error line."""
+        try:
+            write()
+        except Exception as exc:  # noqa: BLE001 - one output must not cost the others
+            where = f" {path}" if path else ""
+            self.problems.append(f"rft: ERROR: the {what}{where} was not written: "
+                                 f"{files.write_problem(exc)} (fix: make {option_name} a "
+                                 "writable file path)")
+
+    def _append_history(self, path: Path, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
+        commit = history.git_commit(self.config.rootpath)
+        created = baseline_io.now()
+        records = [history.record(r, s, git_commit=commit, created=created) for r, s in pairs]
+        history.append(path, records)
+        self.notes.append(f"rft: {len(records)} run(s) appended to the history {path}")
 
     def _write_baselines(self, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
         for run, summary in pairs:
@@ -424,7 +460,11 @@ class RftSession:
             path = self.baseline_path(run.suite)
             snapshot = to_baseline(run, summary)
             kept = self._merge_unselected(run, snapshot, path)
-            baseline_io.write(path, snapshot)
+            before = len(self.problems)
+            self._output(f"baseline of {run.suite.name}", self._shown(path),
+                         "--rft-baseline-dir", lambda: baseline_io.write(path, snapshot))
+            if len(self.problems) > before:
+                continue
             errors = sum(s.n_errors + s.n_grader_errors for s in summary.items.values())
             note = (f"rft: baseline of {run.suite.name} written from {run.model} "
                     f"({len(summary.items)} items x {snapshot.repeats} repeats) to "
@@ -454,15 +494,14 @@ class RftSession:
         pairs = self.sampled()
         if pairs:
             reporter.write_sep("=", "pytest-rft summary")
-            reporter.write_line(scrub(terminal.render(pairs, self.calls)))
+            reporter.write_line(for_terminal(terminal.render(pairs, self.calls)))
             report = option(self.config, "report")
-            if report:
-                reporter.write_line(f"rft: report written to {report}")
-            step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-            if step_summary:
-                markdown.append(Path(step_summary), pairs)
+            if report and not any("JSON report" in p for p in self.problems):
+                reporter.write_line(for_terminal(f"rft: report written to {report}"))
         for note in self.notes:
-            reporter.write_line(scrub(note))
+            reporter.write_line(for_terminal(note))
+        for problem in self.problems:
+            reporter.write_line(for_terminal(problem), red=True, bold=True)
 
 
 async def _run(runs, backends, settings, progress, judge=None, stream=None) -> CallStats:

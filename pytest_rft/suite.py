@@ -13,12 +13,12 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import stats, template
-from .dataset import Item, load_items, parse_yaml, read_text
+from . import files, stats, template
+from .dataset import Item, load_items, parse_yaml, plain_record, read_text
 from .errors import RftError
 from .baseline import callable_source
 from .graders import build_grader
-from .graders.registry import load_grader_file, registered_graders
+from .graders.registry import load_grader_file, nested, registered_graders
 from .graders.base import Grader
 
 LABEL_METRICS = [f"{avg}_{m}" for avg in ("micro", "macro", "samples")
@@ -231,6 +231,10 @@ class Suite:
 def confined(base: Path, name: str, roots: tuple[Path, ...] | None, where: str, what: str) -> Path:
     """``base / name``, refused when it resolves outside the suite's folder and ``roots`` (the
     project): a suite must not be able to read, say, /proc/self/environ into a prompt."""
+    problem = files.path_problem(base / name)
+    if problem:
+        raise RftError(f"{what} {files.shown_path(name)!r}: {problem}", where=where,
+                       fix="give a shorter, plain path")
     path = base / name
     if roots is None:
         return path
@@ -249,6 +253,7 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
     Files the suite names must lie in its folder or one of ``roots`` (None: anywhere).
     """
     node, raw = parse_yaml(path, read_text(path, MAX_SUITE_BYTES))
+    raw = plain_record(raw, str(path))
     if not isinstance(raw, dict):
         raise RftError("a suite file must be a YAML mapping (suite:, dataset:, graders: ...)",
                        where=str(path))
@@ -275,7 +280,7 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
             if isinstance(content, FileRef):
                 file = confined(base, content.file, roots, where("input", i, "content"),
                                 "prompt file")
-                if not file.is_file():
+                if not file.exists():
                     raise RftError(f"prompt file not found: {file}", where=where("input", i, "content"),
                                    fix="the path is relative to the suite file")
                 content = read_text(file, MAX_SUITE_BYTES)
@@ -335,15 +340,18 @@ def _check_grader_files(definition: Any, base: Path, roots: tuple[Path, ...] | N
     if isinstance(definition, dict):
         if isinstance(definition.get("file"), str) and "type" not in definition:
             file = confined(base, definition["file"], roots, where, "grader file")
-            if file.is_file():
+            if file.exists():
                 data, _, file_dir = load_grader_file(definition["file"], base, where)
-                _check_grader_files(data, file_dir, roots, where)
+                with nested(where, file):
+                    _check_grader_files(data, file_dir, roots, where)
         for value in definition.values():
             if isinstance(value, (dict, list)):
-                _check_grader_files(value, base, roots, where)
+                with nested(where):
+                    _check_grader_files(value, base, roots, where)
     elif isinstance(definition, list):
         for value in definition:
-            _check_grader_files(value, base, roots, where)
+            with nested(where):
+                _check_grader_files(value, base, roots, where)
 
 
 def _resolved(definition: Any, base: Path, where: str) -> Any:
@@ -354,10 +362,12 @@ def _resolved(definition: Any, base: Path, where: str) -> Any:
         return {"registered": definition, "source": callable_source(fn) if fn else None}
     if isinstance(definition, dict) and "file" in definition and "type" not in definition:
         data, _, file_dir = load_grader_file(definition["file"], base, where)
-        return _resolved(data, file_dir, where)
+        with nested(where, file_dir / Path(definition["file"]).name):
+            return _resolved(data, file_dir, where)
     if isinstance(definition, dict) and isinstance(definition.get("graders"), dict):
-        return {**definition, "graders": {k: _resolved(v, base, where)
-                                          for k, v in definition["graders"].items()}}
+        with nested(where):
+            return {**definition, "graders": {k: _resolved(v, base, where)
+                                              for k, v in definition["graders"].items()}}
     return definition
 
 

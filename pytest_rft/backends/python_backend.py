@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import RftError
 from .base import TransientError
-from ..records import Completion, Request
+from ..records import Completion, Request, Usage
 
 ModelFn = Callable[[Request], Any]
 
@@ -54,8 +54,18 @@ def find_python_model(name: str) -> ModelFn | None:
 
 
 def to_completion(value: Any) -> Completion:
-    """Normalise what a Python model returned."""
+    """Normalise what a Python model returned (a Completion's fields are checked: a wrong type
+    is the model's error, not a crash later)."""
     if isinstance(value, Completion):
+        checks = (("output_text", str), ("tool_calls", list), ("finish_reason", (str, type(None))),
+                  ("refusal", (str, type(None))), ("usage", (Usage, type(None))),
+                  ("choices", (list, type(None))), ("empty", bool))
+        for name, kind in checks:
+            if not isinstance(getattr(value, name), kind):
+                raise TypeError(f"the model returned a Completion whose {name} is a "
+                                f"{type(getattr(value, name)).__name__}")
+        if not all(isinstance(call, dict) for call in value.tool_calls):
+            raise TypeError("the model returned a Completion whose tool_calls are not dicts")
         return value
     if isinstance(value, str):
         return Completion(output_text=value, finish_reason="stop")

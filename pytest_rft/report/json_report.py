@@ -17,7 +17,7 @@ from .. import __version__
 from ..baseline import Baseline, dumps
 from ..compare import Comparison
 from ..runner import CallStats, SuiteRun
-from ..secrets import scrub
+from .. import secrets
 from ..summary import SuiteSummary, to_baseline
 
 
@@ -152,7 +152,7 @@ def write(path: Path, pairs, calls, *, exitstatus: int, judge=None, encoded=None
     and the file gets normal permissions (mkstemp makes it 0600)."""
     data = build(pairs, calls, exitstatus=exitstatus, judge=judge, encoded=encoded)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             _stream(handle, data)
@@ -171,15 +171,19 @@ def _umask() -> int:
 
 
 def _encode(value: Any) -> str:
-    """``value`` as compact JSON, secrets scrubbed. The C encoder walks the value itself
-    (dataclasses and numpy values through ``default``); a NaN or an odd key falls back to the
-    ``_plain`` copy (NaN/inf become null, keys strings)."""
+    """``value`` as compact JSON, secrets scrubbed before encoding. The C encoder walks the
+    value itself (dataclasses and numpy values through ``default``); a NaN or an odd key falls
+    back to the ``_plain`` copy (NaN/inf become null, keys strings). Text that may hold a secret
+    (or a lone surrogate) is encoded again from a scrubbed copy (``secrets.suspect``)."""
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default,
                           allow_nan=False)
     except (ValueError, TypeError):
-        text = json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"), default=str)
-    return scrub(text)
+        text = None
+    if text is None or secrets.suspect(text):
+        text = json.dumps(secrets.scrub_data(_plain(value)), ensure_ascii=False,
+                          separators=(",", ":"), default=str)
+    return text
 
 
 def _default(value: Any) -> Any:
@@ -195,8 +199,8 @@ def _default(value: Any) -> Any:
 def _stream(handle: Any, value: Any) -> None:
     """Write ``value`` as JSON: opened up only down to the item iterators, every other value
     encoded in one piece."""
-    if isinstance(value, RawJSON):
-        handle.write(scrub(value))
+    if isinstance(value, RawJSON):  # encoded by _encode or baseline.dumps: scrubbed already
+        handle.write(value)
     elif isinstance(value, Iterator) or isinstance(value, list) and _lazy(value):
         handle.write("[")
         for n, item in enumerate(value):
