@@ -38,7 +38,7 @@ _NOT_SECRET = frozenset({"PWD", "OLDPWD", "SSH_AUTH_SOCK", "XAUTHORITY"})
 
 _SHAPES = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"  # OpenAI-style keys
                      r"|\b(?i:bearer)\s+[A-Za-z0-9._~+/\-]{8,}=*")  # an Authorization value
-_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#@\"'<>]*@")
+_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#@\"<>\\]*@")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -93,22 +93,28 @@ def _values() -> tuple[tuple[str, ...], tuple[str, ...]]:
                 forms |= {escaped, escaped.replace("&", "\\u0026").replace("<", "\\u003c")
                           .replace(">", "\\u003e")}
             forms.add(html.escape(value, quote=True))
-        _cache = (len(_registered), raw, tuple(forms))
+        _cache = (len(_registered), raw, tuple(sorted(forms, key=len, reverse=True)))
     return _cache[1], _cache[2]
 
 
 def scrub(text: str) -> str:
-    """``text`` with every secret replaced by ``***`` and lone surrogates by U+FFFD."""
+    """``text`` with every secret replaced by ``***`` and lone surrogates by U+FFFD. A secret
+    is found as it is and as JSON or HTML would write it: a model's JSON answer quoting a
+    secret holds it escaped."""
     if not text:
         return text
     if not isinstance(text, str):
         text = str(text)
     if "sk-" in text or "earer" in text or "EARER" in text:
         text = _SHAPES.sub(_mask_shape, text)
-    values, _ = _values()
-    for value in values:
-        if value in text:
-            text = text.replace(value, MASK)
+    _, values = _values()
+    found = True
+    while found:  # again: a replacement may complete another secret (text only shrinks)
+        found = False
+        for value in values:
+            if value in text:
+                text = text.replace(value, MASK)
+                found = True
     if "://" in text and "@" in text:
         text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     return without_surrogates(text)
@@ -152,16 +158,6 @@ def suspect(encoded: str) -> bool:
     if "://" in encoded and "@" in encoded and _URL_CREDENTIALS.search(encoded):
         return True
     return not encoded.isascii() and _has_surrogate(encoded)
-
-
-def scrub_encoded(encoded: str) -> str:
-    """Encoded text with every form of every secret (raw, JSON- or HTML-escaped) replaced: the
-    last look of a sink whose pieces were scrubbed before encoding."""
-    _, forms = _values()
-    for form in sorted(forms, key=len, reverse=True):
-        if form in encoded:
-            encoded = encoded.replace(form, MASK)
-    return scrub(encoded)
 
 
 def scrub_data(value: Any) -> Any:

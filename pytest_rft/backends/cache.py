@@ -185,7 +185,7 @@ class CacheStore:
         the answer is good, it just won't be cached."""
         if self.read_only:
             return
-        stored = _encode(completion) if self.raw else secrets.dumps(
+        stored = secrets.without_surrogates(_encode(completion)) if self.raw else secrets.dumps(
             dataclasses.asdict(completion), sort_keys=True, separators=(",", ":"),
             ensure_ascii=False, default=str)
         try:
@@ -194,7 +194,7 @@ class CacheStore:
                 (key, request.model, request.suite, request.item_id, request.repeat,
                  secrets.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                                default=str), stored, time.time()))
-        except (sqlite3.Error, CacheError) as exc:
+        except (sqlite3.Error, CacheError, ValueError) as exc:
             self.unstored += 1
             self.store_problem = self.store_problem or str(exc)
 

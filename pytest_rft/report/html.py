@@ -242,7 +242,7 @@ def render(pairs: list[Pair], calls: CallStats | None, history: list[dict] | Non
 <script>{ASSETS_JS}</script></body></html>
 """
     if secrets.suspect(page):  # every text was scrubbed before escaping: a last look
-        page = secrets.scrub_encoded(page)
+        page = secrets.scrub(page)
     return page
 
 
