@@ -145,7 +145,8 @@ def write_problem(exc: BaseException) -> str:
         known = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
                  errno.EACCES: "permission denied", errno.EPERM: "not permitted",
                  errno.EISDIR: "a folder is in the way", errno.ENOTDIR: "a file is in the way "
-                 "of a folder", errno.ENAMETOOLONG: "the name is too long",
+                 "of a folder", errno.EEXIST: "a file is in the way of a folder",
+                 errno.ENAMETOOLONG: "the name is too long",
                  errno.EDQUOT: "the disk quota is exceeded"}
         return known.get(exc.errno, exc.strerror or str(exc))
     return f"{type(exc).__name__}: {exc}"

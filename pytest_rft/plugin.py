@@ -114,6 +114,19 @@ def _term_as_interrupt(config: pytest.Config) -> None:
 
     signal.signal(signal.SIGTERM, interrupt)
     config.add_cleanup(lambda: signal.signal(signal.SIGTERM, previous))
+    config.pluginmanager.register(_FinishGuard(), "rft-finish-guard")
+    config.add_cleanup(lambda: config.pluginmanager.unregister(name="rft-finish-guard"))
+
+
+class _FinishGuard:
+    """Holds signals from the first ``pytest_sessionfinish`` on (other plugins write their
+    files there too: JUnit XML), so the outputs are finished whatever arrives meanwhile."""
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session):
+        if _started(session.config) is not None and not is_worker(session.config):
+            _finishing(session.config)
+        yield
 
 
 def _finishing(config: pytest.Config) -> None:
@@ -139,10 +152,15 @@ def _finishing(config: pytest.Config) -> None:
     config.add_cleanup(lambda: signal.signal(signal.SIGINT, previous))
 
 
-def _exit_status(config: pytest.Config, session: pytest.Session, ok: bool) -> None:
+def _exit_status(config: pytest.Config, session: pytest.Session, rft: RftSession) -> None:
     """A failed output fails the run; a signal held while finishing makes it interrupted."""
     state = config.stash.get(SIGNALS, {})
+    ok = not rft.problems
     if state.get("deferred") is not None:
+        if session.exitstatus != pytest.ExitCode.INTERRUPTED:
+            name = signal.Signals(state["deferred"]).name
+            rft.notes.append(f"rft: {name} arrived while the outputs were written: they were "
+                             "finished, and the run counts as interrupted")
         session.exitstatus = pytest.ExitCode.INTERRUPTED
     elif not ok and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -620,7 +638,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
             state.notes += _foreign_option_notes(config)
         state.terminal_summary(terminalreporter)
         if state.pytest_session is not None:
-            _exit_status(config, state.pytest_session, not state.problems)
+            _exit_status(config, state.pytest_session, state)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -633,6 +651,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if is_worker(config):
         config.workeroutput["rft"] = state.worker_output()
         return
-    _finishing(config)
     state.pytest_session = session
-    _exit_status(config, session, state.finish(int(exitstatus)))
+    state.finish(int(exitstatus))
+    _exit_status(config, session, state)

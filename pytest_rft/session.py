@@ -398,10 +398,12 @@ class RftSession:
         return shlex.join([*parts, "--rft-baseline-update"])
 
     def _shown(self, path: Path) -> str:
+        """A path relative to where pytest was started, unless it lies elsewhere."""
         try:
-            return os.path.relpath(path, self.config.invocation_params.dir)
+            relative = os.path.relpath(path, self.config.invocation_params.dir)
         except ValueError:
             return str(path)
+        return str(path) if relative.startswith(os.pardir + os.sep + os.pardir) else relative
 
     # ------------------------------------------------------------------ finish
 
@@ -429,7 +431,8 @@ class RftSession:
             self._output("JSON report", report, "--rft-report", lambda: json_report.write(
                 Path(report), pairs, self.calls, exitstatus=int(exitstatus), judge=self.judge,
                 encoded=self.encoded))
-        self._output("HTML report", "", "--rft-html", lambda: html.write_for(self, pairs))
+        self._output("HTML report", self._html_target(), "--rft-html",
+                     lambda: html.write_for(self, pairs))
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary and summarized:
             self._output("step summary", step_summary, "$GITHUB_STEP_SUMMARY",
@@ -445,6 +448,12 @@ class RftSession:
             self.problems.append(f"rft: ERROR: the {what}{where} was not written: "
                                  f"{files.write_problem(exc)} (fix: make {option_name} a "
                                  "writable file path)")
+
+    def _html_target(self) -> str:
+        try:
+            return option(self.config, "html") or ""
+        except Exception:  # noqa: BLE001 - an ini value whose check fails: write_for says why
+            return ""
 
     def _append_history(self, path: Path, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
         commit = history.git_commit(self.config.rootpath)

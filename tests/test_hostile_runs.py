@@ -1,0 +1,122 @@
+"""Faults and hostile input around a run: every one ends as one clean located line, the rest of
+the run goes on, the other outputs are still written, and the exit code tells the truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.subprocesses import INTERRUPTIBLE
+from tests.test_pytest_native import CONFTEST, SUITE, write_qa_project
+
+OUTPUTS = ("--rft-report=out/r.json", "--rft-html=out/r.html", "--rft-history=out/h.jsonl",
+           "--junitxml=out/j.xml")
+
+
+@pytest.fixture
+def project(pytester, monkeypatch):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    write_qa_project(pytester, CONFTEST, SUITE)
+    return pytester
+
+
+def run_sub(project, *args, env=None, timeout=120):
+    """pytest in a fresh process (real streams, real exit code, real signals)."""
+    full = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    full.update(env or {})
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=project.path, env=full, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def clean(result) -> str:
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text and "INTERNALERROR" not in text, text[-4000:]
+    return text
+
+
+def written(project) -> set[str]:
+    out = project.path / "out"
+    return {p.name for p in out.iterdir()} if out.is_dir() else set()
+
+
+# -- each output on its own -------------------------------------------------------------------
+@pytest.mark.parametrize("broken,args,env", [
+    ("report", ("--rft-report=out",), {}),  # a folder where the file goes
+    ("history", ("--rft-history=/dev/full",), {}),  # a full disk
+    ("html", ("--rft-html=conftest.py/page.html",), {}),  # a file in the way of a folder
+    ("step summary", (), {"GITHUB_STEP_SUMMARY": "/dev/full"}),
+    ("step summary", (), {"GITHUB_STEP_SUMMARY": "."}),
+    ("baseline", ("--rft-baseline-update", "--rft-baseline-dir=/proc/no/such"), {}),
+    ("report", ("--rft-report=out/" + "x" * 300 + ".json",), {}),  # a name the OS refuses
+])
+def test_an_unwritable_output_is_one_error_and_the_others_are_written(project, broken, args,
+                                                                      env):
+    (project.path / "out").mkdir()
+    others = [a for a in OUTPUTS if not any(a.split("=")[0] == b.split("=")[0] for b in args)]
+    result = run_sub(project, *others, *args, env=env)
+    text = clean(result)
+    errors = [line for line in text.splitlines() if line.startswith("rft: ERROR")]
+    assert len(errors) == 1 and broken in errors[0] and "(fix: " in errors[0], errors
+    assert result.returncode == 1  # every test passed: the lost output alone fails the run
+    expected = {"r.json", "r.html", "h.jsonl", "j.xml"} - {
+        {"report": "r.json", "html": "r.html", "history": "h.jsonl"}.get(broken, "")}
+    assert expected <= written(project), (written(project), text[-3000:])
+
+
+# -- signals while the outputs are written ----------------------------------------------------
+TERM_IN_FINISH = '''
+import os, signal
+from pytest_rft.report import json_report
+_write = json_report.write
+
+def write(*args, **kwargs):
+    for _ in range(int(os.environ["TERMS"])):
+        os.kill(os.getpid(), signal.SIGTERM)
+    return _write(*args, **kwargs)
+
+json_report.write = write
+'''
+
+
+@pytest.mark.parametrize("terms", [1, 2, 3])
+def test_sigterm_while_the_outputs_are_written_finishes_them(project, terms):
+    """One SIGTERM or several, while the JSON report is being written: no traceback, every
+    output written, exit status 2 (interrupted), said once."""
+    project.path.joinpath("conftest.py").write_text(CONFTEST + TERM_IN_FINISH)
+    result = run_sub(project, *OUTPUTS, env={"TERMS": str(terms)})
+    text = clean(result)
+    assert result.returncode == 2
+    assert written(project) == {"r.json", "r.html", "h.jsonl", "j.xml"}
+    assert text.count("SIGTERM arrived while the outputs were written") == 1
+
+
+def test_a_second_sigterm_after_the_first_still_writes_everything(project):
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text().replace("repeats: 2", "repeats: 40"))
+    full = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                             "--rft-model", "slow", "--rft-concurrency", "2", *OUTPUTS],
+                            cwd=project.path, env=full, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **INTERRUPTIBLE)
+    deadline = time.monotonic() + 60
+    while not (project.path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert "Traceback" not in out and "INTERNALERROR" not in out, out[-3000:]
+    assert proc.returncode == 2
+    assert {"r.json", "r.html", "j.xml"} <= written(project), out[-3000:]
+    samples = [s for i in json.loads((project.path / "out/r.json").read_text())["suites"][0]
+               ["items"] for s in i["samples"]]
+    assert 0 < len(samples) < 400
