@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -142,6 +143,11 @@ def validate(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')}: {exc}") from None
     if option(config, "grader-isolation") not in ("on", "off"):
         raise pytest.UsageError("--rft-grader-isolation / rft_grader_isolation must be on or off")
+    for name, kwargs, _ in OPTIONS:
+        value = option(config, name)
+        if kwargs.get("type") is float and value is not None and not math.isfinite(value):
+            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be a "
+                                    f"finite number, got {value!r}")
     for name, low in MINIMUM.items():
         value = option(config, name)
         if value is not None and not value >= low:

@@ -155,8 +155,11 @@ class RftSession:
             if backends == {}:
                 return  # --rft-batch-export: written, nothing to sample
             if backends is None:
-                backends = {model: self.make_backend(model, budget)
-                            for model in {r.model for r in runs}}
+                try:
+                    backends = {model: self.make_backend(model, budget)
+                                for model in {r.model for r in runs}}
+                except RftError as exc:  # a --rft-regrade file that can't be read: one line
+                    raise pytest.UsageError(f"--rft-regrade: {for_terminal(str(exc))}") from None
             with isolation.activate(pool), judges.activate(judge):  # python graders: workers
                 calls = asyncio.run(_run(runs, backends, settings, progress, judge, stream))
             if self.calls is None:

@@ -31,7 +31,8 @@ DEFAULT_PASS_THRESHOLD = 0.5
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinity are never a setting (a NaN temperature, threshold or budget)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class FileRef(_Strict):
