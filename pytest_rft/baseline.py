@@ -109,9 +109,11 @@ def callable_source(fn: Any) -> str:
 
 
 def default_path(suite_path: Path, suite_name: str, baseline_dir: str | Path | None = None) -> Path:
-    """``baselines/<suite>.json`` next to the suite file, or in ``baseline_dir``."""
+    """``baselines/<suite>.json`` next to the suite file, or in ``baseline_dir``; the suite
+    name made a safe file name (no ``/``, ``..`` or control characters: a name can't put the
+    baseline outside its folder)."""
     folder = Path(baseline_dir) if baseline_dir else suite_path.parent / "baselines"
-    return folder / f"{suite_name}.json"
+    return folder / files.safe_filename(suite_name, ".json")
 
 
 def dumps(baseline: Baseline) -> str:

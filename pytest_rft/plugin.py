@@ -216,12 +216,9 @@ def pytest_collection(session: pytest.Session):
 
 class SuiteFile(pytest.File):
     def collect(self):
-        from .suite import load_suite
-
         _pause_gc(self.config)
         session = rft_session(self.config)
-        roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
-        suite = load_suite(self.path, roots)
+        suite = session.load_suite(self.path)
         session.claim_name(suite)
         session.suite_loaded(suite)
         limit = option(self.config, "limit")

@@ -82,6 +82,17 @@ class RftSession:
                            fix="name one of them, or add it with --rft-model")
         return models
 
+    def load_suite(self, path: Path) -> Suite:
+        """A suite file, its python graders loaded under the run's grader limits."""
+        from .graders.python_grader import load_limits
+        from .sizes import parse_size
+        from .suite import load_suite
+
+        roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
+        with load_limits(float(option(self.config, "grader-timeout")),
+                         parse_size(option(self.config, "grader-memory"))):
+            return load_suite(path, roots)
+
     def claim_name(self, suite: Suite) -> None:
         """Suite names key baselines, reports and history: two files may not share one."""
         other = self._names.setdefault(suite.name, suite.path)
@@ -118,8 +129,9 @@ class RftSession:
             from .graders.validate import export_graders
 
             written = export_graders(suite, Path(folder))
+            where = written[0].parent if written else Path(folder)
             self.notes.append(f"rft: {len(written)} grader(s) of {suite.name} exported to "
-                              f"{Path(folder) / suite.name}")
+                              f"{where}")
 
     def add_run(self, suite: Suite, model: str) -> SuiteRun:
         run = SuiteRun(suite=suite, model=model, repeats=option(self.config, "repeats"),
@@ -190,14 +202,12 @@ class RftSession:
     def merge_worker(self, data: dict[str, Any]) -> None:
         """Rebuild a worker's sampled runs here (same suites, same results): the summaries,
         gates and reports computed from them are the worker's, whole."""
-        from .suite import load_suite
         from .xdist_glue import load_results, merge_calls
 
         suites: dict[str, Suite] = {str(r.suite.path): r.suite for r in self.runs}
         for raw in data.get("runs", []):
             if raw["path"] not in suites:
-                roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
-                suites[raw["path"]] = load_suite(Path(raw["path"]), roots)
+                suites[raw["path"]] = self.load_suite(Path(raw["path"]))
             suite = suites[raw["path"]]
             by_id = {item.id: item for item in suite.items}
             run = SuiteRun(suite=suite, model=raw["model"], repeats=raw["repeats"], api=raw["api"],

@@ -28,6 +28,8 @@ MAX_SUITE_BYTES = 5 * 1024 * 1024
 MAX_REPEATS = 10_000
 """Samples per item; a typo of a billion would otherwise run the machine out of memory."""
 DEFAULT_PASS_THRESHOLD = 0.5
+MAX_NAME = 200
+"""Characters of a suite name (it heads node ids and names the baseline file)."""
 
 
 class _Strict(BaseModel):
@@ -148,8 +150,10 @@ class SuiteConfig(_Strict):
     @field_validator("suite")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not value.strip() or "::" in value or "[" in value:
-            raise ValueError("use a short name without '::' or '['")
+        if not value.strip() or "::" in value or "[" in value or not value.isprintable() \
+                or len(value) > MAX_NAME:
+            raise ValueError(f"use a short name (at most {MAX_NAME} characters) without '::', "
+                             "'[' or control characters")
         return value
 
 

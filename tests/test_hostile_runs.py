@@ -120,3 +120,88 @@ def test_a_second_sigterm_after_the_first_still_writes_everything(project):
     samples = [s for i in json.loads((project.path / "out/r.json").read_text())["suites"][0]
                ["items"] for s in i["samples"]]
     assert 0 < len(samples) < 400
+
+
+# -- python graders: the time limit covers loading; exits and children never escape ----------
+def _with_python_grader(project, source: str) -> None:
+    suite = project.path / "rft_qa.yaml"
+    grader = json.dumps({"type": "python", "source": source})
+    suite.write_text(suite.read_text().replace("graders:\n", f"graders:\n  py: {grader}\n"))
+
+
+@pytest.mark.parametrize("isolation", ["on", "off"])
+@pytest.mark.parametrize("top,message", [
+    ("while True:\n    pass", "did not finish loading within 1 s (--rft-grader-timeout)"),
+    ("import time\ntime.sleep(3600)", "did not finish loading within 1 s"),
+    ("import os\nos._exit(0)", "ended its process while loading: it exited with code 0"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "killed by SIGKILL"),
+    ("import sys\nsys.exit(0)", "raised SystemExit"),
+])
+def test_python_grader_source_that_blocks_or_exits_at_load_is_one_error(project, isolation,
+                                                                         top, message):
+    """The source runs first in a child process under the grader limits: a loop or a sleep
+    at its top level is an error after --rft-grader-timeout, an os._exit(0) can't end pytest
+    with status 0, and the suite's error is one located line while other suites still run."""
+    _with_python_grader(project, top + "\ndef grade(sample, item):\n    return 1.0\n")
+    (project.path / "other").mkdir()
+    (project.path / "other" / "rft_other.yaml").write_text(
+        SUITE.replace("suite: qa", "suite: other").replace("data.jsonl", "../data.jsonl"))
+    started = time.monotonic()
+    result = run_sub(project, "--rft-grader-timeout=1", f"--rft-grader-isolation={isolation}",
+                     "--rft-report=r.json", timeout=90)
+    text = clean(result)
+    assert time.monotonic() - started < 60
+    assert result.returncode == 1
+    assert "rft_qa.yaml:9 graders.py: python grader" in text and message in text, text[-3000:]
+    suites = json.loads((project.path / "r.json").read_text())["suites"]
+    assert [s["suite"] for s in suites] == ["other"]  # the other suite ran
+
+
+def test_os_exit_while_grading_in_process_is_that_samples_error(project):
+    """Isolation off: a grade() calling os._exit(0) is a grader error, not pytest exiting 0."""
+    _with_python_grader(project, "import os\ndef grade(sample, item):\n    os._exit(0)\n")
+    result = run_sub(project, "--rft-grader-isolation=off", "--rft-report=r.json")
+    text = clean(result)
+    assert result.returncode == 1 and (project.path / "r.json").is_file()
+    assert "os._exit(0) called in the pytest process (isolation is off)" in text
+
+
+def _alive(marker: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if marker in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc (Linux)")
+def test_processes_a_grader_starts_end_with_the_run(project):
+    marker = f"{3000 + os.getpid() % 500}.{time.time_ns() % 1000}"
+    _with_python_grader(project, (
+        "import subprocess\n"
+        f"subprocess.Popen(['sleep', '{marker}'])\n"  # at load
+        "def grade(sample, item):\n"
+        f"    subprocess.Popen(['sleep', '{marker}'], stdout=subprocess.DEVNULL)\n"
+        "    return 1.0\n"))
+    try:
+        result = run_sub(project, "--rft-report=r.json", timeout=90)
+        clean(result)
+        assert result.returncode == 0
+        time.sleep(0.5)
+        assert _alive(marker) == []
+    finally:
+        for pid in _alive(marker):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def test_a_grader_file_that_is_a_fifo_is_refused_not_read(project):
+    (project.path / "g").mkdir()
+    os.mkfifo(project.path / "g" / "f.json")
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text().replace("graders:\n", "graders:\n  f: {file: g/f.json}\n"))
+    result = run_sub(project, timeout=60)
+    text = clean(result)
+    assert "graders.f: grader file 'g/f.json': a named pipe (FIFO), not a regular file" in text
