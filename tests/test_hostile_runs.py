@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.openai_server import FaultPlan
 from tests.subprocesses import INTERRUPTIBLE
 from tests.test_pytest_native import CONFTEST, SUITE, write_qa_project
 
@@ -205,3 +206,61 @@ def test_a_grader_file_that_is_a_fifo_is_refused_not_read(project):
     result = run_sub(project, timeout=60)
     text = clean(result)
     assert "graders.f: grader file 'g/f.json': a named pipe (FIFO), not a regular file" in text
+
+
+# -- hostile model answers -------------------------------------------------------------------
+def _remote(pytester, openai_server, monkeypatch, outcome: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", openai_server.api_key)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    openai_server.plan = FaultPlan(faults_for=lambda body, attempt: outcome)
+    pytester.path.joinpath("rft_qa.yaml").write_text(SUITE.replace("model: good", "model: m"))
+    pytester.path.joinpath("data.jsonl").write_text(
+        '{"id": "q1", "question": "1?", "expected": "1"}\n')
+
+
+@pytest.mark.parametrize("limit,bomb,error", [("1MB", 64 << 20, True), (None, 64 << 20, True),
+                                              ("0", 8 << 20, False)])
+def test_an_answer_past_the_size_limit_is_an_error_read_no_further(pytester, openai_server,
+                                                                   monkeypatch, limit, bomb,
+                                                                   error):
+    """A 64 MB answer sent as ~64 KB of gzip: past --rft-max-answer-size (default 16MB) it is
+    that sample's error (not retried), and reading stops at the limit; 0 lifts the limit."""
+    _remote(pytester, openai_server, monkeypatch, "gzip-bomb")
+    openai_server.bomb_bytes = bomb
+    args = [f"--rft-base-url={openai_server.base_url}", "--rft-report=r.json",
+            "--rft-max-retries=2"] + ([f"--rft-max-answer-size={limit}"] if limit else [])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
+    samples = json.loads((pytester.path / "r.json").read_text())["suites"][0]["items"][0][
+        "samples"]
+    if error:
+        assert [s["error_cause"] for s in samples] == ["answer too large"] * 2
+        assert [s["attempts"] for s in samples] == [1, 1]  # the same answer would come again
+        result.stdout.fnmatch_lines(["*the answer is larger than * bytes decoded "
+                                     "(--rft-max-answer-size)*"])
+    else:
+        assert [len(s["output_text"]) for s in samples] == [bomb] * 2
+
+
+@pytest.mark.parametrize("answer", [
+    {"choices": [{}]},
+    {"choices": ["text"]},
+    {"choices": [{"message": "text"}]},
+    {"choices": [{"message": {"role": "assistant"}}]},
+    {"choices": [{"message": {"content": 7}}]},
+    {"choices": [{"message": {"content": ["a"]}}]},
+    {"choices": [{"message": {"content": "x", "tool_calls": "call"}}]},
+    {"choices": [{"message": {"content": "x"}, "finish_reason": 3}]},
+    {"choices": [None]},
+])
+def test_malformed_choices_are_errors_not_scored_empty_outputs(pytester, openai_server,
+                                                               monkeypatch, answer):
+    _remote(pytester, openai_server, monkeypatch, "raw")
+    openai_server.raw_answer = lambda body: answer
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rft-report=r.json",
+                                           f"--rft-base-url={openai_server.base_url}",
+                                           "--rft-max-retries=0", timeout=120)
+    samples = json.loads((pytester.path / "r.json").read_text())["suites"][0]["items"][0][
+        "samples"]
+    assert [s["error_cause"] for s in samples] == ["malformed response"] * 2, samples
+    assert all(s["scores"] == {} for s in samples)
+    assert result.ret == 1
