@@ -15,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from . import files, secrets
@@ -118,9 +119,15 @@ def default_path(suite_path: Path, suite_name: str, baseline_dir: str | Path | N
 
 def dumps(baseline: Baseline) -> str:
     """Diff-friendly JSON: sorted keys, one metric and one item per line."""
+    return "".join(dump_chunks(baseline))
+
+
+def dump_chunks(baseline: Baseline) -> Iterator[str]:
+    """:func:`dumps` piece by piece, an item at a time (``baseline.items`` may build each item
+    when it is read: a 200,000-item snapshot never exists whole)."""
     data = _fields(baseline)  # shallow: json.dumps walks the rest (asdict's deep copy is slow)
     data.pop("path", None)
-    items = {k: _fields(v) for k, v in data.pop("items").items()}
+    items = data.pop("items")
     metrics = data.pop("metrics")
     data["schema_version"] = SCHEMA_VERSION
     data["kind"] = KIND
@@ -134,10 +141,10 @@ def dumps(baseline: Baseline) -> str:
 
     head = [f"  {key(k)}: {line(v)}" for k, v in sorted(data.items())]
     metric_lines = [f"    {key(k)}: {line(metrics[k])}" for k in sorted(metrics)]
-    item_lines = [f"    {key(k)}: {line(_compact(items[k]))}" for k in sorted(items)]
-    return ("{\n" + ",\n".join(head)
-            + ",\n  \"items\": {\n" + ",\n".join(item_lines) + "\n  }"
-            + ",\n  \"metrics\": {\n" + ",\n".join(metric_lines) + "\n  }\n}\n")
+    yield "{\n" + ",\n".join(head) + ",\n  \"items\": {\n"
+    for n, k in enumerate(sorted(items)):
+        yield f"{',' if n else ''}\n    {key(k)}: {line(_compact(_fields(items[k])))}"[0 if n else 1:]
+    yield ("\n  }" + ",\n  \"metrics\": {\n" + ",\n".join(metric_lines) + "\n  }\n}\n")
 
 
 def _fields(obj: Any) -> dict[str, Any]:

@@ -86,7 +86,12 @@ def read_bytes(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> bytes:
             raise _too_large(path, info.st_size, limit)
         with os.fdopen(fd, "rb") as handle:
             fd = -1
-            data = handle.read(limit + 1)
+            data = handle.read(info.st_size + 1)  # not limit + 1: read() allocates what it's asked
+            while len(data) <= limit:  # a file that grew since fstat
+                more = handle.read(min(1 << 20, limit + 1 - len(data)))
+                if not more:
+                    break
+                data += more
     except OSError as exc:
         raise RftError(f"cannot read the file: {exc.strerror or exc}", where=str(path)) from None
     finally:

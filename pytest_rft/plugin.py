@@ -374,7 +374,7 @@ class RftItem(_RftNode):
         item_stats, comparison, flaky = rft_session(self.config).item_numbers(self.run,
                                                                                self.item.id)
         for name, score in item_stats.scores.items():
-            self.user_properties.append((f"{name}.mean", round(score.mean, 6)))
+            self.user_properties.append((_mean_key(name), round(score.mean, 6)))
         self.user_properties.append(("samples", len(results)))
         self.user_properties.append(("errors", item_stats.n_errors + item_stats.n_grader_errors))
         delta = comparison.item_deltas.get(self.item.id) if comparison else None
@@ -405,6 +405,13 @@ class RftItem(_RftNode):
                              + outputs_text(self.run, self.item.id))
         if comparison and self.item.id in comparison.regressed:
             raise RftFailure(regressed_text(self.run, self.summary(), self.item.id))
+
+
+@functools.lru_cache(maxsize=1024)
+def _mean_key(name: str) -> str:
+    """``<score>.mean``, one string per score name (not one per item: 200,000 items keep
+    their properties in their reports)."""
+    return f"{name}.mean"
 
 
 def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: int = 160) -> str:

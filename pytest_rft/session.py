@@ -51,8 +51,9 @@ class RftSession:
         self._checkpoints: dict[str, list[str]] = {}
         self._names: dict[str, Path] = {}
         self._needs_suite: dict[str, bool] = {}
-        self._own: dict[tuple[str, str], ItemStats] = {}
-        self.encoded: dict[tuple[str, str], str] = {}
+        self._own: dict[str, dict[str, ItemStats]] = {}
+        """run key -> item id -> the item's own numbers, until the run's summary takes them."""
+        self.encoded = json_report.Spool()
         """(run key, item id) -> the item's entry in the JSON report, encoded when the item
         reported (while sampling goes on, ``streaming.py``)."""
         self.gate_nodes: list[Any] = []
@@ -298,7 +299,7 @@ class RftSession:
             if base is None and problem is None:  # updating: compared with what will be written
                 base = to_baseline(run, summarize(run, n_boot=n_boot, seed=seed))
             summary = summarize(run, n_boot=n_boot, seed=seed, baseline=base,
-                                baseline_problem=problem)
+                                baseline_problem=problem, known=self._own.pop(run.key, None))
             self.summaries[run.key] = summary
             reference = self.reference_run(run)
             if reference is not None and reference is not run:
@@ -323,11 +324,13 @@ class RftSession:
 
     def _own_numbers(self, run: SuiteRun, item_id: str) -> ItemStats:
         """An item's stats from its own results (final once they are all in), computed once."""
-        key = (run.key, item_id)
-        if key not in self._own:
-            self._own[key] = stats.item_stats(item_id, run.results.get(item_id, []),
-                                              run.suite.primary, run.suite.pass_threshold)
-        return self._own[key]
+        own = self._own.setdefault(run.key, {})
+        numbers = own.get(item_id)
+        if numbers is None:
+            numbers = own[item_id] = stats.item_stats(
+                item_id, run.results.get(item_id, []), run.suite.primary,
+                run.suite.pass_threshold)
+        return numbers
 
     def item_reported(self, run: SuiteRun, item: Any) -> None:
         """What the end of the session will need of a finished item, done now (the loop is idle
@@ -450,6 +453,7 @@ class RftSession:
         if step_summary and summarized:
             self._output("step summary", step_summary, "$GITHUB_STEP_SUMMARY",
                          lambda: markdown.append(Path(step_summary), summarized))
+        self.encoded.close()
         return not self.problems
 
     def _output(self, what: str, path: str, option_name: str, write: Any) -> None:

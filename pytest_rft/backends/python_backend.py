@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import inspect
 import json
+import queue
 import re
 import threading
 from collections.abc import Callable
@@ -78,9 +79,10 @@ def to_completion(value: Any) -> Completion:
 
 
 class PythonBackend:
-    """Calls a Python function. A sync function runs in a daemon thread per call (the run's
-    limiter bounds how many), so a model that blocks on I/O still gets concurrent calls, and one
-    that never returns can't keep pytest from exiting after its timeout."""
+    """Calls a Python function. A sync function runs on a daemon thread (the run's limiter
+    bounds how many at once; threads are reused between calls), so a model that blocks on I/O
+    still gets concurrent calls, and one that never returns can't keep pytest from exiting
+    after its timeout."""
 
     def __init__(self, name: str, fn: ModelFn, *, max_workers: int = 16,
                  timeout: float | None = None):
@@ -89,9 +91,10 @@ class PythonBackend:
         self._timeout = timeout
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None))
+        self._threads = _DaemonThreads(f"rft-model-{name}")
 
     async def complete(self, request: Request) -> Completion:
-        call = self._fn(request) if self._is_async else _in_daemon_thread(self._fn, request)
+        call = self._fn(request) if self._is_async else self._threads.run(self._fn, request)
         try:
             value = await asyncio.wait_for(call, self._timeout)
         except asyncio.TimeoutError:
@@ -100,26 +103,59 @@ class PythonBackend:
         return to_completion(value)
 
     async def aclose(self) -> None:
-        pass
+        self._threads.close()
 
 
-def _in_daemon_thread(fn: ModelFn, request: Request) -> "asyncio.Future[Any]":
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
+class _DaemonThreads:
+    """Daemon threads running sync calls, each reused once its call returns. A call that never
+    returns keeps its thread (a daemon: it can't keep pytest from exiting) and a new thread
+    serves the next call; ``close`` lets the idle ones end."""
 
-    def settle(ok: bool, value: Any) -> None:
-        if not future.done():
-            (future.set_result if ok else future.set_exception)(value)
+    def __init__(self, name: str):
+        self._name = name
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._started = 0
 
-    def work() -> None:
-        try:
-            result: tuple[bool, Any] = (True, fn(request))
-        except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
-            result = (False, exc)
-        try:
-            loop.call_soon_threadsafe(settle, *result)
-        except RuntimeError:  # the loop is gone: the call was abandoned
-            pass
+    def run(self, fn: ModelFn, request: Request) -> "asyncio.Future[Any]":
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            else:
+                self._started += 1
+                threading.Thread(target=self._work, name=f"{self._name}-{self._started}",
+                                 daemon=True).start()
+        self._jobs.put((fn, request, loop, future))
+        return future
 
-    threading.Thread(target=work, name=f"rft-model-{request.item_id}", daemon=True).start()
-    return future
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, request, loop, future = job
+            try:
+                result: tuple[bool, Any] = (True, fn(request))
+            except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
+                result = (False, exc)
+            try:
+                loop.call_soon_threadsafe(_settle, future, *result)
+            except RuntimeError:  # the loop is gone: the call was abandoned
+                pass
+            del job, fn, request, loop, future, result
+            with self._lock:
+                self._idle += 1
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
+            self._jobs.put(None)
+
+
+def _settle(future: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
+    if not future.done():
+        (future.set_result if ok else future.set_exception)(value)

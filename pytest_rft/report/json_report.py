@@ -10,11 +10,11 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import __version__
-from ..baseline import Baseline, dumps
+from ..baseline import dump_chunks
 from ..compare import Comparison
 from ..runner import CallStats, SuiteRun
 from .. import secrets
@@ -73,7 +73,7 @@ def comparison(c: Comparison | None) -> dict[str, Any] | None:
 
 def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | None,
           *, exitstatus: int, judge: Any = None,
-          encoded: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
+          encoded: Spool | dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
     """The report for :func:`write`: plain data, except each suite's ``items`` (an iterator, so
     one item at a time is encoded) and ``baseline`` (the baseline file's JSON text).
     ``encoded``: (run key, item id) -> :func:`encode_item` of that item, done beforehand."""
@@ -100,7 +100,8 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
             "baseline_problem": summary.baseline_problem if summary else None,
             "versus": comparison(summary.versus) if summary else None,
             # the object a baseline file holds, so ``--rft-baseline report.json`` reads it
-            "baseline": RawJSON(dumps(to_baseline(run, summary))) if summary else None,
+            "baseline": RawChunks(dump_chunks(to_baseline(run, summary, lazy=True)))
+                        if summary else None,
             "items": _items(run, summary, item_deltas, encoded or {}),
         })
     report = {"schema_version": SCHEMA_VERSION, "plugin_version": __version__,
@@ -118,7 +119,7 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
 
 
 def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, float],
-           encoded: dict[tuple[str, str], str]) -> Iterator[Any]:
+           encoded: Spool | dict[tuple[str, str], str]) -> Iterator[Any]:
     for item in run.items:
         text = encoded.get((run.key, item.id))
         if text is not None:
@@ -141,6 +142,50 @@ def encode_item(run: SuiteRun, item_id: str, stats: Any) -> str:
 
 class RawJSON(str):
     """JSON text written into the report as it is."""
+
+
+class RawChunks:
+    """JSON text written into the report as it is, piece by piece (a baseline snapshot)."""
+
+    def __init__(self, chunks: Iterable[str]):
+        self.chunks = chunks
+
+
+class Spool:
+    """Items' report entries encoded ahead of the report (while the model still answers),
+    kept in a temporary file rather than in memory: a 200,000-item run's outputs would
+    otherwise stay in memory to the end. ``spool[key] = text``; ``spool.get(key)``."""
+
+    def __init__(self) -> None:
+        self._file: Any = None
+        self._where: dict[Any, tuple[int, int]] = {}
+        self._end = 0
+
+    def __setitem__(self, key: Any, text: str) -> None:
+        data = text.encode("utf-8")
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="rft-report-")
+        if self._file.tell() != self._end:
+            self._file.seek(self._end)
+        self._file.write(data)
+        self._where[key] = (self._end, len(data))
+        self._end += len(data)
+
+    def get(self, key: Any) -> str | None:
+        where = self._where.get(key)
+        if where is None:
+            return None
+        self._file.seek(where[0])
+        return self._file.read(where[1]).decode("utf-8")
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def close(self) -> None:
+        file, self._file = self._file, None
+        self._where.clear()
+        if file is not None:
+            file.close()
 
 
 def write(path: Path, pairs, calls, *, exitstatus: int, judge=None, encoded=None) -> None:
@@ -201,6 +246,9 @@ def _stream(handle: Any, value: Any) -> None:
     encoded in one piece."""
     if isinstance(value, RawJSON):  # encoded by _encode or baseline.dumps: scrubbed already
         handle.write(value)
+    elif isinstance(value, RawChunks):
+        for chunk in value.chunks:
+            handle.write(chunk)
     elif isinstance(value, Iterator) or isinstance(value, list) and _lazy(value):
         handle.write("[")
         for n, item in enumerate(value):
@@ -220,10 +268,10 @@ def _stream(handle: Any, value: Any) -> None:
 
 def _lazy(value: Any) -> bool:
     """Whether ``value`` holds an iterator or raw JSON (the suites do; a suite holds them)."""
-    if isinstance(value, (Iterator, RawJSON)):
+    if isinstance(value, (Iterator, RawJSON, RawChunks)):
         return True
     if isinstance(value, dict):
-        return any(isinstance(v, (Iterator, RawJSON)) or isinstance(v, list) and _lazy(v)
+        return any(isinstance(v, (Iterator, RawJSON, RawChunks)) or isinstance(v, list) and _lazy(v)
                    for v in value.values())
     if isinstance(value, list):
         return any(isinstance(v, dict) and _lazy(v) for v in value)
