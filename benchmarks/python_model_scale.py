@@ -4,7 +4,8 @@
     python benchmarks/python_model_scale.py --samples 30000 --repeat 3
     python benchmarks/python_model_scale.py --profile 200000   # cProfile, top functions
 
-Each size is one fresh ``python -m pytest`` process on a suite of N items x 1 repeat whose
+Each size is one fresh ``python -m pytest`` process on a suite of N items x 1 repeat (or
+N / R items x R repeats with ``--repeats R``) whose
 model is a registered Python function (no network), graded by one ``string_check``, with
 ``--rft-report`` (the whole run: start-up, collection, sampling, grading, N test reports, the
 summary and the report). Wall time and the child's peak RSS (``ru_maxrss`` from ``wait4``) are
@@ -40,7 +41,7 @@ dataset: data.jsonl
 model: echo
 input:
   - {role: user, content: "Question {{ item.question }}?"}
-repeats: 1
+repeats: REPEATS
 graders:
   exact: {type: string_check, input: "{{ sample.output_json.answer }}",
           reference: "{{ item.expected }}", operation: eq}
@@ -49,11 +50,12 @@ gates:
 '''
 
 
-def project(folder: Path, n: int) -> None:
+def project(folder: Path, n: int, repeats: int = 1) -> None:
+    """A suite of ``n`` samples: n / repeats items, each sampled ``repeats`` times."""
     folder.joinpath("conftest.py").write_text(CONFTEST)
-    folder.joinpath("rft_scale.yaml").write_text(SUITE)
+    folder.joinpath("rft_scale.yaml").write_text(SUITE.replace("REPEATS", str(repeats)))
     with folder.joinpath("data.jsonl").open("w") as out:
-        for i in range(n):
+        for i in range(n // repeats):
             out.write(json.dumps({"id": f"q{i:06d}", "question": f"what is {i}",
                                   "expected": str(i)}) + "\n")
 
@@ -78,13 +80,15 @@ def main() -> None:
     ap.add_argument("--samples", type=int, action="append",
                     help="suite sizes (default 30000 and 200000)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size (median printed)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="samples per item (default 1: as many items as samples)")
     ap.add_argument("--profile", type=int, metavar="N", help="profile one run of N samples")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.profile:
             folder = Path(tmp) / "profile"
             folder.mkdir()
-            project(folder, args.profile)
+            project(folder, args.profile, args.repeats)
             stats = Path(tmp) / "run.prof"
             wall, rss, code = run(folder, ["-m", "cProfile", "-o", str(stats)])
             print(f"{args.profile:,} samples under cProfile: {wall:.1f} s, peak RSS "
@@ -98,7 +102,7 @@ def main() -> None:
         for n in args.samples or [30_000, 200_000]:
             folder = Path(tmp) / str(n)
             folder.mkdir()
-            project(folder, n)
+            project(folder, n, args.repeats)
             runs = [run(folder, []) for _ in range(args.repeat)]
             wall = statistics.median(r[0] for r in runs)
             rss = statistics.median(r[1] for r in runs)

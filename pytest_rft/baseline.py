@@ -324,7 +324,9 @@ def from_report(path: Path, suite: str, model: str | None = None) -> Baseline | 
     if "suites" not in data:
         raise RftError("not a pytest-rft report (no 'suites')", where=str(path),
                        fix="pass the JSON written by --rft-report, or a baseline file")
-    runs = [s for s in data["suites"] if s.get("suite") == suite and s.get("baseline")]
+    suites = data["suites"] if isinstance(data["suites"], list) else []
+    runs = [s for s in suites if isinstance(s, dict) and s.get("suite") == suite
+            and isinstance(s.get("baseline"), dict)]
     if model is not None:
         runs = [s for s in runs if s.get("model") == model] or runs[:0]
     if not runs:
@@ -334,14 +336,14 @@ def from_report(path: Path, suite: str, model: str | None = None) -> Baseline | 
 
 def _load_json(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RftError("baseline file not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RftError(f"cannot read the baseline: {exc}", where=str(path)) from None
+        text = files.read_text(path)
+    except RftError as exc:
+        message = "baseline file not found" if exc.message == "file not found" else \
+            f"cannot read the baseline: {exc.message}"
+        raise RftError(message, where=exc.where, fix=exc.fix) from None
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise RftError(f"invalid JSON: {exc}", where=str(path),
                        fix="restore it from version control or re-create it with "
                            "'pytest --rft-baseline-update'") from None

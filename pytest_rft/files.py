@@ -138,6 +138,22 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
         raise
 
 
+def append_text(path: str | os.PathLike, text: str) -> None:
+    """Append ``text`` to a regular file (or a device such as /dev/null); a FIFO or a folder is
+    an OSError at once, never a write that blocks for a reader that never comes."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0),
+                 0o666)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
+            raise OSError(errno.EINVAL, "not a regular file")
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
+
+
 def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -152,6 +168,7 @@ def write_problem(exc: BaseException) -> str:
                  errno.EISDIR: "a folder is in the way", errno.ENOTDIR: "a file is in the way "
                  "of a folder", errno.EEXIST: "a file is in the way of a folder",
                  errno.ENAMETOOLONG: "the name is too long",
+                 errno.ENXIO: "a named pipe nobody reads",
                  errno.EDQUOT: "the disk quota is exceeded"}
         return known.get(exc.errno, exc.strerror or str(exc))
     return f"{type(exc).__name__}: {exc}"

@@ -6,9 +6,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import gc
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -16,7 +14,7 @@ import pytest
 
 from .errors import RftError
 from .options import add_options, option, validate
-from . import secrets
+from . import secrets, signals
 from .secrets import for_terminal
 
 if TYPE_CHECKING:  # the core (numpy, pydantic, yaml, runner, backends) loads with the first suite
@@ -45,7 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in ("base-url", "judge-base-url"):  # a password in a URL is a secret
         secrets.register(option(config, name))
     config.addinivalue_line("markers", "rft: a pytest-rft suite item or gate")
-    _term_as_interrupt(config)
+    if signals.term_as_interrupt(config):
+        config.pluginmanager.register(_FinishGuard(), "rft-finish-guard")
+        config.add_cleanup(lambda: config.pluginmanager.unregister(name="rft-finish-guard"))
     _scope_registrations(config)
     _release_frozen()
 
@@ -90,34 +90,6 @@ def _scope_registrations(config: pytest.Config) -> None:
     config.add_cleanup(restore)
 
 
-SIGNALS = pytest.StashKey[dict]()
-
-
-def _term_as_interrupt(config: pytest.Config) -> None:
-    """SIGTERM (what CI runners send on cancel) ends the run like Ctrl-C: partial results are
-    reported and written, and the exit status is non-zero. One is enough: a second SIGTERM (or
-    one that comes while the outputs are written) is noted, and the outputs are finished."""
-    state: dict[str, Any] = {"stopping": False, "deferred": None}
-    config.stash[SIGNALS] = state
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        return
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous not in (signal.SIG_DFL, None):
-        return  # someone (pytest-timeout, xdist ...) handles it already
-
-    def interrupt(signum, frame):
-        if state["stopping"]:
-            state["deferred"] = signum
-            return
-        state["stopping"] = True
-        raise KeyboardInterrupt("SIGTERM")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, previous))
-    config.pluginmanager.register(_FinishGuard(), "rft-finish-guard")
-    config.add_cleanup(lambda: config.pluginmanager.unregister(name="rft-finish-guard"))
-
-
 class _FinishGuard:
     """Holds signals from the first ``pytest_sessionfinish`` on (other plugins write their
     files there too: JUnit XML), so the outputs are finished whatever arrives meanwhile."""
@@ -125,45 +97,8 @@ class _FinishGuard:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session):
         if _started(session.config) is not None and not is_worker(session.config):
-            _finishing(session.config)
+            signals.finishing(session.config)
         yield
-
-
-def _finishing(config: pytest.Config) -> None:
-    """From here to the end of the session the outputs are written: a SIGTERM waits until they
-    are (the exit status then says the run was interrupted), and so does a first Ctrl-C (a
-    second one stops at once)."""
-    state = config.stash.get(SIGNALS, None)
-    if state is None or state["stopping"] == "finishing":
-        return
-    state["stopping"] = "finishing"
-    if threading.current_thread() is not threading.main_thread():
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is not signal.default_int_handler:
-        return  # a debugger's or another plugin's: theirs
-
-    def hold(signum, frame):
-        if state["deferred"] == signum:
-            raise KeyboardInterrupt
-        state["deferred"] = signum
-
-    signal.signal(signal.SIGINT, hold)
-    config.add_cleanup(lambda: signal.signal(signal.SIGINT, previous))
-
-
-def _exit_status(config: pytest.Config, session: pytest.Session, rft: RftSession) -> None:
-    """A failed output fails the run; a signal held while finishing makes it interrupted."""
-    state = config.stash.get(SIGNALS, {})
-    ok = not rft.problems
-    if state.get("deferred") is not None:
-        if session.exitstatus != pytest.ExitCode.INTERRUPTED:
-            name = signal.Signals(state["deferred"]).name
-            rft.notes.append(f"rft: {name} arrived while the outputs were written: they were "
-                             "finished, and the run counts as interrupted")
-        session.exitstatus = pytest.ExitCode.INTERRUPTED
-    elif not ok and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def rft_session(config: pytest.Config) -> RftSession:
@@ -642,7 +577,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
             state.notes += _foreign_option_notes(config)
         state.terminal_summary(terminalreporter)
         if state.pytest_session is not None:
-            _exit_status(config, state.pytest_session, state)
+            signals.exit_status(config, state.pytest_session, state)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -657,4 +592,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     state.pytest_session = session
     state.finish(int(exitstatus))
-    _exit_status(config, session, state)
+    signals.exit_status(config, session, state)

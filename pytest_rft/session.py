@@ -171,8 +171,9 @@ class RftSession:
                 try:
                     backends = {model: self.make_backend(model, budget)
                                 for model in {r.model for r in runs}}
-                except RftError as exc:  # a --rft-regrade file that can't be read: one line
-                    raise pytest.UsageError(f"--rft-regrade: {for_terminal(str(exc))}") from None
+                except RftError as exc:  # a --rft-regrade file, a cache folder: one line
+                    prefix = "--rft-regrade: " if option(self.config, "regrade") else ""
+                    raise pytest.UsageError(prefix + for_terminal(str(exc))) from None
             with isolation.activate(pool), judges.activate(judge):  # python graders: workers
                 calls = asyncio.run(_run(runs, backends, settings, progress, judge, stream))
             if self.calls is None:
@@ -258,8 +259,8 @@ class RftSession:
 
             mode = ("record" if option(self.config, "record")
                     else "replay" if option(self.config, "replay") else "use")
-            store = CacheStore(self.config.rootpath / folder, raw=option(self.config, "cache-raw"),
-                               read_only=mode == "replay")
+            store = CacheStore(files.checked(self.config.rootpath / folder, "--rft-cache"),
+                               raw=option(self.config, "cache-raw"), read_only=mode == "replay")
             backend = CacheBackend(backend, store, mode)
         return backend
 

@@ -55,12 +55,14 @@ def written(project) -> set[str]:
     ("html", ("--rft-html=conftest.py/page.html",), {}),  # a file in the way of a folder
     ("step summary", (), {"GITHUB_STEP_SUMMARY": "/dev/full"}),
     ("step summary", (), {"GITHUB_STEP_SUMMARY": "."}),
+    ("step summary", (), {"GITHUB_STEP_SUMMARY": "fifo"}),  # a named pipe nobody reads
     ("baseline", ("--rft-baseline-update", "--rft-baseline-dir=/proc/no/such"), {}),
     ("report", ("--rft-report=out/" + "x" * 300 + ".json",), {}),  # a name the OS refuses
 ])
 def test_an_unwritable_output_is_one_error_and_the_others_are_written(project, broken, args,
                                                                       env):
     (project.path / "out").mkdir()
+    os.mkfifo(project.path / "fifo")
     others = [a for a in OUTPUTS if not any(a.split("=")[0] == b.split("=")[0] for b in args)]
     result = run_sub(project, *others, *args, env=env)
     text = clean(result)

@@ -10,6 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from ..runner import SuiteRun
+from ..files import append_text
 from ..secrets import scrub
 from ..summary import SuiteSummary, versus_rows
 from . import terminal
@@ -110,5 +111,4 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
 
 
 def append(path: Path, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(scrub(render(pairs)))
+    append_text(path, scrub(render(pairs)))
