@@ -12,12 +12,13 @@ import datetime
 import hashlib
 import inspect
 import json
-import os
-import tempfile
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
+from . import files, secrets
 from .errors import RftError
 
 SCHEMA_VERSION = 1
@@ -160,33 +161,45 @@ def partial_update(old: Baseline, new: Baseline, dataset_ids: set[str]) -> Basel
 
 
 def default_path(suite_path: Path, suite_name: str, baseline_dir: str | Path | None = None) -> Path:
-    """``baselines/<suite>.json`` next to the suite file, or in ``baseline_dir``."""
+    """``baselines/<suite>.json`` next to the suite file, or in ``baseline_dir``; the suite
+    name made a safe file name (no ``/``, ``..`` or control characters: a name can't put the
+    baseline outside its folder)."""
     folder = Path(baseline_dir) if baseline_dir else suite_path.parent / "baselines"
-    return folder / f"{suite_name}.json"
+    return folder / files.safe_filename(suite_name, ".json")
 
 
 def dumps(baseline: Baseline) -> str:
     """Diff-friendly JSON: sorted keys, one metric and one item per line."""
+    return "".join(dump_chunks(baseline))
+
+
+def dump_chunks(baseline: Baseline) -> Iterator[str]:
+    """:func:`dumps` piece by piece, an item at a time (``baseline.items`` may build each item
+    when it is read: a 200,000-item snapshot never exists whole)."""
     data = _fields(baseline)  # shallow: json.dumps walks the rest (asdict's deep copy is slow)
     data.pop("path", None)
     if not data["partial_updates"]:
         del data["partial_updates"]  # a full update's file is as before
-    items = {k: _fields(v) for k, v in data.pop("items").items()}
+    items = data.pop("items")
     metrics = data.pop("metrics")
     if not data.get("judges"):
         data.pop("judges", None)  # suites without judge graders: the file as before
     data["schema_version"] = SCHEMA_VERSION
     data["kind"] = KIND
 
-    def line(value: Any) -> str:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+    def line(value: Any) -> str:  # secrets scrubbed before encoding, NaN refused
+        return secrets.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "),
+                             allow_nan=False)
 
-    head = [f"  {json.dumps(k)}: {line(v)}" for k, v in sorted(data.items())]
-    metric_lines = [f"    {json.dumps(k)}: {line(metrics[k])}" for k in sorted(metrics)]
-    item_lines = [f"    {json.dumps(k)}: {line(_compact(items[k]))}" for k in sorted(items)]
-    return ("{\n" + ",\n".join(head)
-            + ",\n  \"items\": {\n" + ",\n".join(item_lines) + "\n  }"
-            + ",\n  \"metrics\": {\n" + ",\n".join(metric_lines) + "\n  }\n}\n")
+    def key(name: str) -> str:
+        return json.dumps(secrets.scrub(name))
+
+    head = [f"  {key(k)}: {line(v)}" for k, v in sorted(data.items())]
+    metric_lines = [f"    {key(k)}: {line(metrics[k])}" for k in sorted(metrics)]
+    yield "{\n" + ",\n".join(head) + ",\n  \"items\": {\n"
+    for n, k in enumerate(sorted(items)):
+        yield f"{',' if n else ''}\n    {key(k)}: {line(_compact(_fields(items[k])))}"[0 if n else 1:]
+    yield ("\n  }" + ",\n  \"metrics\": {\n" + ",\n".join(metric_lines) + "\n  }\n}\n")
 
 
 def _fields(obj: Any) -> dict[str, Any]:
@@ -198,22 +211,9 @@ def _compact(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(path: Path, baseline: Baseline) -> None:
-    """Write atomically: the old file stays whole until the new one is complete."""
-    text = dumps(baseline)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write atomically (the old file stays whole until the new one is complete), with normal
+    permissions (a baseline is committed and shared, not private)."""
+    files.write_atomic(path, dumps(baseline))
 
 
 def now() -> str:
@@ -243,6 +243,9 @@ def read_any(path: Path, suite: str, model: str | None = None) -> Baseline | Non
 
 
 def from_dict(data: dict[str, Any], path: Path | None = None) -> Baseline:
+    """A baseline from its JSON; every value is checked (types, finite numbers), and the first
+    wrong one is an RftError naming the file and the field: a hand-edited NaN never passes a
+    gate, a string where a count goes never crashes the run."""
     where = str(path) if path else "baseline"
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
@@ -250,19 +253,134 @@ def from_dict(data: dict[str, Any], path: Path | None = None) -> Baseline:
                        f"{SCHEMA_VERSION})", where=where,
                        fix="re-create it with 'pytest --rft-baseline-update'")
     try:
-        items = {str(k): BaselineItem(**v) for k, v in data["items"].items()}
+        items = _mapping(data, "items", "items")
         return Baseline(
-            suite=data["suite"], model=data["model"], repeats=int(data["repeats"]),
-            primary=data["primary"], pass_threshold=float(data["pass_threshold"]), items=items,
-            metrics=data.get("metrics", {}), digests=data.get("digests", {}),
-            created=data.get("created", ""), plugin_version=data.get("plugin_version", ""),
-            source=data.get("source", "pytest-rft"),
-            partial_updates=list(data.get("partial_updates") or []),
+            suite=_text(data.get("suite"), "suite"), model=_text(data.get("model"), "model"),
+            repeats=_count(data.get("repeats"), "repeats", low=1),
+            primary=_text(data.get("primary"), "primary"),
+            pass_threshold=_real(data.get("pass_threshold"), "pass_threshold"),
+            items={_text(k, "items key"): _item(v, f"items[{json.dumps(k)}]")
+                   for k, v in items.items()},
+            metrics={_text(k, "metrics key"): _metric(v, f"metrics[{json.dumps(k)}]")
+                     for k, v in _mapping(data, "metrics", "metrics", {}).items()},
+            digests={_text(k, "digests key"): _text(v, f"digests.{k}")
+                     for k, v in _mapping(data, "digests", "digests", {}).items()},
+            created=_text(data.get("created", ""), "created"),
+            plugin_version=_text(data.get("plugin_version", ""), "plugin_version"),
+            source=_text(data.get("source", "pytest-rft"), "source"),
+            partial_updates=[_mapping({"u": u}, "u", f"partial_updates[{n}]")
+                             for n, u in enumerate(_list_of(data, "partial_updates"))],
             path=str(path) if path else None,
-            judges={str(k): str(v) for k, v in (data.get("judges") or {}).items()})
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise RftError(f"malformed baseline ({type(exc).__name__}: {exc})", where=where,
-                       fix="re-create it with 'pytest --rft-baseline-update'") from None
+            judges={_text(k, "judges key"): _text(v, f"judges.{k}")
+                    for k, v in _mapping(data, "judges", "judges", {}).items()})
+    except _Bad as exc:
+        raise RftError(f"malformed baseline: {exc.field}: {exc.problem}", where=where,
+                       fix="re-create it with 'pytest --rft-baseline-update' (or restore it "
+                           "from version control)") from None
+
+
+class _Bad(Exception):
+    def __init__(self, field_name: str, problem: str):
+        super().__init__(f"{field_name}: {problem}")
+        self.field = field_name
+        self.problem = problem
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, default=str)[:40] if not isinstance(value, float) else repr(value)
+
+
+def _mapping(data: Any, key: str, field_name: str, default: Any = None) -> dict[str, Any]:
+    value = data.get(key, default)
+    if not isinstance(value, dict):
+        raise _Bad(field_name, f"expected an object, got {_shown(value)}")
+    return value
+
+
+def _list_of(data: Any, key: str) -> list[Any]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise _Bad(key, f"expected a list, got {_shown(value)}")
+    return value
+
+
+def _text(value: Any, field_name: str) -> str:
+    if not isinstance(value, str):
+        raise _Bad(field_name, f"expected a string, got {_shown(value)}")
+    return value
+
+
+def _count(value: Any, field_name: str, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise _Bad(field_name, f"expected a whole number >= {low}, got {_shown(value)}")
+    return value
+
+
+def _real(value: Any, field_name: str, *, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _Bad(field_name, f"expected a finite number, got {_shown(value)}")
+    return float(value)
+
+
+_SCORE_KEYS = ("mean", "std", "min", "max")
+
+
+def _item(value: Any, where: str) -> BaselineItem:
+    if not isinstance(value, dict):
+        raise _Bad(where, f"expected an object, got {_shown(value)}")
+    scores = _mapping(value, "scores", f"{where}.scores")
+    checked: dict[str, dict[str, Any]] = {}
+    for name, score in scores.items():
+        at = f"{where}.scores.{name}"
+        if not isinstance(score, dict):
+            raise _Bad(at, f"expected an object, got {_shown(score)}")
+        entry: dict[str, Any] = {k: _real(score.get(k), f"{at}.{k}") for k in _SCORE_KEYS
+                                 if k in score}
+        if "mean" not in entry:
+            raise _Bad(f"{at}.mean", "missing")
+        entry["n"] = _count(score.get("n", 1), f"{at}.n")
+        checked[str(name)] = entry
+    n = _count(value.get("n"), f"{where}.n")
+    passes = _count(value.get("passes"), f"{where}.passes")
+    if passes > n:
+        raise _Bad(f"{where}.passes", f"{passes} passes of {n} repeats")
+    labels = value.get("labels")
+    if labels is not None:
+        labels = {str(k): [_count(c, f"{where}.labels.{k}") for c in _list(v, 3, f"{where}.labels.{k}")]
+                  for k, v in _mapping(value, "labels", f"{where}.labels").items()}
+    rows = value.get("rows")
+    if rows is not None:
+        rows = [_real(v, f"{where}.rows") for v in _list(rows, 4, f"{where}.rows")]
+    unknown = set(value) - _ITEM_KEYS
+    if unknown:
+        raise _Bad(f"{where}.{sorted(unknown)[0]}", "unknown key")
+    return BaselineItem(scores=checked, passes=passes, n=n,
+                        errors=_count(value.get("errors", 0), f"{where}.errors"),
+                        digest=_text(value.get("digest", ""), f"{where}.digest"), labels=labels,
+                        rows=rows, stability=_text(value.get("stability", ""), f"{where}.stability"))
+
+
+_ITEM_KEYS = frozenset(f.name for f in fields(BaselineItem))
+
+
+def _list(value: Any, length: int, where: str) -> list[Any]:
+    if not isinstance(value, list) or len(value) != length:
+        raise _Bad(where, f"expected a list of {length} numbers, got {_shown(value)}")
+    return value
+
+
+def _metric(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Bad(where, f"expected an object, got {_shown(value)}")
+    out = {k: _real(value.get(k), f"{where}.{k}", optional=True)
+           for k in ("value", "ci_low", "ci_high") if k in value}
+    if value.get("n") is not None:
+        out["n"] = _count(value["n"], f"{where}.n")
+    elif "n" in value:
+        out["n"] = None
+    return out
 
 
 def from_report(path: Path, suite: str, model: str | None = None) -> Baseline | None:
@@ -272,7 +390,9 @@ def from_report(path: Path, suite: str, model: str | None = None) -> Baseline | 
     if "suites" not in data:
         raise RftError("not a pytest-rft report (no 'suites')", where=str(path),
                        fix="pass the JSON written by --rft-report, or a baseline file")
-    runs = [s for s in data["suites"] if s.get("suite") == suite and s.get("baseline")]
+    suites = data["suites"] if isinstance(data["suites"], list) else []
+    runs = [s for s in suites if isinstance(s, dict) and s.get("suite") == suite
+            and isinstance(s.get("baseline"), dict)]
     if model is not None:
         runs = [s for s in runs if s.get("model") == model] or runs[:0]
     if not runs:
@@ -282,14 +402,14 @@ def from_report(path: Path, suite: str, model: str | None = None) -> Baseline | 
 
 def _load_json(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RftError("baseline file not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RftError(f"cannot read the baseline: {exc}", where=str(path)) from None
+        text = files.read_text(path)
+    except RftError as exc:
+        message = "baseline file not found" if exc.message == "file not found" else \
+            f"cannot read the baseline: {exc.message}"
+        raise RftError(message, where=exc.where, fix=exc.fix) from None
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise RftError(f"invalid JSON: {exc}", where=str(path),
                        fix="restore it from version control or re-create it with "
                            "'pytest --rft-baseline-update'") from None

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from .errors import RftError
+from .secrets import ScrubbingStream
 
 SUBCOMMANDS = {
     # name: (module, one-line help)
@@ -22,6 +23,17 @@ SUBCOMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a subcommand with its stdout and stderr scrubbed of secrets (``secrets.py``): every
+    line any subcommand prints, its errors included, goes through the one scrubber."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ScrubbingStream(out), ScrubbingStream(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="pytest-rft", description="pytest-rft tools")
     commands = parser.add_subparsers(dest="command", required=True)
     modules = {}
@@ -37,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"pytest-rft {args.command}: {scrub(str(exc))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"pytest-rft {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

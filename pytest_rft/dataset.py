@@ -11,12 +11,14 @@ Shapes recognised per record:
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import RftError
+from .files import read_text  # noqa: F401 (the suite loader's too)
 
 
 class Item:
@@ -49,7 +51,7 @@ class Item:
 
 def load_items(path: Path) -> list[Item]:
     """All items of a dataset file, in file order; errors name ``file:line`` and the fix."""
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise RftError(f"dataset file not found: {path}",
                        fix="check the 'dataset:' path; it is relative to the suite file")
     suffix = path.suffix.lower()
@@ -78,25 +80,8 @@ def _raise_duplicate(path: Path, items: list[Item]) -> None:
         first[item.id] = item.line
 
 
-MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_YAML_NODES = 1_000_000
 """A YAML document whose aliases expand past this many nodes is refused (an "alias bomb")."""
-
-
-def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
-    """A UTF-8 text file, or one clear error (not UTF-8, too large, unreadable)."""
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise RftError(f"file too large ({size:,} bytes; the limit is {limit:,})",
-                           where=str(path), fix="split it, or point to a smaller file")
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[:exc.start].count(b"\n") + 1
-        raise RftError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
-                       where=f"{path}:{line}", fix="save the file as UTF-8") from None
-    except OSError as exc:
-        raise RftError(f"cannot read the file: {exc.strerror or exc}", where=str(path)) from None
 
 
 def _flag(value: Any, path: Path | str, line: int) -> bool:
@@ -185,8 +170,49 @@ def _jsonl_records(path: Path, text: str) -> list[tuple[int, Any]]:
             value = _json_line(path, number, raw)
         except RecursionError:
             raise _too_deep(f"{path}:{number}") from None
+        if "\\u" in line and _SUSPECT.search(line) \
+                or line.count("[") + line.count("{") > MAX_NESTING:
+            value = plain_record(value, f"{path}:{number}")
         records.append((number, value))
     return records
+
+
+MAX_NESTING = 100
+"""Records nested deeper are refused: encoding them later (digests, reports, the worker pipe)
+would hit Python's recursion limit."""
+_SUSPECT = re.compile(r"\\u[dD][89a-fA-F]")
+"""A JSON escape of a surrogate (a pair is fine, a lone one is not text)."""
+
+
+def plain_record(value: Any, where: str, depth: int = 0) -> Any:
+    """``value`` as a record can hold it: string keys (YAML's ``1:`` or ``null:`` keys become
+    "1" and "null", as JSON writes them), no lone surrogates, at most MAX_NESTING levels deep;
+    an RftError naming ``where`` otherwise."""
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise RftError(f"a string holds a lone surrogate ({ascii(value[exc.start])}), "
+                               "which is not text", where=where,
+                               fix="write the character itself, or a valid surrogate pair") from None
+        return value
+    if depth >= MAX_NESTING and isinstance(value, (dict, list)):
+        raise _too_deep(where)
+    if isinstance(value, dict):
+        return {_key(k, where, depth): plain_record(v, where, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_record(v, where, depth + 1) for v in value]
+    return value
+
+
+def _key(key: Any, where: str, depth: int) -> str:
+    if isinstance(key, str):
+        return plain_record(key, where, depth)
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    raise RftError(f"a key of type {type(key).__name__} ({str(key)[:40]!r})", where=where,
+                   fix="use text (or numbers) as keys")
 
 
 def _json_line(path: Path, number: int, raw: str) -> Any:
@@ -219,7 +245,10 @@ def _json_records(path: Path, text: str) -> list[tuple[int, Any]]:
     if not isinstance(document, list):
         raise RftError("a .json dataset must be an array of records (or {\"items\": [...]})",
                        where=str(path), fix="wrap the records in [ ... ]")
-    return list(zip(_array_element_lines(text, start), document))
+    records = list(zip(_array_element_lines(text, start), document))
+    if _SUSPECT.search(text) or text.count("[") + text.count("{") > MAX_NESTING:
+        records = [(line, plain_record(record, f"{path}:{line}")) for line, record in records]
+    return records
 
 
 def _top_level_value(text: str, key: str) -> int:
@@ -296,4 +325,5 @@ def _yaml_records(path: Path, text: str) -> list[tuple[int, Any]]:
     if not isinstance(document, list):
         raise RftError("a YAML dataset must be a list of records (or items: [...])",
                        where=str(path), fix="write each record as a '- ' list entry")
-    return [(child.start_mark.line + 1, record) for child, record in zip(node.value, document)]
+    return [(child.start_mark.line + 1, plain_record(record, f"{path}:{child.start_mark.line + 1}"))
+            for child, record in zip(node.value, document)]

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 
 from tabulate import tabulate
 
+from . import secrets
 from .errors import RftError
 
 try:  # POSIX; elsewhere appends rely on O_APPEND alone
@@ -97,7 +98,7 @@ def append(path: str | os.PathLike, records: Iterable[dict]) -> None:
     ``flock``, then the file is fsynced. A line left unterminated by a crashed writer is closed
     first, so it stays one broken line instead of swallowing the next record.
     """
-    lines = [json.dumps(r, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    lines = [secrets.dumps(r, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
              for r in records]
     if not lines:
         return
@@ -133,19 +134,43 @@ def read(path: str | os.PathLike) -> list[dict]:
             try:
                 rec = json.loads(line)
             except ValueError as exc:
-                broken.append((lineno, f"not JSON ({exc.msg})"))
+                broken.append((lineno, f"not JSON ({exc})"))
+                continue
+            except RecursionError:
+                broken.append((lineno, "nested too deeply"))
                 continue
             if not (isinstance(rec, dict) and isinstance(rec.get("suite"), str)
                     and isinstance(rec.get("model"), str) and isinstance(rec.get("metrics"), dict)):
                 broken.append((lineno, "not a history record (needs suite, model, metrics)"))
                 continue
-            records.append(rec)
+            records.append(_plain(rec))
     for lineno, why in broken[:_MAX_LINE_WARNINGS]:
         warnings.warn(f"{path}:{lineno}: skipped broken line: {why}", HistoryWarning, stacklevel=2)
     if len(broken) > _MAX_LINE_WARNINGS:
         warnings.warn(f"{path}: skipped {len(broken)} broken lines in all", HistoryWarning,
                       stacklevel=2)
     return records
+
+
+def _plain(rec: dict) -> dict:
+    """A record in the shape the tables and the chart read, whatever was edited into the file:
+    numbers or None for metric values, a list of gate objects, text for time and commit."""
+    metrics = {}
+    for name, metric in rec["metrics"].items():
+        metric = metric if isinstance(metric, dict) else {}
+        metrics[str(name)] = {k: _real(metric.get(k)) for k in ("value", "ci_low", "ci_high", "n")}
+    gates = rec.get("gates")
+    gates = [{"label": str(g.get("label", "")), "metric": g.get("metric")
+              if isinstance(g.get("metric"), str) else None,
+              "passed": g.get("passed") if isinstance(g.get("passed"), bool) else None,
+              "value": _real(g.get("value"))}
+             for g in (gates if isinstance(gates, list) else []) if isinstance(g, dict)]
+    commit = rec.get("git_commit")
+    passed = rec.get("passed")
+    return {**rec, "metrics": metrics, "gates": gates,
+            "time": "" if rec.get("time") is None else str(rec.get("time")),
+            "git_commit": commit if isinstance(commit, str) else None,
+            "passed": passed if isinstance(passed, bool) else None}
 
 
 # ------------------------------------------------------------------------------------------

@@ -230,7 +230,8 @@ def activate(judge: Judge | None) -> Iterator[Judge | None]:
 
 
 def default_backend_factory(*, base_url: str | None, timeout: float, concurrency: int,
-                            transport: str = "httpx") -> BackendFactory:
+                            transport: str = "httpx",
+                            max_answer_bytes: int | None = None) -> BackendFactory:
     """Judges resolve like models under test: a registered Python model, else an OpenAI model
     at ``base_url`` (the judge's, else ``--rft-base-url`` / ``$OPENAI_BASE_URL``)."""
 
@@ -243,6 +244,8 @@ def default_backend_factory(*, base_url: str | None, timeout: float, concurrency
         kwargs = dict(api_key=os.environ.get("OPENAI_API_KEY"),
                       base_url=judge_base_url or base_url or os.environ.get("OPENAI_BASE_URL"),
                       timeout=timeout, max_connections=concurrency)
+        if max_answer_bytes is not None:
+            kwargs["max_answer_bytes"] = max_answer_bytes
         if transport == "direct":
             from .backends.direct import DirectBackend
 

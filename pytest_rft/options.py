@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -38,6 +39,8 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
                                          "store the answers (replacing recorded ones)"),
     ("replay", {"action": "store_true"}, "with --rft-cache: answer only from the cache, never "
                                          "call the model; a request not recorded is an error"),
+    ("cache-raw", {"action": "store_true"}, "with --rft-cache: store outputs as they came, "
+                                            "secrets included (default: scrubbed)"),
     ("batch-export", {}, "write every request of the run to this file as OpenAI Batch input "
                          "JSONL and sample nothing"),
     ("batch-import", {}, "grade this OpenAI Batch output JSONL (from the Batch API, vllm "
@@ -58,6 +61,8 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("http-client", {"choices": ["direct", "sdk", "httpx", "aiohttp"]},
      "how OpenAI is called: direct (default: JSON over aiohttp, no SDK), or the openai SDK: "
      "sdk / httpx (its default client) or aiohttp"),
+    ("max-answer-size", {}, "largest answer accepted from a model once decoded, e.g. 16MB "
+                            "(0 for no limit; default 16MB); a larger one is that sample's error"),
     ("retry-backoff", {"type": float}, "first backoff in seconds, doubling per retry (default 0.5)"),
     ("bootstrap", {"type": int}, "bootstrap resamples for confidence intervals (default 1000)"),
     ("seed", {"type": int}, "seed of the bootstrap and of retry jitter (default 0)"),
@@ -79,8 +84,9 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
 ]
 DEFAULTS = {"http-client": "direct", "concurrency": 16, "timeout": 60.0, "max-retries": 4,
             "retry-backoff": 0.5, "bootstrap": 1000, "seed": 0, "baseline-update": False,
-            "suite-pattern": ["rft_*.yaml", "*.rft.yaml"], "grader-isolation": "on",
-            "grader-timeout": 120.0, "grader-memory": "2GB", "batch-poll": 30.0}
+            "suite-pattern": ["rft_*.yaml", "*.rft.yaml"], "grader-isolation": "on", "cache-raw": False,
+            "grader-timeout": 120.0, "grader-memory": "2GB", "batch-poll": 30.0,
+            "max-answer-size": "16MB"}
 MAXIMUM = {"repeats": 10_000}
 MINIMUM = {"budget-tokens": 1, "budget-cost": 0.0, "repeats": 1, "limit": 0, "concurrency": 1,
            "timeout": 0.001, "max-retries": 0, "retry-backoff": 0.0, "bootstrap": 0,
@@ -120,9 +126,10 @@ def validate(config: pytest.Config) -> None:
     record, replay = option(config, "record"), option(config, "replay")
     if record and replay:
         raise pytest.UsageError("--rft-record and --rft-replay exclude each other")
-    if (record or replay) and not option(config, "cache"):
-        raise pytest.UsageError(f"--rft-{'record' if record else 'replay'} needs --rft-cache DIR "
-                                "(or the ini key rft_cache)")
+    for name in ("record", "replay", "cache-raw"):
+        if option(config, name) and not option(config, "cache"):
+            raise pytest.UsageError(f"--rft-{name} needs --rft-cache DIR (or the ini key "
+                                    "rft_cache)")
     modes = [f"--rft-{n}" for n in ("batch-export", "batch-import", "batch", "regrade")
              if option(config, n)]
     if len(modes) > 1:
@@ -131,16 +138,22 @@ def validate(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{modes[0]} needs one process: run it without -n (xdist)")
     from .sizes import parse_size
 
-    try:
-        parse_size(option(config, "grader-memory"))
-    except ValueError as exc:
-        raise pytest.UsageError(f"--rft-grader-memory / rft_grader_memory: {exc}") from None
+    for name in ("grader-memory", "max-answer-size"):
+        try:
+            parse_size(option(config, name))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')}: {exc}") from None
     try:
         judge_models(option(config, "judge-model"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     if option(config, "grader-isolation") not in ("on", "off"):
         raise pytest.UsageError("--rft-grader-isolation / rft_grader_isolation must be on or off")
+    for name, kwargs, _ in OPTIONS:
+        value = option(config, name)
+        if kwargs.get("type") is float and value is not None and not math.isfinite(value):
+            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be a "
+                                    f"finite number, got {value!r}")
     for name, low in MINIMUM.items():
         value = option(config, name)
         if value is not None and not value >= low:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import gc
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -17,7 +15,8 @@ import pytest
 from . import problems
 from .errors import RftError
 from .options import add_options, option, validate
-from .secrets import scrub
+from . import secrets, signals
+from .secrets import for_terminal
 
 if TYPE_CHECKING:  # the core (numpy, pydantic, yaml, runner, backends) loads with the first suite
     from .dataset import Item
@@ -42,8 +41,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-rft needs pytest 7.4 or newer, found {pytest.__version__}; "
                                 "fix: pip install -U 'pytest>=7.4'")
     validate(config)
+    for name in ("base-url", "judge-base-url"):  # a password in a URL is a secret
+        secrets.register(option(config, name))
     config.addinivalue_line("markers", "rft: a pytest-rft suite item or gate")
-    _term_as_interrupt(config)
+    if signals.term_as_interrupt(config):
+        config.pluginmanager.register(_FinishGuard(), "rft-finish-guard")
+        config.add_cleanup(lambda: config.pluginmanager.unregister(name="rft-finish-guard"))
     _scope_registrations(config)
     _release_frozen()
 
@@ -89,20 +92,15 @@ def _scope_registrations(config: pytest.Config) -> None:
     config.add_cleanup(restore)
 
 
-def _term_as_interrupt(config: pytest.Config) -> None:
-    """SIGTERM (what CI runners send on cancel) ends the run like Ctrl-C: partial results are
-    reported and written, and the exit status is non-zero."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        return
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous not in (signal.SIG_DFL, None):
-        return  # someone (pytest-timeout, xdist ...) handles it already
+class _FinishGuard:
+    """Holds signals from the first ``pytest_sessionfinish`` on (other plugins write their
+    files there too: JUnit XML), so the outputs are finished whatever arrives meanwhile."""
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt("SIGTERM")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, previous))
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session):
+        if _started(session.config) is not None and not is_worker(session.config):
+            signals.finishing(session.config)
+        yield
 
 
 def rft_session(config: pytest.Config) -> RftSession:
@@ -155,53 +153,89 @@ def pytest_collection(session: pytest.Session):
 
 class SuiteFile(pytest.File):
     def collect(self):
-        from .suite import load_suite
-
         _pause_gc(self.config)
         session = rft_session(self.config)
-        roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
-        suite = load_suite(self.path, roots)
+        suite = session.load_suite(self.path)
         session.claim_name(suite)
         session.suite_loaded(suite)
         limit = option(self.config, "limit")
         items = suite.items[:limit] if limit is not None else suite.items
+        names = node_names(suite, items)
         runs = [session.add_run(suite, model) for model in session.models_for(suite)]
-        yield SuiteCollector.from_parent(self, name=suite.name, runs=runs, items=items)
+        yield SuiteCollector.from_parent(self, name=suite.name, runs=runs, items=items,
+                                         names=names)
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, RftError):
             # a broken suite is a collection error, but the other suites still run
             self.config.option.continue_on_collection_errors = True
-            return scrub(str(excinfo.value))
+            return for_terminal(str(excinfo.value))
         return super().repr_failure(excinfo)
 
 
 def safe_name(text: str) -> str:
     """An item id usable as a node name (``doc-003`` in ``doc-003[model]``: the model goes in
     brackets at the end, like a pytest parameter, so every printed node id pastes back whatever
-    ``::`` or ``/`` the model name holds); ``::`` and brackets in the id would split or end it."""
+    ``::`` or ``/`` the model name holds); ``::`` and brackets in the id would split or end it,
+    and control characters (a newline, an escape sequence) are shown as escapes."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
     return text.replace("::", ":").replace("[", "(").replace("]", ")")
 
 
+def suite_gates(suite: Any) -> list[Gate]:
+    """The suite's gates and the error gate every suite has, one per label (a gate written
+    twice, or the error gate written out, is one node)."""
+    from .gates import error_gate
+
+    config = suite.config
+    gates: dict[str, Gate] = {}
+    for gate in [*config.gates, error_gate(config.max_error_rate)]:
+        gates.setdefault(gate.label, gate)
+    return list(gates.values())
+
+
+def node_names(suite: Any, items: list[Item]) -> list[str]:
+    """The node name of each item; an RftError locating the record whose name is another
+    item's or a gate's (``a[1]`` and ``a(1)`` both become ``a(1)``; an item ``gate:...``)."""
+    names = [safe_name(item.id) for item in items]
+    gates = {safe_name(f"gate:{gate.label}") for gate in suite_gates(suite)}
+    if len(set(names)) == len(names) and gates.isdisjoint(names):
+        return names
+    seen: dict[str, Item] = {}
+    dataset = suite.path.parent / suite.config.dataset
+    for name, item in zip(names, items):
+        other = seen.setdefault(name, item)
+        if name in gates:
+            clash = f"the gate {name!r}"
+        elif other is not item:
+            clash = f"item {other.id!r} (line {other.line})"
+        else:
+            continue
+        raise RftError(f"item id {item.id!r} becomes the test name {name!r}, which {clash} has "
+                       "already", where=f"{dataset}:{item.line}",
+                       fix="give the record an id that stays distinct (ids show '::' as ':' and "
+                           "brackets as parentheses)")
+    return names
+
+
 class SuiteCollector(pytest.Collector):
-    def __init__(self, *, runs: list[SuiteRun], items: list[Item], **kwargs: Any):
+    def __init__(self, *, runs: list[SuiteRun], items: list[Item], names: list[str],
+                 **kwargs: Any):
         super().__init__(**kwargs)
         self.runs = runs
         self.dataset_items = items
+        self.names = names
         self.add_marker(RFT_MARK)  # its nodes inherit it (-m rft), as a class's tests do
 
     def collect(self):
-        from .gates import error_gate
-
         child_id = self._child_ids()
-        names = [safe_name(item.id) for item in self.dataset_items]
         for run in self.runs:
             model = run.model
-            for what, item in zip(names, self.dataset_items):
+            for what, item in zip(self.names, self.dataset_items):
                 yield RftItem.from_parent(self, name=f"{what}[{model}]",
                                           nodeid=child_id(what, model), run=run, item=item)
-            config = run.suite.config
-            for gate in [*config.gates, error_gate(config.max_error_rate)]:
+            for gate in suite_gates(run.suite):
                 what = safe_name(f"gate:{gate.label}")
                 yield GateItem.from_parent(self, name=f"{what}[{model}]",
                                            nodeid=child_id(what, model), run=run, gate=gate)
@@ -239,8 +273,8 @@ class _RftNode(pytest.Item):
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, (RftFailure, RftBroken, RftError)):
-            return scrub(str(excinfo.value))
-        return scrub(str(super().repr_failure(excinfo)))
+            return for_terminal(str(excinfo.value))
+        return for_terminal(str(super().repr_failure(excinfo)))
 
     def source(self) -> tuple[Path, int]:
         """Where the node is defined: (file, 1-based line). The node id stays the suite's."""
@@ -286,7 +320,7 @@ class _RftNode(pytest.Item):
                         f"{option(self.config, 'batch-export')}, nothing sampled")
 
     def show(self, status: str) -> None:
-        rft_session(self.config).status[self.nodeid] = scrub(status)
+        rft_session(self.config).status[self.nodeid] = for_terminal(status)
 
 
 class RftItem(_RftNode):
@@ -310,7 +344,7 @@ class RftItem(_RftNode):
         item_stats, comparison, flaky = rft_session(self.config).item_numbers(self.run,
                                                                                self.item.id)
         for name, score in item_stats.scores.items():
-            self.user_properties.append((f"{name}.mean", round(score.mean, 6)))
+            self.user_properties.append((_mean_key(name), round(score.mean, 6)))
         self.user_properties.append(("samples", len(results)))
         self.user_properties.append(("errors", item_stats.n_errors + item_stats.n_grader_errors))
         delta = comparison.item_deltas.get(self.item.id) if comparison else None
@@ -326,7 +360,7 @@ class RftItem(_RftNode):
         self.show(status)
         if option(self.config, "show-outputs") or self.config.getoption("verbose") >= 2:
             self.add_report_section("call", "rft outputs",
-                                    outputs_text(self.run, self.item.id).lstrip("\n"))
+                                    for_terminal(outputs_text(self.run, self.item.id).lstrip("\n")))
         errors = problems.item_errors(results)
         if errors:
             raise RftBroken(errors_text(errors) + outputs_text(self.run, self.item.id, errors=False))
@@ -335,6 +369,13 @@ class RftItem(_RftNode):
                              f"{suite.pass_threshold:g}" + outputs_text(self.run, self.item.id))
         if comparison and self.item.id in comparison.regressed:
             raise RftFailure(regressed_text(self.run, self.summary(), self.item.id))
+
+
+@functools.lru_cache(maxsize=1024)
+def _mean_key(name: str) -> str:
+    """``<score>.mean``, one string per score name (not one per item: 200,000 items keep
+    their properties in their reports)."""
+    return f"{name}.mean"
 
 
 def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: int = 160) -> str:
@@ -622,11 +663,13 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    session = _started(config)
-    if session is not None:
-        if session.runs:  # suites ran (here, or on xdist workers)
-            session.notes += _foreign_option_notes(config)
-        session.terminal_summary(terminalreporter)
+    state = _started(config)
+    if state is not None:
+        if state.runs:  # suites ran (here, or on xdist workers)
+            state.notes += _foreign_option_notes(config)
+        state.terminal_summary(terminalreporter)
+        if state.pytest_session is not None:
+            signals.exit_status(config, state.pytest_session, state)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -639,4 +682,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if is_worker(config):
         config.workeroutput["rft"] = state.worker_output()
         return
+    state.pytest_session = session
     state.finish(int(exitstatus))
+    signals.exit_status(config, session, state)

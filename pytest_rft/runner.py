@@ -22,7 +22,7 @@ from .errors import RftError
 from .output_schema import violation
 from .records import (EMPTY, INVALID_JSON, OK, REFUSAL, SCHEMA_VIOLATION, TRUNCATED, Completion,
                       Request, SampleResult, Usage)
-from .secrets import scrub
+from .secrets import scrub, without_surrogates
 from .suite import Suite
 
 
@@ -35,6 +35,8 @@ class RunSettings:
     seed: int = 0
     timeout: float | None = None
     """Deadline of one call, whatever the transport does (a server dripping bytes included)."""
+    max_answer: int | None = None
+    """Characters of one answer (its text, tool calls and refusal) past which it is an error."""
 
 
 @dataclass
@@ -57,7 +59,10 @@ class SuiteRun:
 
     @property
     def key(self) -> str:
-        return f"{self.suite.name}[{self.model}]"
+        key = self.__dict__.get("_key")
+        if key is None:  # worked out once: it keys dicts per item
+            key = self.__dict__["_key"] = f"{self.suite.name}[{self.model}]"
+        return key
 
 
 @dataclass
@@ -92,7 +97,8 @@ class CallStats:
         return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "max": ordered[-1]}
 
 
-STOPPING_CAUSES = frozenset({"no api key", "http 401", "http 403", "http 404", "bad api"})
+STOPPING_CAUSES = frozenset({"no api key", "http 401", "http 403", "http 404", "bad api",
+                             "cache unreadable"})
 """Errors that will be the same for every call of a model (wrong key, unknown model, an
 endpoint that doesn't speak the API): the first stops that model's calls."""
 
@@ -159,31 +165,16 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
 
     if (judge := current_judge()) is not None:  # judge graders share the budget and retries
         judge.attach(limiter, settings, rng)
-    jobs: list[tuple[SuiteRun, Item, int, list[dict[str, Any]]]] = []
-    unrenderable: list[tuple[SuiteRun, Item]] = []
     for run in runs:
         run.sampled = True
         for item in run.items:
             run.results.setdefault(item.id, [])
-            try:
-                messages = run.suite.render_messages(item)
-            except RftError as exc:  # this record can't fill the prompt: its error, not the run's
-                _unrenderable(run, item, exc, stats)
-                unrenderable.append((run, item))
-                continue
-            jobs.extend((run, item, repeat, messages) for repeat in range(_repeats(run)))
-    stats.planned = len(jobs)
-    sample = _sample
-    if item_done is not None:
-        for run, item in unrenderable:
-            item_done(run, item.id)
-        sample = _telling(item_done, jobs)
+    stats.planned = sum(len(run.items) * _repeats(run) for run in runs)
     started, cpu_started = time.perf_counter(), time.process_time()
     ticker = asyncio.create_task(_tick(stats, progress)) if progress else None
+    feeder = _Feeder(backends, limiter, settings, stats, rng, item_done)
     try:
-        await asyncio.gather(*(
-            sample(run, item, repeat, messages, backends[run.model], limiter, settings, stats, rng)
-            for run, item, repeat, messages in jobs))
+        await feeder.run(runs)
     finally:
         stats.wall_s = time.perf_counter() - started
         stats.cpu_s = time.process_time() - cpu_started
@@ -198,21 +189,84 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
     return stats
 
 
-def _telling(item_done: ItemDone, jobs: list[tuple[SuiteRun, Item, int, Any]]):
-    """``_sample`` that calls ``item_done`` after an item's last repeat."""
-    pending: dict[tuple[str, str], int] = {}
-    for run, item, _, _ in jobs:
-        pending[run.key, item.id] = pending.get((run.key, item.id), 0) + 1
+class _Feeder:
+    """Starts one task per sample, in order, keeping at most ``window`` of them alive: the
+    limiter decides how many call the model at once; the window only keeps a 200,000-sample run
+    from holding 200,000 tasks and rendered prompts at once (memory), while samples in backoff
+    can't starve the calls (it is several times the concurrency). Prompts are rendered when an
+    item's turn comes."""
 
-    async def sample(run: SuiteRun, item: Item, *args: Any) -> None:
-        await _sample(run, item, *args)
+    def __init__(self, backends: dict[str, Backend], limiter: AdaptiveLimiter,
+                 settings: RunSettings, stats: CallStats, rng: random.Random,
+                 item_done: ItemDone | None):
+        self.backends = backends
+        self.limiter = limiter
+        self.settings = settings
+        self.stats = stats
+        self.rng = rng
+        self.item_done = item_done
+        self.window = max(64, 4 * settings.concurrency)
+        self.pending: dict[tuple[str, str], int] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.failure: BaseException | None = None
+        self.room: asyncio.Semaphore | None = None
+
+    async def run(self, runs: list[SuiteRun]) -> None:
+        self.room = asyncio.Semaphore(self.window)
+        try:
+            for run in runs:
+                repeats = _repeats(run)
+                backend = self.backends[run.model]
+                for item in run.items:
+                    try:
+                        messages = run.suite.render_messages(item)
+                    except RftError as exc:  # this record can't fill the prompt: its error
+                        _unrenderable(run, item, exc, self.stats)
+                        self.stats.planned -= repeats
+                        if self.item_done is not None:
+                            self.item_done(run, item.id)
+                        continue
+                    self.pending[run.key, item.id] = repeats
+                    for repeat in range(repeats):
+                        await self.room.acquire()
+                        self._raise_failure()
+                        task = asyncio.ensure_future(self._one(run, item, repeat, messages,
+                                                               backend))
+                        self.tasks.add(task)
+                        task.add_done_callback(self._finished)
+            while self.tasks:
+                await asyncio.wait(set(self.tasks))
+            self._raise_failure()
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            if self.tasks:
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def _raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and self.failure is None:
+            self.failure = task.exception()
+
+    async def _one(self, run: SuiteRun, item: Item, repeat: int,
+                   messages: list[dict[str, Any]], backend: Backend) -> None:
+        try:
+            await _sample(run, item, repeat, messages, backend, self.limiter, self.settings,
+                          self.stats, self.rng)
+        finally:
+            assert self.room is not None
+            self.room.release()
         key = (run.key, item.id)
-        pending[key] -= 1
-        if not pending[key]:
-            run.results[item.id].sort(key=lambda r: r.repeat)
-            item_done(run, item.id)
-
-    return sample
+        self.pending[key] -= 1
+        if not self.pending[key]:
+            del self.pending[key]
+            if self.item_done is not None:
+                run.results[item.id].sort(key=lambda r: r.repeat)
+                self.item_done(run, item.id)
 
 
 def _unrenderable(run: SuiteRun, item: Item, exc: RftError, stats: CallStats) -> None:
@@ -320,6 +374,12 @@ async def _call_with_retries(backend: Backend, request: Request, limiter: Adapti
         latency = time.perf_counter() - started
         result.latency_s = (result.latency_s or 0.0) + latency
         stats.latencies.append(latency)
+        size = _answer_size(completion)
+        if settings.max_answer and size > settings.max_answer:
+            _fail(result, stats, "answer too large",
+                  f"the answer is {size:,} characters, more than {settings.max_answer:,} "
+                  "(--rft-max-answer-size)")
+            return None
         return completion
     raise AssertionError("unreachable")
 
@@ -358,6 +418,18 @@ def _backoff(attempt: int, retry_after: float | None, settings: RunSettings,
     return rng.uniform(ceiling / 2, ceiling)
 
 
+def _answer_size(completion: Completion) -> int:
+    size = len(completion.output_text or "") + len(completion.refusal or "")
+    if completion.tool_calls:
+        size += len(json.dumps(completion.tool_calls, default=str))
+    return size
+
+
+def _text(value: str | None) -> str | None:
+    """Model text as text (a lone surrogate becomes U+FFFD)."""
+    return without_surrogates(value) if value else value
+
+
 def _fail(result: SampleResult, stats: CallStats, cause: str, message: str) -> None:
     result.error_cause = cause
     result.error = scrub(message)
@@ -367,10 +439,10 @@ def _fail(result: SampleResult, stats: CallStats, cause: str, message: str) -> N
 def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: bool,
                  schema: dict[str, Any] | None = None) -> None:
     """Copy the completion into the result and classify its output (ok, truncated, ...)."""
-    result.output_text = completion.output_text or ""
+    result.output_text = _text(completion.output_text) or ""
     result.tool_calls = completion.tool_calls
     result.finish_reason = completion.finish_reason
-    result.refusal = completion.refusal
+    result.refusal = _text(completion.refusal)
     result.usage = completion.usage
     if completion.empty:
         result.kind = EMPTY

@@ -8,14 +8,13 @@ import asyncio
 import gc
 import os
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import baseline as baseline_io
-from . import history
+from . import files, history
 from . import judge as judges
 from . import lazy_numpy, stats
 from .backends.base import Backend
@@ -27,7 +26,7 @@ from .graders import isolation
 from .options import option
 from .report import html, json_report, markdown, terminal
 from .runner import CallStats, RunSettings, SuiteRun, run_all
-from .secrets import scrub
+from .secrets import for_terminal
 from .stats import ItemStats
 from .suite import Suite
 from .summary import SuiteSummary, compared_metrics, summarize, to_baseline
@@ -44,12 +43,17 @@ class RftSession:
         """score_model / label_model calls of the run (their usage is reported apart)."""
         self.notes: list[str] = []
         """Lines for the terminal summary (baselines written, history appended ...)."""
+        self.pytest_session: Any = None
+        """Set when the session finishes (its exit status may change: a failed output)."""
+        self.problems: list[str] = []
+        """Outputs that could not be written, one error line each (they fail the run)."""
         self._baselines: dict[str, tuple[Baseline | None, str | None]] = {}
         self._checkpoints: dict[str, list[str]] = {}
         self._names: dict[str, Path] = {}
         self._needs_suite: dict[str, bool] = {}
-        self._own: dict[tuple[str, str], ItemStats] = {}
-        self.encoded: dict[tuple[str, str], str] = {}
+        self._own: dict[str, dict[str, ItemStats]] = {}
+        """run key -> item id -> the item's own numbers, until the run's summary takes them."""
+        self.encoded = json_report.Spool()
         """(run key, item id) -> the item's entry in the JSON report, encoded when the item
         reported (while sampling goes on, ``streaming.py``)."""
         self.gate_nodes: list[Any] = []
@@ -82,6 +86,17 @@ class RftSession:
                            f"{', '.join(models)}", where=str(suite.path),
                            fix="name one of them, or add it with --rft-model")
         return models
+
+    def load_suite(self, path: Path, resolve_tools: bool = True) -> Suite:
+        """A suite file, its python graders loaded under the run's grader limits."""
+        from .graders.python_grader import load_limits
+        from .sizes import parse_size
+        from .suite import load_suite
+
+        roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
+        with load_limits(float(option(self.config, "grader-timeout")),
+                         parse_size(option(self.config, "grader-memory"))):
+            return load_suite(path, roots, resolve_tools=resolve_tools)
 
     def claim_name(self, suite: Suite) -> None:
         """Suite names key baselines, reports and history: two files may not share one."""
@@ -155,8 +170,9 @@ class RftSession:
             from .graders.validate import export_graders
 
             written = export_graders(suite, Path(folder))
+            where = written[0].parent if written else Path(folder)
             self.notes.append(f"rft: {len(written)} grader(s) of {suite.name} exported to "
-                              f"{Path(folder) / suite.name}")
+                              f"{where}")
 
     def add_run(self, suite: Suite, model: str) -> SuiteRun:
         run = SuiteRun(suite=suite, model=model, repeats=option(self.config, "repeats"),
@@ -173,7 +189,8 @@ class RftSession:
                                max_retries=option(self.config, "max-retries"),
                                backoff_base=option(self.config, "retry-backoff"),
                                seed=option(self.config, "seed"),
-                               timeout=option(self.config, "timeout"))
+                               timeout=option(self.config, "timeout"),
+                               max_answer=self.max_answer())
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         progress = terminal.ProgressLine(reporter, quiet=stream is not None) if reporter else None
         # What collection made is frozen already (plugin.pytest_collection): the cyclic GC does
@@ -191,9 +208,13 @@ class RftSession:
             if backends == {}:
                 return  # --rft-batch-export: written, nothing to sample
             if backends is None:
-                backends = {model: self._recorded_backend(runs)
-                            if self._is_recorded(model) else self.make_backend(model, budget)
-                            for model in {r.model for r in runs}}
+                try:
+                    backends = {model: self._recorded_backend(runs)
+                                if self._is_recorded(model) else self.make_backend(model, budget)
+                                for model in {r.model for r in runs}}
+                except RftError as exc:  # a --rft-regrade file, a cache folder: one line
+                    prefix = "--rft-regrade: " if option(self.config, "regrade") else ""
+                    raise pytest.UsageError(prefix + for_terminal(str(exc))) from None
             with isolation.activate(pool), judges.activate(judge):  # python graders: workers
                 calls = asyncio.run(_run(runs, backends, settings, progress, judge, stream))
             if self.calls is None:
@@ -224,14 +245,12 @@ class RftSession:
     def merge_worker(self, data: dict[str, Any]) -> None:
         """Rebuild a worker's sampled runs here (same suites, same results): the summaries,
         gates and reports computed from them are the worker's, whole."""
-        from .suite import load_suite
         from .xdist_glue import load_results, merge_calls
 
         suites: dict[str, Suite] = {str(r.suite.path): r.suite for r in self.runs}
         for raw in data.get("runs", []):
             if raw["path"] not in suites:
-                roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
-                suites[raw["path"]] = load_suite(Path(raw["path"]), roots, resolve_tools=False)
+                suites[raw["path"]] = self.load_suite(Path(raw["path"]), resolve_tools=False)
                 if raw.get("tool_sources"):  # the worker resolved them (for the tools digest)
                     suites[raw["path"]].implementation_sources = raw["tool_sources"]
                 suites[raw["path"]].judge_overrides = self.judge_overrides()
@@ -245,12 +264,18 @@ class RftSession:
         self.calls = merge_calls(self.calls, data.get("calls"))
 
 
+    def max_answer(self) -> int | None:
+        """``--rft-max-answer-size`` in bytes (None: no limit)."""
+        from .sizes import parse_size
+
+        return parse_size(option(self.config, "max-answer-size"))
+
     def make_judge(self) -> judges.Judge:
         """The run's judge for score_model / label_model graders (same backends and limits)."""
         factory = judges.default_backend_factory(
             base_url=option(self.config, "base-url"), timeout=option(self.config, "timeout"),
             concurrency=option(self.config, "concurrency"),
-            transport=option(self.config, "http-client"))
+            transport=option(self.config, "http-client"), max_answer_bytes=self.max_answer())
         return judges.Judge(factory, self.judge_overrides())
 
     def judge_overrides(self) -> judges.JudgeOverrides:
@@ -297,7 +322,9 @@ class RftSession:
 
             mode = ("record" if option(self.config, "record")
                     else "replay" if option(self.config, "replay") else "use")
-            backend = CacheBackend(backend, CacheStore(self.config.rootpath / folder), mode)
+            store = CacheStore(files.checked(self.config.rootpath / folder, "--rft-cache"),
+                               raw=option(self.config, "cache-raw"), read_only=mode == "replay")
+            backend = CacheBackend(backend, store, mode)
         return backend
 
     def _model_backend(self, model: str) -> Backend:
@@ -316,7 +343,8 @@ class RftSession:
         kwargs = dict(api_key=os.environ.get("OPENAI_API_KEY"),
                       base_url=option(self.config, "base-url") or os.environ.get("OPENAI_BASE_URL"),
                       timeout=option(self.config, "timeout"),
-                      max_connections=option(self.config, "concurrency"))
+                      max_connections=option(self.config, "concurrency"),
+                      max_answer_bytes=self.max_answer())
         if client == "direct":
             from .backends.direct import DirectBackend
 
@@ -335,7 +363,7 @@ class RftSession:
             if base is None and problem is None:  # updating: compared with what will be written
                 base = to_baseline(run, summarize(run, n_boot=n_boot, seed=seed))
             summary = summarize(run, n_boot=n_boot, seed=seed, baseline=base,
-                                baseline_problem=problem)
+                                baseline_problem=problem, known=self._own.pop(run.key, None))
             self.summaries[run.key] = summary
             reference = self.reference_run(run)
             if reference is not None and reference is not run:
@@ -360,11 +388,13 @@ class RftSession:
 
     def _own_numbers(self, run: SuiteRun, item_id: str) -> ItemStats:
         """An item's stats from its own results (final once they are all in), computed once."""
-        key = (run.key, item_id)
-        if key not in self._own:
-            self._own[key] = stats.item_stats(item_id, run.results.get(item_id, []),
-                                              run.suite.primary, run.suite.pass_threshold)
-        return self._own[key]
+        own = self._own.setdefault(run.key, {})
+        numbers = own.get(item_id)
+        if numbers is None:
+            numbers = own[item_id] = stats.item_stats(
+                item_id, run.results.get(item_id, []), run.suite.primary,
+                run.suite.pass_threshold)
+        return numbers
 
     def item_reported(self, run: SuiteRun, item: Any) -> None:
         """What the end of the session will need of a finished item, done now (the loop is idle
@@ -448,37 +478,70 @@ class RftSession:
         return shlex.join([*parts, "--rft-baseline-update"])
 
     def _shown(self, path: Path) -> str:
+        """A path relative to where pytest was started, unless it lies elsewhere."""
         try:
-            return os.path.relpath(path, self.config.invocation_params.dir)
+            relative = os.path.relpath(path, self.config.invocation_params.dir)
         except ValueError:
             return str(path)
+        return str(path) if relative.startswith(os.pardir + os.sep + os.pardir) else relative
 
     # ------------------------------------------------------------------ finish
 
-    def finish(self, exitstatus: int) -> None:
-        """Baselines (on update), history and the JSON report; partial results are kept."""
+    def finish(self, exitstatus: int) -> bool:
+        """Baselines (on update), history, the JSON and HTML reports and the step summary;
+        partial results are kept. Each output is written on its own: one that fails (a
+        read-only folder, a full disk, a folder where the file goes) is one error line in the
+        summary and the others are still written. Returns False when any output failed."""
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         try:
             pairs: list[tuple[SuiteRun, SuiteSummary | None]] = list(self.sampled())
         except Exception as exc:  # never lose the samples because a summary failed
-            print(f"rft: summaries failed ({type(exc).__name__}: {exc}); writing samples only",
-                  file=sys.stderr)
+            self.problems.append(f"rft: ERROR: summaries failed ({type(exc).__name__}: {exc}); "
+                                 "samples written without them")
             pairs = [(run, None) for run in self.runs if run.sampled]
+        summarized = [(r, s) for r, s in pairs if s is not None]
         if option(self.config, "baseline-update") and not interrupted:
-            self._write_baselines([(r, s) for r, s in pairs if s is not None])
+            self._write_baselines(summarized)
         path = option(self.config, "history")
         if path and not interrupted:
-            commit = history.git_commit(self.config.rootpath)
-            created = baseline_io.now()
-            records = [history.record(r, s, git_commit=commit, created=created)
-                       for r, s in pairs if s is not None]
-            history.append(Path(path), records)
-            self.notes.append(f"rft: {len(records)} run(s) appended to the history {path}")
+            self._output("history", path, "--rft-history", lambda: self._append_history(
+                Path(path), summarized))
         report = option(self.config, "report")
         if report:
-            json_report.write(Path(report), pairs, self.calls, exitstatus=int(exitstatus),
-                              judge=self.judge, encoded=self.encoded)
-        html.write_for(self, pairs)
+            self._output("JSON report", report, "--rft-report", lambda: json_report.write(
+                Path(report), pairs, self.calls, exitstatus=int(exitstatus), judge=self.judge,
+                encoded=self.encoded))
+        self._output("HTML report", self._html_target(), "--rft-html",
+                     lambda: html.write_for(self, pairs))
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary and summarized:
+            self._output("step summary", step_summary, "$GITHUB_STEP_SUMMARY",
+                         lambda: markdown.append(Path(step_summary), summarized))
+        self.encoded.close()
+        return not self.problems
+
+    def _output(self, what: str, path: str, option_name: str, write: Any) -> None:
+        """Run one output's ``write``; a failure becomes one located error line."""
+        try:
+            write()
+        except Exception as exc:  # noqa: BLE001 - one output must not cost the others
+            where = f" {path}" if path else ""
+            self.problems.append(f"rft: ERROR: the {what}{where} was not written: "
+                                 f"{files.write_problem(exc)} (fix: make {option_name} a "
+                                 "writable file path)")
+
+    def _html_target(self) -> str:
+        try:
+            return option(self.config, "html") or ""
+        except Exception:  # noqa: BLE001 - an ini value whose check fails: write_for says why
+            return ""
+
+    def _append_history(self, path: Path, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
+        commit = history.git_commit(self.config.rootpath)
+        created = baseline_io.now()
+        records = [history.record(r, s, git_commit=commit, created=created) for r, s in pairs]
+        history.append(path, records)
+        self.notes.append(f"rft: {len(records)} run(s) appended to the history {path}")
 
     def _write_baselines(self, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
         for run, summary in pairs:
@@ -489,7 +552,11 @@ class RftSession:
             old = self._previous_for_partial(run, path)
             written = snapshot if old is None else baseline_io.partial_update(
                 old, snapshot, {item.id for item in run.suite.items})
-            baseline_io.write(path, written)
+            before = len(self.problems)
+            self._output(f"baseline of {run.suite.name}", self._shown(path),
+                         "--rft-baseline-dir", lambda: baseline_io.write(path, written))
+            if len(self.problems) > before:
+                continue
             if old is None:
                 note = (f"rft: baseline of {run.suite.name} written from {run.model} "
                         f"({len(summary.items)} items x {snapshot.repeats} repeats) to "
@@ -534,15 +601,14 @@ class RftSession:
         pairs = self.sampled()
         if pairs:
             reporter.write_sep("=", "pytest-rft summary")
-            reporter.write_line(scrub(terminal.render(pairs, self.calls)))
+            reporter.write_line(for_terminal(terminal.render(pairs, self.calls)))
             report = option(self.config, "report")
-            if report:
-                reporter.write_line(f"rft: report written to {report}")
-            step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-            if step_summary:
-                markdown.append(Path(step_summary), pairs)
+            if report and not any("JSON report" in p for p in self.problems):
+                reporter.write_line(for_terminal(f"rft: report written to {report}"))
         for note in self.notes:
-            reporter.write_line(scrub(note))
+            reporter.write_line(for_terminal(note))
+        for problem in self.problems:
+            reporter.write_line(for_terminal(problem), red=True, bold=True)
 
 
 async def _run(runs, backends, settings, progress, judge=None, stream=None) -> CallStats:

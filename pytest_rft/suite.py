@@ -16,13 +16,13 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import stats, template
+from . import files, stats, template
 from . import tools as tools_mod
-from .dataset import Item, conversation, load_items, parse_yaml, read_text
+from .dataset import Item, conversation, load_items, parse_yaml, plain_record, read_text
 from .errors import RftError
 from .baseline import callable_source
 from .graders import build_grader
-from .graders.registry import _import_ref, load_grader_file, registered_graders
+from .graders.registry import _import_ref, load_grader_file, nested, registered_graders
 from .graders.base import Grader
 
 LABEL_METRICS = [f"{avg}_{m}" for avg in ("micro", "macro", "samples")
@@ -33,10 +33,13 @@ MAX_REPEATS = 10_000
 """Samples per item; a typo of a billion would otherwise run the machine out of memory."""
 DEFAULT_PASS_THRESHOLD = 0.5
 DEFAULT_MAX_TURNS = 10
+MAX_NAME = 200
+"""Characters of a suite name (it heads node ids and names the baseline file)."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinity are never a setting (a NaN temperature, threshold or budget)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class FileRef(_Strict):
@@ -191,8 +194,10 @@ class SuiteConfig(_Strict):
     @field_validator("suite")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not value.strip() or "::" in value or "[" in value:
-            raise ValueError("use a short name without '::' or '['")
+        if not value.strip() or "::" in value or "[" in value or not value.isprintable() \
+                or len(value) > MAX_NAME:
+            raise ValueError(f"use a short name (at most {MAX_NAME} characters) without '::', "
+                             "'[' or control characters")
         return value
 
 
@@ -359,6 +364,10 @@ class Suite:
 def confined(base: Path, name: str, roots: tuple[Path, ...] | None, where: str, what: str) -> Path:
     """``base / name``, refused when it resolves outside the suite's folder and ``roots`` (the
     project): a suite must not be able to read, say, /proc/self/environ into a prompt."""
+    problem = files.path_problem(base / name)
+    if problem:
+        raise RftError(f"{what} {files.shown_path(name)!r}: {problem}", where=where,
+                       fix="give a shorter, plain path")
     path = base / name
     if roots is None:
         return path
@@ -380,6 +389,7 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = (), *,
     unresolved (an xdist controller: the conftest registering them was loaded by the workers).
     """
     node, raw = parse_yaml(path, read_text(path, MAX_SUITE_BYTES))
+    raw = plain_record(raw, str(path))
     if not isinstance(raw, dict):
         raise RftError("a suite file must be a YAML mapping (suite:, dataset:, graders: ...)",
                        where=str(path))
@@ -415,7 +425,7 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = (), *,
             if isinstance(content, FileRef):
                 file = confined(base, content.file, roots, where("input", i, "content"),
                                 "prompt file")
-                if not file.is_file():
+                if not file.exists():
                     raise RftError(f"prompt file not found: {file}", where=where("input", i, "content"),
                                    fix="the path is relative to the suite file")
                 content = read_text(file, MAX_SUITE_BYTES)
@@ -493,15 +503,18 @@ def _check_grader_files(definition: Any, base: Path, roots: tuple[Path, ...] | N
     if isinstance(definition, dict):
         if isinstance(definition.get("file"), str) and "type" not in definition:
             file = confined(base, definition["file"], roots, where, "grader file")
-            if file.is_file():
+            if file.exists():
                 data, _, file_dir = load_grader_file(definition["file"], base, where)
-                _check_grader_files(data, file_dir, roots, where)
+                with nested(where, file):
+                    _check_grader_files(data, file_dir, roots, where)
         for value in definition.values():
             if isinstance(value, (dict, list)):
-                _check_grader_files(value, base, roots, where)
+                with nested(where):
+                    _check_grader_files(value, base, roots, where)
     elif isinstance(definition, list):
         for value in definition:
-            _check_grader_files(value, base, roots, where)
+            with nested(where):
+                _check_grader_files(value, base, roots, where)
 
 
 def _resolved(definition: Any, base: Path, where: str) -> Any:
@@ -512,10 +525,12 @@ def _resolved(definition: Any, base: Path, where: str) -> Any:
         return {"registered": definition, "source": callable_source(fn) if fn else None}
     if isinstance(definition, dict) and "file" in definition and "type" not in definition:
         data, _, file_dir = load_grader_file(definition["file"], base, where)
-        return _resolved(data, file_dir, where)
+        with nested(where, file_dir / Path(definition["file"]).name):
+            return _resolved(data, file_dir, where)
     if isinstance(definition, dict) and isinstance(definition.get("graders"), dict):
-        return {**definition, "graders": {k: _resolved(v, base, where)
-                                          for k, v in definition["graders"].items()}}
+        with nested(where):
+            return {**definition, "graders": {k: _resolved(v, base, where)
+                                              for k, v in definition["graders"].items()}}
     return definition
 
 

@@ -4,6 +4,8 @@ comparison with a baseline, and gate verdicts; and a run's numbers as a ``Baseli
 from __future__ import annotations
 
 import collections
+import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,12 +94,14 @@ def compared_metrics(run: SuiteRun) -> list[str]:
 
 
 def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0,
-              baseline: Baseline | None = None, baseline_problem: str | None = None
-              ) -> SuiteSummary:
+              baseline: Baseline | None = None, baseline_problem: str | None = None,
+              known: dict[str, stats.ItemStats] | None = None) -> SuiteSummary:
+    """``known``: items' stats worked out already (from the same, final results)."""
     suite = run.suite
+    known = known or {}
     item_stats = {
-        item.id: stats.item_stats(item.id, run.results.get(item.id, []), suite.primary,
-                                  suite.pass_threshold)
+        item.id: known.get(item.id) or stats.item_stats(
+            item.id, run.results.get(item.id, []), suite.primary, suite.pass_threshold)
         for item in run.items
     }
     metrics = stats.suite_metrics(list(item_stats.values()), suite.score_names,
@@ -163,29 +167,20 @@ def _label_summary(run: SuiteRun, summary: SuiteSummary, *, n_boot: int, seed: i
             "macro_* confidence intervals are unreliable (too narrow) with so little support")
 
 
-def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = None) -> Baseline:
-    """The run's numbers as a baseline record (what ``--rft-baseline-update`` writes)."""
+def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = None,
+                lazy: bool = False) -> Baseline:
+    """The run's numbers as a baseline record (what ``--rft-baseline-update`` writes).
+    ``lazy``: each item is built when it is read (the report streams it: a 200,000-item
+    snapshot never exists whole)."""
     suite = run.suite
     repeats = run.repeats or suite.config.repeats
     by_id = {item.id: item for item in run.items}
-    labels = summary.labels
-    items: dict[str, BaselineItem] = {}
-    for item_id, st in summary.items.items():
-        counts = summary.label_counts.get(item_id)
-        label_counts = rows = None
-        if counts is not None:
-            L = len(labels)
-            label_counts = {lab: [int(counts[i]), int(counts[L + i]), int(counts[2 * L + i])]
-                            for i, lab in enumerate(labels)
-                            if counts[i] or counts[L + i] or counts[2 * L + i]}
-            rows = [int(counts[3 * L])] + [round(float(v), 10) for v in counts[3 * L + 1:]]
-        items[item_id] = BaselineItem(
-            scores={name: {"mean": _r(s.mean), "std": _r(s.std), "min": _r(s.min),
-                           "max": _r(s.max), "n": s.n} for name, s in st.scores.items()},
-            passes=st.n_pass, n=len(st.primary_values),
-            errors=st.n_errors + st.n_grader_errors,
-            digest=item_digest(by_id[item_id]) if item_id in by_id else "",
-            labels=label_counts, rows=rows, stability=stats.stability(st))
+
+    def build(item_id: str) -> BaselineItem:
+        return _baseline_item(summary, item_id, by_id)
+
+    items: Mapping[str, BaselineItem] = (_LazyItems(summary.items, build) if lazy else
+                                         {item_id: build(item_id) for item_id in summary.items})
     metrics = {name: {"value": _r(m.value), "ci_low": _r(m.ci_low), "ci_high": _r(m.ci_high),
                       "n": m.n} for name, m in summary.metrics.items()}
     return Baseline(suite=suite.name, model=run.model, repeats=repeats, primary=suite.primary,
@@ -195,6 +190,48 @@ def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = N
                     judges=suite.judge_models())
 
 
+def _baseline_item(summary: SuiteSummary, item_id: str, by_id: dict[str, Any]) -> BaselineItem:
+    st = summary.items[item_id]
+    labels = summary.labels
+    counts = summary.label_counts.get(item_id)
+    label_counts = rows = None
+    if counts is not None:
+        L = len(labels)
+        label_counts = {lab: [int(counts[i]), int(counts[L + i]), int(counts[2 * L + i])]
+                        for i, lab in enumerate(labels)
+                        if counts[i] or counts[L + i] or counts[2 * L + i]}
+        rows = [int(counts[3 * L])] + [round(float(v), 10) for v in counts[3 * L + 1:]]
+    return BaselineItem(
+        scores={name: {"mean": _r(s.mean), "std": _r(s.std), "min": _r(s.min),
+                       "max": _r(s.max), "n": s.n} for name, s in st.scores.items()},
+        passes=st.n_pass, n=len(st.primary_values),
+        errors=st.n_errors + st.n_grader_errors,
+        digest=item_digest(by_id[item_id]) if item_id in by_id else "",
+        labels=label_counts, rows=rows, stability=stats.stability(st))
+
+
+class _LazyItems(Mapping):
+    """Item id -> BaselineItem, each built when it is read and not kept."""
+
+    def __init__(self, ids: Mapping[str, Any], build: Callable[[str], BaselineItem]):
+        self._ids = ids
+        self._build = build
+
+    def __getitem__(self, item_id: str) -> BaselineItem:
+        if item_id not in self._ids:
+            raise KeyError(item_id)
+        return self._build(item_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 def _r(value: float | None) -> float | None:
-    """Rounded for a readable file; 10 digits keep every comparison exact enough."""
-    return None if value is None else round(float(value), 10)
+    """Rounded for a readable file; 10 digits keep every comparison exact enough (NaN and
+    infinity, which JSON can't hold, are None: no number)."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return round(float(value), 10)

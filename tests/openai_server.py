@@ -25,7 +25,8 @@ Outcomes (``FaultPlan`` probabilities / ``script`` entries / ``faults_for`` resu
 ``hang`` (sleep ``hang_s``, past the client's timeout), ``drip`` (a 200 whose body arrives
 in 40 small pieces over ``hang_s``), ``reset`` (abort the connection),
 ``malformed`` (200 with invalid JSON), ``html`` (200 with a text/html body), ``shape`` (200
-with valid JSON of the wrong shape), ``truncate``
+with valid JSON of the wrong shape), ``raw`` (200 with ``server.raw_answer(body)`` as JSON),
+``gzip-bomb`` (a chat answer of ``server.bomb_bytes`` sent gzip-compressed), ``truncate``
 (half the text, finish_reason ``length`` / status ``incomplete``), ``refusal``, ``empty``
 (``choices: []`` / ``output: []``). ``401`` is also produced by a wrong API key.
 
@@ -209,6 +210,22 @@ def _tokens(text: str) -> int:
     return len(text) // 4 + 1 if text else 0
 
 
+def _gzip_bomb(size: int) -> bytes:
+    """A chat answer whose content is ``size`` bytes of "a", gzip-compressed (~1/1000 of it)."""
+    import gzip
+    import io
+
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9) as out:
+        out.write(b'{"choices": [{"index": 0, "finish_reason": "stop", "message": '
+                  b'{"role": "assistant", "content": "')
+        chunk = b"a" * (1 << 20)
+        for _ in range(size >> 20):
+            out.write(chunk)
+        out.write(b'"}}]}')
+    return buffer.getvalue()
+
+
 class OpenAIServer:
     """The server; runs its own event loop in a daemon thread. Use ``start()`` / ``stop()``."""
 
@@ -226,6 +243,10 @@ class OpenAIServer:
         self.hang_s = hang_s
         self.drip_s = 0.5
         """Seconds between the bytes of a ``drip`` answer."""
+        self.raw_answer: Callable[[dict[str, Any]], Any] = lambda body: {}
+        """The JSON body of a ``raw`` answer (any shape: hostile answers)."""
+        self.bomb_bytes = 64 << 20
+        """Decoded size of a ``gzip-bomb`` answer (a valid chat answer, gzip-compressed)."""
         self.reasoning_tokens = reasoning_tokens
         self.cached_tokens = cached_tokens
         self.record_requests = record_requests
@@ -597,6 +618,11 @@ class OpenAIServer:
                                 content_type="application/json")
         if outcome == "shape":
             return web.json_response({"object": "unexpected", "data": [1, 2]})
+        if outcome == "raw":
+            return web.json_response(self.raw_answer(body))
+        if outcome == "gzip-bomb":
+            return web.Response(status=200, body=_gzip_bomb(self.bomb_bytes), headers={
+                "Content-Type": "application/json", "Content-Encoding": "gzip"})
         if outcome == "html":
             return web.Response(status=200, text="<html><body>Bad gateway</body></html>",
                                 content_type="text/html")

@@ -193,12 +193,12 @@ def test_crash_while_writing_keeps_the_old_baseline(project, monkeypatch):
     before = (project.path / BASELINE).read_bytes()
     import os
 
-    from pytest_rft import baseline as baseline_io
+    from pytest_rft import files
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(baseline_io.os, "replace", crash)
+    monkeypatch.setattr(files.os, "replace", crash)
     monkeypatch.setenv("RFT_BROKEN", "q00,q01")
     with pytest.raises(KeyboardInterrupt):
         project.runpytest_inprocess("-p", "no:cacheprovider", "--rft-baseline-update")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_rft import secrets
 from pytest_rft.report import html as html_report
 from tests.cdp import Browser, find_chromium
 
@@ -249,8 +250,10 @@ def test_json_script_and_scrub(monkeypatch):
     body = block[block.index(">") + 1:block.rindex("<")]
     assert json.loads(body) == {"a": "</script><!--&"}
     monkeypatch.setenv("X_API_KEY", "secret<&>value")
-    assert html_report.scrub("a secret<&>value b secret&lt;&amp;&gt;value") == "a *** b ***"
+    assert secrets.scrub("a secret<&>value b secret&lt;&amp;&gt;value") == "a *** b ***"
     assert html_report.e("<b>") == "&lt;b&gt;"
+    assert html_report.e("<secret<&>value>") == "&lt;***&gt;"  # scrubbed, then escaped
+    assert "secret" not in html_report.json_script("d", {"a": "secret<&>value"})
 
 
 def test_missing_matplotlib_is_one_clear_line(pytester, monkeypatch):

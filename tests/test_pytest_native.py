@@ -249,12 +249,12 @@ def test_a_key_in_any_exception_text_never_shows(project, tmp_path):
     result = run(project, "--rft-model", "leaky", "-v", "-rA", f"--rft-report={report}",
                  "--junitxml=j.xml")
     text = result.stdout.str() + report.read_text() + (project.path / "j.xml").read_text()
-    assert "invalid key ***" in text
+    assert "invalid key sk-***" in text
     assert KEY not in text
     suite.write_text(suite.read_text().replace("exact: {", "leak: leaky_grader\n  exact: {"))
     result = run(project, f"--rft-report={report}")
     text = result.stdout.str() + report.read_text()
-    assert "token ***" in text and KEY not in text
+    assert "token sk-***" in text and KEY not in text
 
 
 def test_files_outside_the_project_are_refused(project):

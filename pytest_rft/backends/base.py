@@ -19,6 +19,11 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
+DEFAULT_MAX_ANSWER = 16 << 20
+"""Bytes of one decoded answer a backend accepts (``--rft-max-answer-size``): a small gzip body
+must not expand into gigabytes of memory."""
+
+
 class CallError(Exception):
     """A model call that failed for good (retrying will not help): 400, 401, 404, ...
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import RftError
+from ..files import read_bytes
 from ..records import Completion, Request
 from .base import CallError
 from .wire import PATHS, Malformed, from_chat, from_responses, request_body, status_error
@@ -112,17 +113,29 @@ def parse_output(data: bytes | str, where: str = "batch output"
                  ) -> tuple[dict[Key, dict[str, Any]], int]:
     """Output lines by key, and how many lines were not ours (foreign or broken custom ids).
     A line that is not JSON is an error naming the file and line."""
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    fix = "pass the output JSONL of a batch (one JSON object a line)"
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise RftError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                           where=f"{where}:{line}", fix=fix) from None
+    else:
+        text = data
     lines: dict[Key, dict[str, Any]] = {}
     foreign = 0
-    for n, raw in enumerate(text.splitlines(), 1):
+    for n, raw in enumerate(text.split("\n"), 1):
         if not raw.strip():
             continue
         try:
             line = json.loads(raw)
         except ValueError as exc:
             raise RftError(f"line {n} is not JSON: {exc}", where=f"{where}:{n}",
-                           fix="pass the output JSONL of a batch (one JSON object a line)") from None
+                           fix=fix) from None
+        except RecursionError:
+            raise RftError(f"line {n} is nested too deeply to read", where=f"{where}:{n}",
+                           fix=fix) from None
         key = parse_custom_id(line.get("custom_id")) if isinstance(line, dict) else None
         if key is None:
             foreign += 1
@@ -136,10 +149,11 @@ def load_output(paths: Iterable[Path]) -> tuple[dict[Key, dict[str, Any]], int]:
     foreign = 0
     for path in paths:
         try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise RftError(f"cannot read the batch output: {exc}", where=str(path),
-                           fix="pass the output JSONL of a batch (--rft-batch-import FILE)") from None
+            data = read_bytes(path)
+        except RftError as exc:
+            raise RftError(f"cannot read the batch output: {exc.message}", where=exc.where,
+                           fix=exc.fix or "pass the output JSONL of a batch "
+                                          "(--rft-batch-import FILE)") from None
         found, other = parse_output(data, str(path))
         lines.update(found)
         foreign += other

@@ -17,6 +17,11 @@ stored: a call that failed is not, so it is called again (or, on replay, reporte
 The file is SQLite in WAL mode, written one autocommitted row per completion: several pytest
 processes (xdist workers, parallel CI jobs) can read and write it at once, and a Ctrl-C loses at
 most the row being written, never the file.
+
+Secrets (``secrets.py``) are scrubbed from what is stored (outputs and request bodies) unless
+the user opts in to raw outputs (``--rft-cache-raw``; the run's note then says so). A replayed
+answer is the stored one: scrubbed, if it held a secret. A cache on a read-only file system is
+read for replay; a row that can't be read is a miss (recorded again) or, on replay, an error.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
+from .. import secrets
 from ..records import Completion, Request, Usage
 from .base import Backend, CallError
 
@@ -80,44 +86,121 @@ def _encode(completion: Completion) -> str:
     return canonical(dataclasses.asdict(completion))
 
 
-def _decode(text: str) -> Completion:
-    data = json.loads(text)
+class CorruptRow(ValueError):
+    """A stored completion that can't be read back."""
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(Completion))
+_USAGE = frozenset(f.name for f in dataclasses.fields(Usage))
+
+
+def _decode(text: Any) -> Completion:
+    """A stored completion, checked: a row of another shape is a CorruptRow, never a crash."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise CorruptRow(f"not JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or not set(data) <= _FIELDS:
+        raise CorruptRow("not a stored completion")
     usage = data.pop("usage", None)
+    if usage is not None and not (isinstance(usage, dict) and set(usage) <= _USAGE and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in usage.values())):
+        raise CorruptRow("usage is not token counts")
+    checks = {"output_text": str, "tool_calls": list, "choices": (list, type(None)),
+              "finish_reason": (str, type(None)), "refusal": (str, type(None)), "empty": bool}
+    for name, kind in checks.items():
+        if name in data and not isinstance(data[name], kind):
+            raise CorruptRow(f"{name} is a {type(data[name]).__name__}")
     return Completion(**data, usage=Usage(**usage) if usage is not None else None)
+
+
+class CacheError(Exception):
+    """The cache file can't be opened or read (corrupt, not SQLite, unreadable)."""
 
 
 class CacheStore:
     """One SQLite file, opened lazily; safe to share across backends of one process and
-    across processes."""
+    across processes. ``raw``: store outputs as they came (else scrubbed of secrets);
+    ``read_only``: never create or write (replay), which also opens a cache on a read-only
+    file system."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, *, raw: bool = False, read_only: bool = False):
         self.path = Path(folder) / FILENAME
+        self.raw = raw
+        self.read_only = read_only
+        self.unstored = 0
+        """Completions that could not be stored (a read-only or full disk): called again next
+        time, said in the note."""
+        self.store_problem = ""
         self._db: sqlite3.Connection | None = None
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                 check_same_thread=False)
+            try:
+                self._db = self._open_read_only() if self.read_only else self._open()
+            except sqlite3.Error as exc:
+                raise CacheError(f"{self.path}: {exc} (delete it, or point --rft-cache at "
+                                 "another folder)") from None
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of this process
             db.execute(_SCHEMA)
-            self._db = db
-        return self._db
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc) and "read-only" not in str(exc):
+                db.close()
+                raise
+            db.close()  # a cache someone made read-only: read it, store nothing
+            self.store_problem = "read-only"
+            return self._open_read_only()
+        return db
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        uri = self.path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("SELECT COUNT(*) FROM completions").fetchone()
+        except sqlite3.OperationalError:  # a WAL file whose folder can't take its -shm file
+            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("SELECT COUNT(*) FROM completions").fetchone()
+        return db
 
     def get(self, key: str) -> Completion | None:
+        """The stored completion; None when there is none; CorruptRow when it can't be read."""
         if self._db is None and not self.path.exists():
             return None  # replay of an empty cache creates no file
-        row = self._conn().execute("SELECT completion FROM completions WHERE key = ?",
-                                   (key,)).fetchone()
+        try:
+            row = self._conn().execute("SELECT completion FROM completions WHERE key = ?",
+                                       (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: {exc} (delete it, or point --rft-cache at another "
+                             "folder)") from None
         return _decode(row[0]) if row else None
 
     def put(self, key: str, request: Request, body: dict[str, Any],
             completion: Completion) -> None:
-        self._conn().execute(
-            "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, request.model, request.suite, request.item_id, request.repeat,
-             canonical(body), _encode(completion), time.time()))
+        """Store a completion; a store that fails (read-only, disk full) is counted, not raised:
+        the answer is good, it just won't be cached."""
+        if self.read_only:
+            return
+        stored = secrets.without_surrogates(_encode(completion)) if self.raw else secrets.dumps(
+            dataclasses.asdict(completion), sort_keys=True, separators=(",", ":"),
+            ensure_ascii=False, default=str)
+        try:
+            self._conn().execute(
+                "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, request.model, request.suite, request.item_id, request.repeat,
+                 secrets.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                               default=str), stored, time.time()))
+        except (sqlite3.Error, CacheError, ValueError) as exc:
+            self.unstored += 1
+            self.store_problem = self.store_problem or str(exc)
 
     def count(self) -> int:
         if self._db is None and not self.path.exists():
@@ -143,6 +226,7 @@ class CacheBackend:
         self.hits = 0
         self.stored = 0
         self.missing = 0
+        self.corrupt = 0
 
     def __repr__(self) -> str:
         return f"CacheBackend({self.inner!r}, {str(self.store.path)!r}, mode={self.mode!r})"
@@ -151,7 +235,18 @@ class CacheBackend:
         body = request_body(self.inner, request)
         key = cache_key(request.model, body, request.repeat)
         if self.mode != "record":
-            hit = self.store.get(key)
+            try:
+                hit = self.store.get(key)
+            except CacheError as exc:
+                raise CallError("cache unreadable", f"--rft-cache: {exc}") from None
+            except CorruptRow as exc:
+                if self.mode == "replay":
+                    raise CallError("not recorded", (
+                        f"--rft-replay: the recorded answer of item {request.item_id!r} repeat "
+                        f"{request.repeat} in {self.store.path} can't be read ({exc}); record "
+                        "it again with --rft-record")) from None
+                self.corrupt += 1
+                hit = None
             if hit is not None:
                 self.hits += 1
                 return hit
@@ -164,8 +259,10 @@ class CacheBackend:
                     "this exact body (prompt, schema, sampling or model changed since it was "
                     "recorded?); record it with --rft-record"))
         completion = await self.inner.complete(request)
+        unstored = self.store.unstored
         self.store.put(key, request, body, completion)
-        self.stored += 1
+        if self.store.unstored == unstored:
+            self.stored += 1
         return completion
 
     async def aclose(self) -> None:
@@ -180,5 +277,13 @@ class CacheBackend:
             parts.append(f"{self.stored} recorded")
         if self.missing:
             parts.append(f"{self.missing} not recorded")
+        if self.corrupt:
+            parts.append(f"{self.corrupt} unreadable row(s) recorded again")
+        if self.store.unstored:
+            parts.append(f"WARNING: {self.store.unstored} not stored "
+                         f"({self.store.store_problem})")
+        if self.store.raw and self.mode != "replay":
+            parts.append("raw outputs stored (--rft-cache-raw): the cache may hold secrets, "
+                         "keep it out of version control")
         return f"rft: cache {self.store.path} ({self.mode}) for {self.inner.name} " \
                f"{getattr(self.inner, 'model', '')}: " + ", ".join(parts)

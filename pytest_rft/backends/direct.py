@@ -27,7 +27,7 @@ import aiohttp
 
 from .. import __version__
 from ..records import Completion, Request
-from .base import CallError, TransientError
+from .base import DEFAULT_MAX_ANSWER, CallError, TransientError
 from .wire import (PATHS, Malformed, from_chat, from_responses, parse_retry_after, request_body,
                    scrub, short, status_error)
 
@@ -68,13 +68,15 @@ class DirectBackend:
     transport = "direct"
 
     def __init__(self, model: str, *, api_key: str | None = None, base_url: str | None = None,
-                 timeout: float = 60, max_connections: int = 100):
+                 timeout: float = 60, max_connections: int = 100,
+                 max_answer_bytes: int | None = DEFAULT_MAX_ANSWER):
         self.model = model
         self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL")
                          or DEFAULT_BASE_URL).rstrip("/")
         self.timeout = float(timeout)
         self.max_connections = int(max_connections)
+        self.max_answer_bytes = max_answer_bytes
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
@@ -124,9 +126,11 @@ class DirectBackend:
         try:
             async with session.post(url, data=json.dumps(body).encode()) as resp:
                 status, headers = resp.status, resp.headers
-                raw = await resp.read()
+                raw = await self._read(resp)
         except (asyncio.TimeoutError, TimeoutError):  # aiohttp's timeouts subclass these
             error = TransientError("timeout", f"no response within {self.timeout:g} s")
+        except AnswerTooLarge as exc:
+            error = CallError("answer too large", str(exc))
         except aiohttp.InvalidURL:
             error = CallError("bad base url", f"invalid URL {scrub(url, self._api_key)!r}")
         except (aiohttp.ClientError, OSError) as exc:
@@ -151,3 +155,20 @@ class DirectBackend:
                                            f"malformed response: {type(exc).__name__}")
         # Raised outside the except blocks: no __context__ holding the request or headers.
         raise error
+
+    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        """The body, decoded (gzip, deflate ...), read up to ``max_answer_bytes``."""
+        limit = self.max_answer_bytes
+        if not limit:
+            return await resp.read()
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(1 << 16):
+            body += chunk
+            if len(body) > limit:
+                raise AnswerTooLarge(f"the answer is larger than {limit:,} bytes decoded "
+                                     "(--rft-max-answer-size)")
+        return bytes(body)
+
+
+class AnswerTooLarge(Exception):
+    """A body past the size limit (read no further)."""

@@ -19,7 +19,7 @@ from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
 from ..records import Completion, Request
-from .base import CallError, TransientError
+from .base import DEFAULT_MAX_ANSWER, CallError, TransientError
 from .wire import (KNOWN_SAMPLING_KEYS, TRANSIENT_STATUS, Malformed, chat_body, from_chat,
                    from_responses, parse_retry_after, responses_body, scrub, short, status_error)
 
@@ -72,7 +72,8 @@ class OpenAIBackend:
 
     def __init__(self, model: str, *, api_key: str | None = None, base_url: str | None = None,
                  timeout: float = 60, max_connections: int = 100,
-                 transport: Literal["httpx", "aiohttp"] = "httpx"):
+                 transport: Literal["httpx", "aiohttp"] = "httpx",
+                 max_answer_bytes: int | None = DEFAULT_MAX_ANSWER):
         """``transport="aiohttp"`` uses the SDK's ``DefaultAioHttpClient`` (about 40% less CPU
         per call than the default httpx2 pool); failures are classified the same way."""
         if transport not in ("httpx", "aiohttp"):
@@ -83,6 +84,8 @@ class OpenAIBackend:
         self.base_url = base_url
         self.timeout = float(timeout)
         self.max_connections = int(max_connections)
+        self.max_answer_bytes = max_answer_bytes
+        """The SDK reads whole bodies: the runner checks the answer's size once decoded."""
         self._client: openai.AsyncOpenAI | None = None
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ import dataclasses
 import importlib
 import inspect
 import json
+import queue
 import re
 import threading
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 
 from ..errors import RftError
 from .base import TransientError
-from ..records import Completion, Request
+from ..records import Completion, Request, Usage
 from ..tools import normalize_calls
 
 ModelFn = Callable[[Request], Any]
@@ -60,9 +61,19 @@ def find_python_model(name: str) -> ModelFn | None:
 
 
 def to_completion(value: Any, turn: int = 0) -> Completion:
-    """Normalise what a Python model returned (its tool calls in OpenAI's shape, numbered
-    ``call_<turn>_<n>`` when they have no id)."""
+    """Normalise what a Python model returned: a Completion's fields are checked (a wrong type
+    is the model's error, not a crash later); its tool calls in OpenAI's shape, numbered
+    ``call_<turn>_<n>`` when they have no id."""
     if isinstance(value, Completion):
+        checks = (("output_text", str), ("tool_calls", list), ("finish_reason", (str, type(None))),
+                  ("refusal", (str, type(None))), ("usage", (Usage, type(None))),
+                  ("choices", (list, type(None))), ("empty", bool))
+        for name, kind in checks:
+            if not isinstance(getattr(value, name), kind):
+                raise TypeError(f"the model returned a Completion whose {name} is a "
+                                f"{type(getattr(value, name)).__name__}")
+        if not all(isinstance(call, dict) for call in value.tool_calls):
+            raise TypeError("the model returned a Completion whose tool_calls are not dicts")
         if value.tool_calls:
             value = dataclasses.replace(
                 value, tool_calls=normalize_calls(value.tool_calls, f"call_{turn}"),
@@ -79,9 +90,10 @@ def to_completion(value: Any, turn: int = 0) -> Completion:
 
 
 class PythonBackend:
-    """Calls a Python function. A sync function runs in a daemon thread per call (the run's
-    limiter bounds how many), so a model that blocks on I/O still gets concurrent calls, and one
-    that never returns can't keep pytest from exiting after its timeout."""
+    """Calls a Python function. A sync function runs on a daemon thread (the run's limiter
+    bounds how many at once; threads are reused between calls), so a model that blocks on I/O
+    still gets concurrent calls, and one that never returns can't keep pytest from exiting
+    after its timeout."""
 
     def __init__(self, name: str, fn: ModelFn, *, max_workers: int = 16,
                  timeout: float | None = None):
@@ -90,9 +102,10 @@ class PythonBackend:
         self._timeout = timeout
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None))
+        self._threads = _DaemonThreads(f"rft-model-{name}")
 
     async def complete(self, request: Request) -> Completion:
-        call = self._fn(request) if self._is_async else _in_daemon_thread(self._fn, request)
+        call = self._fn(request) if self._is_async else self._threads.run(self._fn, request)
         try:
             value = await asyncio.wait_for(call, self._timeout)
         except asyncio.TimeoutError:
@@ -101,26 +114,59 @@ class PythonBackend:
         return to_completion(value, request.turn)
 
     async def aclose(self) -> None:
-        pass
+        self._threads.close()
 
 
-def _in_daemon_thread(fn: ModelFn, request: Request) -> "asyncio.Future[Any]":
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
+class _DaemonThreads:
+    """Daemon threads running sync calls, each reused once its call returns. A call that never
+    returns keeps its thread (a daemon: it can't keep pytest from exiting) and a new thread
+    serves the next call; ``close`` lets the idle ones end."""
 
-    def settle(ok: bool, value: Any) -> None:
-        if not future.done():
-            (future.set_result if ok else future.set_exception)(value)
+    def __init__(self, name: str):
+        self._name = name
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._started = 0
 
-    def work() -> None:
-        try:
-            result: tuple[bool, Any] = (True, fn(request))
-        except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
-            result = (False, exc)
-        try:
-            loop.call_soon_threadsafe(settle, *result)
-        except RuntimeError:  # the loop is gone: the call was abandoned
-            pass
+    def run(self, fn: ModelFn, request: Request) -> "asyncio.Future[Any]":
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            else:
+                self._started += 1
+                threading.Thread(target=self._work, name=f"{self._name}-{self._started}",
+                                 daemon=True).start()
+        self._jobs.put((fn, request, loop, future))
+        return future
 
-    threading.Thread(target=work, name=f"rft-model-{request.item_id}", daemon=True).start()
-    return future
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, request, loop, future = job
+            try:
+                result: tuple[bool, Any] = (True, fn(request))
+            except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
+                result = (False, exc)
+            try:
+                loop.call_soon_threadsafe(_settle, future, *result)
+            except RuntimeError:  # the loop is gone: the call was abandoned
+                pass
+            del job, fn, request, loop, future, result
+            with self._lock:
+                self._idle += 1
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
+            self._jobs.put(None)
+
+
+def _settle(future: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
+    if not future.done():
+        (future.set_result if ok else future.set_exception)(value)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RftError
+from ..files import read_text
 from ..records import Completion, Request, Usage
 from .base import CallError
 
@@ -27,35 +28,43 @@ RECORDED_MODEL = "recorded"
 
 
 def load_replay(path: Path, model: str | None = None) -> dict[Key, dict[str, Any]]:
-    """The recorded samples of a report-shaped file, by (suite, item id, repeat).
+    """The recorded samples of a report-shaped file, by (suite, item id, repeat); every value
+    a replay uses is checked, and the first wrong one is an RftError naming the file and where
+    in it (``suites[0].items[3].samples[1].repeat``).
 
     ``model`` keeps only the runs of that model; without it, a sample recorded for two models
     is an error (name the model to replay).
     """
     path = Path(path)
+    fix = "pass the JSON written by --rft-report or 'pytest-rft import'"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RftError("replay file not found", where=str(path),
-                       fix="pass a --rft-report JSON or an imported platform_samples.json") from None
-    except (OSError, ValueError) as exc:
-        raise RftError(f"cannot read the replay file: {exc}", where=str(path),
-                       fix="pass the JSON written by --rft-report or 'pytest-rft import'") from None
+        data = json.loads(read_text(path))
+    except RftError as exc:
+        raise RftError(f"cannot read the replay file: {exc.message}", where=exc.where,
+                       fix=exc.fix or fix) from None
+    except ValueError as exc:
+        raise RftError(f"the replay file is not JSON: {exc}", where=str(path), fix=fix) from None
+    except RecursionError:
+        raise RftError("the replay file is nested too deeply to read", where=str(path),
+                       fix=fix) from None
     suites = data.get("suites") if isinstance(data, dict) else None
     if not isinstance(suites, list):
-        raise RftError("not a report-shaped file (no 'suites' list)", where=str(path),
-                       fix="pass the JSON written by --rft-report or 'pytest-rft import'")
+        raise RftError("not a report-shaped file (no 'suites' list)", where=str(path), fix=fix)
     recorded: dict[Key, dict[str, Any]] = {}
     owner: dict[Key, str] = {}
     for n, run in enumerate(suites):
         where = f"{path}: suites[{n}]"
         if not isinstance(run, dict) or not isinstance(run.get("items"), list):
-            raise RftError("a suite run needs 'suite' and 'items'", where=where)
+            raise RftError("a suite run needs 'suite' and 'items'", where=where, fix=fix)
         if model is not None and run.get("model") != model:
             continue
-        for item in run["items"]:
-            for sample in (item or {}).get("samples") or []:
-                key = (str(run.get("suite")), str(item.get("id")), int(sample.get("repeat", 0)))
+        for i, item in enumerate(run["items"]):
+            at = f"{where}.items[{i}]"
+            if not isinstance(item, dict) or not isinstance(item.get("samples") or [], list):
+                raise RftError("an item needs an 'id' and a 'samples' list", where=at, fix=fix)
+            for j, sample in enumerate(item.get("samples") or []):
+                _check_sample(sample, f"{at}.samples[{j}]", fix)
+                key = (str(run.get("suite")), str(item.get("id")), sample.get("repeat", 0))
                 if key in recorded:
                     raise RftError(f"item {key[1]!r} repeat {key[2]} of suite {key[0]!r} is "
                                    f"recorded twice (models {owner[key]!r} and "
@@ -74,6 +83,32 @@ def load_recorded(path: Path, suite: str) -> dict[Key, dict[str, Any]]:
     if suite not in names and len(names) == 1:
         return {(suite, item, repeat): sample for (_, item, repeat), sample in data.items()}
     return {key: sample for key, sample in data.items() if key[0] == suite}
+
+
+_TEXT_OR_NONE = ("output_text", "finish_reason", "refusal", "error", "error_cause", "kind")
+
+
+def _check_sample(sample: Any, where: str, fix: str) -> None:
+    if not isinstance(sample, dict):
+        raise RftError(f"a sample must be an object, not {type(sample).__name__}", where=where,
+                       fix=fix)
+    repeat = sample.get("repeat", 0)
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
+        raise RftError(f"'repeat' must be a whole number >= 0, not {json.dumps(repeat)[:30]}",
+                       where=f"{where}.repeat", fix=fix)
+    for name in _TEXT_OR_NONE:
+        if not isinstance(sample.get(name), (str, type(None))):
+            raise RftError(f"{name!r} must be text or null", where=f"{where}.{name}", fix=fix)
+    calls = sample.get("tool_calls")
+    if calls is not None and not (isinstance(calls, list) and all(isinstance(c, dict)
+                                                                  for c in calls)):
+        raise RftError("'tool_calls' must be a list of objects", where=f"{where}.tool_calls",
+                       fix=fix)
+    usage = sample.get("usage")
+    if usage is not None and not (isinstance(usage, dict) and all(
+            isinstance(usage.get(k) or 0, int) and not isinstance(usage.get(k), bool)
+            for k in Usage.__dataclass_fields__)):
+        raise RftError("'usage' must hold whole token counts", where=f"{where}.usage", fix=fix)
 
 
 class ReplayBackend:

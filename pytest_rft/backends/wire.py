@@ -230,18 +230,38 @@ def from_chat(resp: Any) -> Completion:
         return Completion(usage=usage, choices=[], empty=True)
     choice = choices[0]
     message = get(choice, "message")
-    if message is None:
-        raise Malformed("choice without message")
-    tool_calls = normalize_calls([_dump(tc) for tc in (get(message, "tool_calls") or [])])
+    if message is None or isinstance(message, (str, int, float, list, bool)):
+        raise Malformed("a choice without a message object")
     content = get(message, "content")
+    if content is not None and not isinstance(content, str):
+        raise Malformed(f"message content is a {type(content).__name__}, not text")
+    raw_calls = get(message, "tool_calls") or []
+    if not isinstance(raw_calls, list):
+        raise Malformed("tool_calls is not a list")
+    tool_calls = normalize_calls([_dump(tc) for tc in raw_calls])
+    refusal = get(message, "refusal")
+    finish = get(choice, "finish_reason")
+    if refusal is not None and not isinstance(refusal, str) or \
+            finish is not None and not isinstance(finish, str):
+        raise Malformed("refusal / finish_reason is not text")
+    if content is None and not tool_calls and refusal is None and not _has(message, "content"):
+        raise Malformed("a message without content, tool calls or refusal")
     return Completion(
-        output_text=content if isinstance(content, str) else "",
+        output_text=content or "",
         tool_calls=tool_calls,
-        finish_reason=get(choice, "finish_reason"),
-        refusal=get(message, "refusal"),
+        finish_reason=finish,
+        refusal=refusal,
         usage=usage,
         choices=dumped,
+        empty=content is None and not tool_calls and refusal is None,
     )
+
+
+def _has(obj: Any, name: str) -> bool:
+    """Whether a JSON object (or SDK object) has the key at all (null counts)."""
+    if isinstance(obj, dict):
+        return name in obj
+    return name in (getattr(obj, "model_fields_set", None) or ()) or hasattr(obj, name)
 
 
 def from_responses(resp: Any, api_key: str | None = None) -> Completion:
@@ -271,6 +291,8 @@ def from_responses(resp: Any, api_key: str | None = None) -> Completion:
     refusals: list[str] = []
     tool_calls: list[dict[str, Any]] = []
     for item in output:
+        if item is None or isinstance(item, (str, int, float, list, bool)):
+            raise Malformed("an output item that is not an object")
         kind = get(item, "type")
         if kind == "message":
             for part in get(item, "content") or []:

@@ -102,10 +102,11 @@ def _setup(settings: dict[str, Any]) -> None:
             os.dup2(devnull, fd)
         except OSError:
             pass
-    fault = open(settings["fault_file"], "a", buffering=1)  # noqa: SIM115 (lives with the worker)
-    faulthandler.enable(file=fault, all_threads=False)
-    if hasattr(signal, "SIGUSR1"):
-        faulthandler.register(signal.SIGUSR1, file=fault, all_threads=False)
+    if settings.get("fault_file"):
+        fault = open(settings["fault_file"], "a", buffering=1)  # noqa: SIM115 (the worker's)
+        faulthandler.enable(file=fault, all_threads=False)
+        if hasattr(signal, "SIGUSR1"):
+            faulthandler.register(signal.SIGUSR1, file=fault, all_threads=False)
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, _on_alarm)
     if hasattr(os, "register_at_fork"):
@@ -194,6 +195,36 @@ def _size(n: int | None) -> str:
         if n >= size:
             return f"{n / size:g} {unit}"
     return f"{n} bytes"
+
+
+def check_source(conn: Any, name: str, source: str, settings: dict[str, Any]) -> None:
+    """A child process's one job (``isolation.check_source``): run a python grader's source
+    under the grader limits, and say whether it defines a usable ``grade``. The source never
+    runs in the pytest process before it passed here: a top-level loop, a sleep or an
+    ``os._exit(0)`` ends this process, not the run."""
+    from ..errors import RftError
+    from .function import describe_exception
+
+    _setup(settings)
+    timeout = settings["timeout"]
+    if hasattr(signal, "setitimer"):
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        _, fn, _ = _load(("source", name, source))
+        result: tuple[str | None, bool] = (None, inspect.iscoroutinefunction(fn))
+    except RftError as exc:
+        result = (exc.message, False)
+    except GraderTimeout:
+        result = (f"python grader '{name}' source did not finish loading within {timeout:g} s "
+                  "(--rft-grader-timeout)", False)
+    except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt, MemoryError ...
+        result = ("python grader source failed while loading: "
+                  + describe_exception(name, exc, None), False)
+    finally:
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    conn.send(result)
+    conn.close()
 
 
 def main(conn: Any, progress: Any, settings: dict[str, Any]) -> None:

@@ -157,6 +157,8 @@ class _Parser:
         tok = self.take()
         if tok.kind == "num":
             value = float(tok.text)
+            if not math.isfinite(value):
+                raise self.error(f"the number {tok.text} is too large", tok.col)
             return lambda v, value=value: value
         if tok.kind == "op" and tok.text == "-":
             operand = self.expr(_UNARY_BP)

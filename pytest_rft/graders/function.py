@@ -5,11 +5,13 @@ line, never a 0. A leaf module: the registry and the ``python`` grader type both
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import math
 import numbers
+import os
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..errors import GraderError
@@ -64,6 +66,27 @@ def describe_exception(name: str, exc: BaseException, filename: str | None) -> s
     return message
 
 
+@contextlib.contextmanager
+def _no_exit(active: bool) -> Iterator[None]:
+    """While a grader meant for a worker process runs in this one (isolation off), its
+    ``os._exit`` raises SystemExit (a grader error) instead of ending pytest with status 0."""
+    if not active or os._exit is not _REAL_EXIT:
+        yield
+        return
+
+    def refuse(code: int = 0) -> None:
+        raise SystemExit(f"os._exit({code}) called in the pytest process (isolation is off)")
+
+    os._exit = refuse
+    try:
+        yield
+    finally:
+        os._exit = _REAL_EXIT
+
+
+_REAL_EXIT = os._exit
+
+
 class FunctionGrader(Grader):
     """A Python callable ``fn(sample, item) -> float``, sync or async."""
 
@@ -82,7 +105,8 @@ class FunctionGrader(Grader):
 
     def _result(self, call: Callable[[], Any]) -> Grades:
         try:
-            value = call()
+            with _no_exit(self.isolated):
+                value = call()
         except (Exception, SystemExit) as exc:
             return Grades(errors={self.name: describe_exception(self.name, exc, self._filename)})
         return self._scored(value)

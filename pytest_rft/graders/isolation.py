@@ -180,16 +180,12 @@ class _Slot:
         self.proc, self.conn, self.loaded = proc, parent, set()
 
     def kill(self) -> None:
+        """End the worker and whatever its graders started (its process group: a grader's
+        child process never outlives the run, even when the worker itself exited)."""
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if proc.is_alive() and proc.pid:
-            with contextlib.suppress(OSError):
-                if hasattr(os, "killpg"):
-                    os.killpg(proc.pid, signal.SIGKILL)  # the worker is its own group leader
-            with contextlib.suppress(OSError):
-                proc.kill()
-        proc.join(5)
+        _kill_group(proc)
         with contextlib.suppress(OSError):
             self.conn.close()
 
@@ -454,6 +450,64 @@ def activate(pool: GraderPool | None) -> Iterator[GraderPool | None]:
     finally:
         _ACTIVE.pop()
         pool.close()
+
+
+_CHECKED: dict[str, tuple[str | None, bool]] = {}
+
+
+def check_source(name: str, source: str, *, timeout: float = DEFAULT_TIMEOUT,
+                 memory: int | None = DEFAULT_MEMORY) -> tuple[str | None, bool]:
+    """Load a python grader's ``source`` in a child process under the grader limits (the time
+    limit covers loading); (None, whether ``grade`` is async) when it defines a usable
+    ``grade``, else (why not, False). Checked once per source and process."""
+    key = CallSpec.source(name, source).key + f":{timeout}:{memory}"
+    if key not in _CHECKED:
+        if multiprocessing.current_process().daemon:  # a grader worker (it may not have
+            from ..errors import RftError           # children): isolated already
+            from .python_grader import load_source
+
+            try:
+                fn, _ = load_source(name, source, where="")
+                _CHECKED[key] = (None, asyncio.iscoroutinefunction(fn))
+            except RftError as exc:
+                _CHECKED[key] = (exc.message, False)
+        else:
+            _CHECKED[key] = _check_in_child(name, source, timeout, memory)
+    return _CHECKED[key]
+
+
+def _check_in_child(name: str, source: str, timeout: float, memory: int | None
+                    ) -> tuple[str | None, bool]:
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    settings = {"timeout": timeout, "memory": memory, "sys_path": list(sys.path)}
+    proc = ctx.Process(target=_worker.check_source, args=(child, name, source, settings),
+                       name=f"rft-grader-check-{name}", daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if parent.poll(timeout + 1.0 + 0.05 * timeout):
+            try:
+                return parent.recv()
+            except (EOFError, OSError):  # the source ended the process: os._exit, a crash
+                proc.join(5)
+                return (f"python grader '{name}' source ended its process while loading: "
+                        f"{_exit_cause(proc.exitcode)}", False)
+        return (f"python grader '{name}' source did not finish loading within {timeout:g} s "
+                "(--rft-grader-timeout) and did not stop; its process was killed", False)
+    finally:
+        parent.close()
+        _kill_group(proc)
+
+
+def _kill_group(proc: Any) -> None:
+    """End ``proc`` and every process it started (its own process group)."""
+    if proc.pid and hasattr(os, "killpg"):
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError, ValueError):
+        proc.kill()
+    proc.join(5)
 
 
 def pool_from_options(isolation: str, timeout: float, memory: str | int | None

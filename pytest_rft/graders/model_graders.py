@@ -105,6 +105,9 @@ def _sampling(value: Any, name: str, where: str) -> dict[str, Any]:
                            where=f"{where}: sampling_params",
                            fix="use: temperature, top_p, seed, max_completions_tokens, "
                                "reasoning_effort")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise RftError(f"sampling_params.{key} of grader '{name}' must be a finite number, "
+                           f"not {v!r}", where=f"{where}: sampling_params")
         if v is not None:
             out[SAMPLING_KEYS[key]] = v
     return out
@@ -223,7 +226,8 @@ def _build_score(name: str, definition: Mapping[str, Any], *, base_dir: Path,
                  where: str) -> Grader:
     bounds = definition.get("range", [0, 1])
     if not (isinstance(bounds, list) and len(bounds) == 2
-            and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
+            and all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b)
+                    for b in bounds)
             and bounds[0] < bounds[1]):
         raise RftError(f"'range' of grader '{name}' must be [low, high] with low < high, "
                        f"not {bounds!r}", where=f"{where}: range", fix="e.g. [0, 1] or [1, 10]")

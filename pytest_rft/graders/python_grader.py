@@ -1,10 +1,14 @@
 """``python`` graders (OpenAI source defining ``grade(sample, item) -> float``) and Python
 function graders registered with ``@grader``.
 
-The grader source is the user's own code and is compiled and executed once at load, as OpenAI
-runs it. A raised exception or a non-number result is recorded as a grader error, never a 0.
-Inside :func:`compile_only` (``pytest-rft import`` checks imported graders this way) the source
-is compiled and read with ``ast`` but never run.
+The grader source is the user's own code. At load it is compiled here (a syntax error is a
+located error at once) and run in a child process under the grader limits (``LOAD_LIMITS``:
+the time limit covers loading, so a top-level loop or sleep is an error, and an ``os._exit`` or
+a crash ends that process, not the run). It runs in the pytest process only when it grades
+there (isolation off), once, after passing that check. A raised exception or a non-number
+result is recorded as a grader error, never a 0. Inside :func:`compile_only` (``pytest-rft
+import`` checks imported graders this way) the source is compiled and read with ``ast`` but
+never run, not even in a child process.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import contextvars
 import inspect
 import itertools
 import linecache
-from collections.abc import Iterator
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -152,23 +156,88 @@ def _missing_fix(exc: BaseException) -> str | None:
     return f"install the package that provides '{top}'"
 
 
+LOAD_LIMITS: contextvars.ContextVar[tuple[float, int | None]] = contextvars.ContextVar(
+    "rft_grader_load_limits", default=(isolation.DEFAULT_TIMEOUT, isolation.DEFAULT_MEMORY))
+"""(seconds, bytes of memory) for loading a python grader's source (``--rft-grader-timeout``,
+``--rft-grader-memory``; the plugin sets them while it collects)."""
+
+
+@contextlib.contextmanager
+def load_limits(timeout: float, memory: int | None) -> Iterator[None]:
+    token = LOAD_LIMITS.set((timeout, memory))
+    try:
+        yield
+    finally:
+        LOAD_LIMITS.reset(token)
+
+
+def _compile_only(name: str, source: str, where: str) -> None:
+    """The checks that run no grader code: a non-empty source that compiles."""
+    if not isinstance(source, str) or not source.strip():
+        raise RftError(f"python grader '{name}' has an empty \"source\"", where=where,
+                       fix="give Python source defining grade(sample, item) -> float")
+    try:
+        compile(source, f"<rft python grader '{name}'>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        line = (exc.text or "").strip()
+        raise RftError(
+            f"python grader '{name}' source has a syntax error on line {exc.lineno}: {exc.msg}"
+            + (f"\n    {line}" if line else ""),
+            where=where,
+            fix="fix the Python in \"source\"",
+        ) from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        raise RftError(f"python grader '{name}' source can't be compiled: "
+                       f"{type(exc).__name__}: {exc}", where=where,
+                       fix="fix the Python in \"source\"") from None
+
+
 class PythonGrader(FunctionGrader):
-    """OpenAI ``python`` grader: ``source`` compiled once, ``grade`` called per sample."""
+    """OpenAI ``python`` grader: ``source`` checked at load in a child process (see the module
+    docstring), run in a worker process per sample, or here (loaded once) when isolation is
+    off."""
 
     def __init__(self, name: str, source: str, *, where: str):
         if _COMPILE_ONLY.get():
             check_source(name, source, where=where)
-            fn, filename = _not_run, f"<rft python grader '{name}' (not run)>"
-        else:
-            fn, filename = load_source(name, source, where=where)
-        super().__init__(name, fn, filename=filename, isolated=True)
+            super().__init__(name, _not_run, filename=f"<rft python grader '{name}' (not run)>",
+                             isolated=True)
+            self.source, self._where, self._is_async = source, where, False
+            return
+        _compile_only(name, source, where)
+        timeout, memory = LOAD_LIMITS.get()
+        problem, is_async = isolation.check_source(name, source, timeout=timeout, memory=memory)
+        if problem is not None:
+            missing = re.search(r"No module named '([\w.]+)'", problem)
+            raise RftError(problem, where=where, fix=_missing_fix(ModuleNotFoundError(
+                name=missing.group(1))) if missing else
+                "define grade(sample, item) -> float; keep work at the top level of the source "
+                "short (it runs once per process)")
+        super().__init__(name, _unloaded, isolated=True)
         self.source = source
+        self._where = where
+        self._is_async = is_async
+
+    @property  # type: ignore[override]
+    def fn(self) -> Callable[..., Any]:
+        """``grade``, loaded into this process the first time a sample is graded here."""
+        if self._fn is _unloaded:
+            self._fn, self._filename = load_source(self.name, self.source, where=self._where)
+        return self._fn
+
+    @fn.setter
+    def fn(self, value: Callable[..., Any]) -> None:
+        self._fn = value
 
     def call_spec(self) -> isolation.CallSpec:
         """A worker compiles the source itself (once per worker)."""
         if self._spec is None:
             self._spec = isolation.CallSpec.source(self.name, self.source)
         return self._spec
+
+
+def _unloaded(sample: Any, item: Any) -> float:  # pragma: no cover - replaced when loaded
+    raise RuntimeError("not loaded")
 
 
 def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:

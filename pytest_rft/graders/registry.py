@@ -12,17 +12,21 @@ imported, and ``graders/__init__.py`` imports them all.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import difflib
 import importlib
 import json
+import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, overload
 
 from ..errors import RftError
+from ..files import path_problem, read_text, shown_path
 from .base import Grader
 from .function import FunctionGrader
 
@@ -162,8 +166,10 @@ def build_grader(
                 fix="put the whole grader JSON in the file; {file: ...} takes no other keys",
             )
         data, file_where, file_dir = load_grader_file(definition["file"], base_dir, where)
-        return build_grader(name, data, base_dir=file_dir, where=file_where)
-    return _from_json(name, definition, base_dir=base_dir, where=where)
+        with nested(where, file_dir / Path(definition["file"]).name):
+            return build_grader(name, data, base_dir=file_dir, where=file_where)
+    with nested(where):
+        return _from_json(name, definition, base_dir=base_dir, where=where)
 
 
 def load_grader_file(file: Any, base_dir: Path, where: str) -> tuple[dict[str, Any], str, Path]:
@@ -174,19 +180,20 @@ def load_grader_file(file: Any, base_dir: Path, where: str) -> tuple[dict[str, A
     if not path.is_absolute():
         path = base_dir / path
     shown = file
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    problem = path_problem(path)
+    if problem:
+        raise RftError(f"grader file {shown_path(file)!r}: {problem}", where=where,
+                       fix="give a shorter, plain path")
+    if not path.exists():
         raise RftError(
             f"grader file '{shown}' not found (looked for {path})",
             where=where,
             fix="check the path; it is relative to " + str(base_dir),
-        ) from None
-    except OSError as exc:
-        raise RftError(f"cannot read grader file '{shown}': {exc}", where=where) from None
-    except UnicodeDecodeError:
-        raise RftError(f"grader file '{shown}' is not UTF-8 text", where=where,
-                       fix="save it as UTF-8") from None
+        )
+    try:
+        text = read_text(path, MAX_GRADER_FILE_BYTES)
+    except RftError as exc:
+        raise RftError(f"grader file '{shown}': {exc.message}", where=where, fix=exc.fix) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -195,6 +202,9 @@ def load_grader_file(file: Any, base_dir: Path, where: str) -> tuple[dict[str, A
             where=f"{shown}:{exc.lineno}:{exc.colno}",
             fix=f"fix the JSON (the file is used by {where})",
         ) from None
+    except RecursionError:
+        raise RftError(f"grader file '{shown}' is nested too deeply to read", where=where,
+                       fix="a grader needs a few levels of nesting at most") from None
     if not isinstance(data, dict):
         raise RftError(
             f"grader file '{shown}' must hold one JSON object (a grader with \"type\"), "
@@ -202,6 +212,39 @@ def load_grader_file(file: Any, base_dir: Path, where: str) -> tuple[dict[str, A
             where=where,
         )
     return data, shown, path.parent
+
+
+MAX_GRADER_FILE_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 32
+"""Grader definitions nested deeper than this (multi graders in multi graders, file references
+in files) are refused: no real grader needs it, and a file naming itself would never end."""
+_CHAIN: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("rft_grader_chain",
+                                                                        default=())
+
+
+@contextlib.contextmanager
+def nested(where: str, file: Path | None = None) -> Iterator[None]:
+    """One level deeper into a grader definition (``file``: the grader file entered): an
+    RftError when the definitions nest past MAX_DEPTH or a file refers back to itself."""
+    chain = _CHAIN.get()
+    if file is not None:
+        real = str(file.resolve())
+        files_in = [c for c in chain if c]
+        if real in files_in:
+            names = [os.path.basename(c) for c in files_in[files_in.index(real):]] + \
+                [os.path.basename(real)]
+            raise RftError(f"grader file refers back to itself: {' -> '.join(names)}",
+                           where=where, fix="break the cycle of {file: ...} references")
+    else:
+        real = ""
+    if len(chain) >= MAX_DEPTH:
+        raise RftError(f"grader definitions nest more than {MAX_DEPTH} levels deep",
+                       where=where, fix="flatten the multi graders / file references")
+    token = _CHAIN.set(chain + (real,))
+    try:
+        yield
+    finally:
+        _CHAIN.reset(token)
 
 
 def _from_json(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:

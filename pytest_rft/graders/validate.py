@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RftError
+from ..files import safe_filename, write_atomic
 from .registry import build_grader, load_grader_file
 
 
@@ -109,7 +110,7 @@ def export_graders(suite: Any, folder: Path) -> list[Path]:
     """Write each OpenAI-JSON grader of ``suite`` to ``folder/<suite>/<grader>.json`` (file
     references inlined, ``name`` set); Python-registered graders have no JSON and are skipped,
     and so are pytest-rft's own grader types and metrics."""
-    out = folder / suite.name
+    out = folder / safe_filename(suite.name)  # names are safe file names inside ``folder``
     written: list[Path] = []
     for name, definition in suite.grader_definitions.items():
         if not isinstance(definition, dict) or "type" not in definition:
@@ -118,7 +119,7 @@ def export_graders(suite: Any, folder: Path) -> list[Path]:
             continue  # pytest-rft's own (tool_call, nltk_bleu): OpenAI would refuse it
         data = {"name": name, **{k: v for k, v in definition.items() if k != "name"}}
         out.mkdir(parents=True, exist_ok=True)
-        path = out / f"{name}.json"
-        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        path = out / safe_filename(name, ".json")
+        write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         written.append(path)
     return written

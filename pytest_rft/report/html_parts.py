@@ -6,9 +6,12 @@ import re
 from html import escape
 from typing import Any
 
+from ..secrets import scrub
+
 
 def e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
+    """Scrubbed of secrets, then escaped for an attribute or element text."""
+    return escape("" if value is None else scrub(str(value)), quote=True)
 
 
 def num(value: float | None, digits: int = 4, signed: bool = False) -> str:
@@ -45,5 +48,5 @@ def anchor(text: str) -> str:
 
 
 def t(value: Any) -> str:
-    """Escaped for element text (quotes need no escaping there)."""
-    return escape("" if value is None else str(value), quote=False)
+    """Scrubbed of secrets, then escaped for element text (quotes need no escaping there)."""
+    return escape("" if value is None else scrub(str(value)), quote=False)

@@ -10,14 +10,14 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import __version__
-from ..baseline import Baseline, dumps
+from ..baseline import dump_chunks
 from ..compare import Comparison
 from ..runner import CallStats, SuiteRun
-from ..secrets import scrub
+from .. import secrets
 from ..summary import SuiteSummary, to_baseline
 
 
@@ -73,7 +73,7 @@ def comparison(c: Comparison | None) -> dict[str, Any] | None:
 
 def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | None,
           *, exitstatus: int, judge: Any = None,
-          encoded: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
+          encoded: Spool | dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
     """The report for :func:`write`: plain data, except each suite's ``items`` (an iterator, so
     one item at a time is encoded) and ``baseline`` (the baseline file's JSON text).
     ``encoded``: (run key, item id) -> :func:`encode_item` of that item, done beforehand."""
@@ -101,7 +101,8 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
             "baseline_problem": summary.baseline_problem if summary else None,
             "versus": comparison(summary.versus) if summary else None,
             # the object a baseline file holds, so ``--rft-baseline report.json`` reads it
-            "baseline": RawJSON(dumps(to_baseline(run, summary))) if summary else None,
+            "baseline": RawChunks(dump_chunks(to_baseline(run, summary, lazy=True)))
+                        if summary else None,
             "items": _items(run, summary, item_deltas, encoded or {}),
         })
     report = {"schema_version": SCHEMA_VERSION, "plugin_version": __version__,
@@ -119,7 +120,7 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
 
 
 def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, float],
-           encoded: dict[tuple[str, str], str]) -> Iterator[Any]:
+           encoded: Spool | dict[tuple[str, str], str]) -> Iterator[Any]:
     for item in run.items:
         text = encoded.get((run.key, item.id))
         if text is not None:
@@ -144,6 +145,50 @@ class RawJSON(str):
     """JSON text written into the report as it is."""
 
 
+class RawChunks:
+    """JSON text written into the report as it is, piece by piece (a baseline snapshot)."""
+
+    def __init__(self, chunks: Iterable[str]):
+        self.chunks = chunks
+
+
+class Spool:
+    """Items' report entries encoded ahead of the report (while the model still answers),
+    kept in a temporary file rather than in memory: a 200,000-item run's outputs would
+    otherwise stay in memory to the end. ``spool[key] = text``; ``spool.get(key)``."""
+
+    def __init__(self) -> None:
+        self._file: Any = None
+        self._where: dict[Any, tuple[int, int]] = {}
+        self._end = 0
+
+    def __setitem__(self, key: Any, text: str) -> None:
+        data = text.encode("utf-8")
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="rft-report-")
+        if self._file.tell() != self._end:
+            self._file.seek(self._end)
+        self._file.write(data)
+        self._where[key] = (self._end, len(data))
+        self._end += len(data)
+
+    def get(self, key: Any) -> str | None:
+        where = self._where.get(key)
+        if where is None:
+            return None
+        self._file.seek(where[0])
+        return self._file.read(where[1]).decode("utf-8")
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def close(self) -> None:
+        file, self._file = self._file, None
+        self._where.clear()
+        if file is not None:
+            file.close()
+
+
 def write(path: Path, pairs, calls, *, exitstatus: int, judge=None, encoded=None) -> None:
     """Write atomically (a reader never sees half a report), compact, and item by item: each
     piece goes through json.dumps's C encoder (json.dump, or any indent, runs the pure-Python
@@ -153,7 +198,7 @@ def write(path: Path, pairs, calls, *, exitstatus: int, judge=None, encoded=None
     and the file gets normal permissions (mkstemp makes it 0600)."""
     data = build(pairs, calls, exitstatus=exitstatus, judge=judge, encoded=encoded)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             _stream(handle, data)
@@ -172,15 +217,19 @@ def _umask() -> int:
 
 
 def _encode(value: Any) -> str:
-    """``value`` as compact JSON, secrets scrubbed. The C encoder walks the value itself
-    (dataclasses and numpy values through ``default``); a NaN or an odd key falls back to the
-    ``_plain`` copy (NaN/inf become null, keys strings)."""
+    """``value`` as compact JSON, secrets scrubbed before encoding. The C encoder walks the
+    value itself (dataclasses and numpy values through ``default``); a NaN or an odd key falls
+    back to the ``_plain`` copy (NaN/inf become null, keys strings). Text that may hold a secret
+    (or a lone surrogate) is encoded again from a scrubbed copy (``secrets.suspect``)."""
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default,
                           allow_nan=False)
     except (ValueError, TypeError):
-        text = json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"), default=str)
-    return scrub(text)
+        text = None
+    if text is None or secrets.suspect(text):
+        text = json.dumps(secrets.scrub_data(_plain(value)), ensure_ascii=False,
+                          separators=(",", ":"), default=str)
+    return text
 
 
 def _default(value: Any) -> Any:
@@ -196,8 +245,11 @@ def _default(value: Any) -> Any:
 def _stream(handle: Any, value: Any) -> None:
     """Write ``value`` as JSON: opened up only down to the item iterators, every other value
     encoded in one piece."""
-    if isinstance(value, RawJSON):
-        handle.write(scrub(value))
+    if isinstance(value, RawJSON):  # encoded by _encode or baseline.dumps: scrubbed already
+        handle.write(value)
+    elif isinstance(value, RawChunks):
+        for chunk in value.chunks:
+            handle.write(chunk)
     elif isinstance(value, Iterator) or isinstance(value, list) and _lazy(value):
         handle.write("[")
         for n, item in enumerate(value):
@@ -217,10 +269,10 @@ def _stream(handle: Any, value: Any) -> None:
 
 def _lazy(value: Any) -> bool:
     """Whether ``value`` holds an iterator or raw JSON (the suites do; a suite holds them)."""
-    if isinstance(value, (Iterator, RawJSON)):
+    if isinstance(value, (Iterator, RawJSON, RawChunks)):
         return True
     if isinstance(value, dict):
-        return any(isinstance(v, (Iterator, RawJSON)) or isinstance(v, list) and _lazy(v)
+        return any(isinstance(v, (Iterator, RawJSON, RawChunks)) or isinstance(v, list) and _lazy(v)
                    for v in value.values())
     if isinstance(value, list):
         return any(isinstance(v, dict) and _lazy(v) for v in value)

@@ -11,6 +11,7 @@ from tabulate import tabulate
 
 from .. import problems
 from ..runner import SuiteRun
+from ..files import append_text
 from ..secrets import scrub
 from ..summary import SuiteSummary, versus_rows
 from . import terminal
@@ -121,5 +122,4 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
 
 
 def append(path: Path, pairs: list[tuple[SuiteRun, SuiteSummary]]) -> None:
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(scrub(render(pairs)))
+    append_text(path, scrub(render(pairs)))
