@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..errors import RftError
+from ..secrets import without_surrogates
 
 ROLES = ("system", "developer", "user", "assistant")
 EFFORTS = ("minimal", "low", "medium", "high")
@@ -64,8 +65,8 @@ class Output:
         path = self.root / relative
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # a lone surrogate from the platform becomes its escape (``\\ud800``): JSON reads it back
-            path.write_bytes(text.encode("utf-8", "backslashreplace"))
+            # a lone surrogate from the platform is not text (a suite refuses it): U+FFFD
+            path.write_bytes(without_surrogates(text).encode("utf-8"))
         except OSError as exc:
             raise RftError(f"cannot write {relative}: {exc.strerror or exc}",
                            where=str(self.folder)) from None
@@ -114,10 +115,11 @@ class Output:
             shutil.rmtree(self.stage, ignore_errors=True)
 
     def write_json(self, relative: str, value: Any) -> Path:
-        return self.write_text(relative, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+        return self.write_text(relative, json.dumps(as_text(value), indent=2, ensure_ascii=False)
+                               + "\n")
 
     def write_jsonl(self, relative: str, rows: list[Any]) -> Path:
-        return self.write_text(relative, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+        return self.write_text(relative, "".join(json.dumps(as_text(r), ensure_ascii=False) + "\n"
                                                  for r in rows))
 
     def write_yaml(self, relative: str, value: dict[str, Any], header: str = "",
@@ -125,7 +127,7 @@ class Output:
         """``value`` as YAML after ``header``; ``comments[key]`` lines follow that key's value."""
         body = ""
         for key, item in value.items():
-            body += yaml.safe_dump({key: item}, sort_keys=False, allow_unicode=True, width=100,
+            body += yaml.safe_dump(as_text({key: item}), sort_keys=False, allow_unicode=True, width=100,
                                    default_flow_style=False)
             body += "".join(f"# {one_line(line, 400)}\n" for line in (comments or {}).get(key, []))
         return self.write_text(relative, header + body)
@@ -142,6 +144,18 @@ class Output:
         for i, n in enumerate(self.notes, start=1):
             lines += [f"{i}. **{n.title}**: {n.detail}", f"   - fix: {n.fix}", ""]
         return self.write_text("MIGRATION.md", "\n".join(lines).rstrip("\n") + "\n")
+
+
+def as_text(value: Any) -> Any:
+    """``value`` with each lone surrogate from the platform replaced by U+FFFD (not text: a suite
+    refuses it, and JSON or YAML would write it as an escape)."""
+    if isinstance(value, str):
+        return without_surrogates(value)
+    if isinstance(value, dict):
+        return {as_text(k): as_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_text(v) for v in value]
+    return value
 
 
 BACKUP = ".pytest-rft-backup"
