@@ -44,6 +44,14 @@ class BaselineItem:
     """[rows, sum of row precision, recall, F1] for the samples_* metrics."""
     stability: str = ""
     """stable-pass / stable-fail / flaky / unknown / no-score, from passes of n (for review)."""
+    confirm: list[int] | None = None
+    """[passes, n] of the item's confirmation repeats (``item_repeats``), drawn beyond the main
+    ones: they count in its regression test only, never in the suite's numbers."""
+
+    def all_passes(self) -> tuple[int, int]:
+        """Passing repeats and repeats, main and confirmation together."""
+        extra = self.confirm or (0, 0)
+        return self.passes + int(extra[0]), self.n + int(extra[1])
 
 
 @dataclass

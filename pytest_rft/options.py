@@ -59,7 +59,19 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
      "how OpenAI is called: direct (default: JSON over aiohttp, no SDK), or the openai SDK: "
      "sdk / httpx (its default client) or aiohttp"),
     ("retry-backoff", {"type": float}, "first backoff in seconds, doubling per retry (default 0.5)"),
-    ("bootstrap", {"type": int}, "bootstrap resamples for confidence intervals (default 1000)"),
+    ("bootstrap", {"type": int}, "bootstrap resamples for the intervals of label metrics "
+                                 "(default 1000)"),
+    ("inconclusive", {"choices": ["pass", "fail", "exit2"]},
+     "what a gate that can't tell (INCONCLUSIVE) does to the build: pass (default: exit 0, "
+     "said loudly), fail (the gate fails), exit2 (the gate passes, the run exits with 2)"),
+    ("correction", {"choices": ["holm", "bh", "none"]},
+     "correction for the many tests of a build (every baseline gate, model and suite; every "
+     "item tested for a regression): holm (default, family-wise), bh (false discovery rate), "
+     "none"),
+    ("item-repeats", {"type": int}, "confirmation repeats for an item tested for a regression "
+                                    "(and for each passing item of a baseline being written); "
+                                    "0 turns them off (default: the suite's item_repeats, "
+                                    "else 15)"),
     ("seed", {"type": int}, "seed of the bootstrap and of retry jitter (default 0)"),
     ("grader-isolation", {"choices": ["on", "off"]}, "run python graders in worker processes "
                                                      "with time and memory limits (default on)"),
@@ -78,11 +90,12 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
 DEFAULTS = {"http-client": "direct", "concurrency": 16, "timeout": 60.0, "max-retries": 4,
             "retry-backoff": 0.5, "bootstrap": 1000, "seed": 0, "baseline-update": False,
             "suite-pattern": ["rft_*.yaml", "*.rft.yaml"], "grader-isolation": "on",
-            "grader-timeout": 120.0, "grader-memory": "2GB", "batch-poll": 30.0}
-MAXIMUM = {"repeats": 10_000}
+            "grader-timeout": 120.0, "grader-memory": "2GB", "batch-poll": 30.0,
+            "inconclusive": "pass", "correction": "holm"}
+MAXIMUM = {"repeats": 10_000, "item-repeats": 10_000}
 MINIMUM = {"budget-tokens": 1, "budget-cost": 0.0, "repeats": 1, "limit": 0, "concurrency": 1,
            "timeout": 0.001, "max-retries": 0, "retry-backoff": 0.0, "bootstrap": 0,
-           "grader-timeout": 0.001, "batch-poll": 0.0}
+           "grader-timeout": 0.001, "batch-poll": 0.0, "item-repeats": 0}
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -133,8 +146,11 @@ def validate(config: pytest.Config) -> None:
         parse_size(option(config, "grader-memory"))
     except ValueError as exc:
         raise pytest.UsageError(f"--rft-grader-memory / rft_grader_memory: {exc}") from None
-    if option(config, "grader-isolation") not in ("on", "off"):
-        raise pytest.UsageError("--rft-grader-isolation / rft_grader_isolation must be on or off")
+    for name in ("grader-isolation", "inconclusive", "correction"):
+        choices = next(k for n, k, _ in OPTIONS if n == name)["choices"]
+        if option(config, name) not in choices:
+            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be one of "
+                                    f"{', '.join(choices)}, got {option(config, name)!r}")
     for name, low in MINIMUM.items():
         value = option(config, name)
         if value is not None and not value >= low:

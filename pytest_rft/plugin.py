@@ -358,10 +358,13 @@ class GateItem(_RftNode):
         result = next(g for g in self.summary().gates if g.label == self.gate.label)
         self.show(result.status)
         self.user_properties.append((self.gate.metric, result.value))
+        self.user_properties.append(("verdict", result.verdict))
         if result.delta is not None:
             self.user_properties.append((f"{self.gate.metric}.delta_vs_baseline", result.delta))
-        if not result.passed:
+        if result.verdict == "FAIL":
             raise RftFailure(f"gate failed: {result.detail}")
+        if result.inconclusive and option(self.config, "inconclusive") == "fail":
+            raise RftFailure(f"gate INCONCLUSIVE (--rft-inconclusive=fail): {result.detail}")
 
 
 def _selected_runs(session: pytest.Session) -> list[SuiteRun]:
@@ -547,3 +550,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput["rft"] = state.worker_output()
         return
     state.finish(int(exitstatus))
+    if option(config, "inconclusive") == "exit2" and session.exitstatus == 0 \
+            and state.inconclusive_gates():
+        session.exitstatus = 2  # its own status: no gate failed, some could not tell

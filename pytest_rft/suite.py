@@ -143,6 +143,25 @@ class SuiteConfig(_Strict):
     max_cost: float | None = Field(None, gt=0)
     """Cost budget of this suite per run, USD (all models); see budget.py."""
     judge: JudgeConfig | None = None
+    cluster: str | None = None
+    """The record field that groups items which are not independent (items cut from one
+    document, one topic, one user): ``document_id`` or ``meta.topic``. Every interval and test
+    is then cluster-robust."""
+    item_repeats: int | None = Field(None, ge=0, le=MAX_REPEATS)
+    """Confirmation repeats for items tested for a regression (default: --rft-item-repeats,
+    else 15; 0 turns them off); they never count in the suite's numbers."""
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None:
+            from .labels import _parse_path
+
+            path = value[5:] if value.startswith("item.") else value
+            if not path or _parse_path(path) is None:
+                raise ValueError("a field path into the record, such as document_id or "
+                                 "meta.topic")
+        return value
 
     @field_validator("suite")
     @classmethod
@@ -171,6 +190,7 @@ class Suite:
     threshold_note: str | None = None
     """Set when the suite's and the primary grader's thresholds differ: which one wins."""
     _sampling: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _clusters: dict[str, object] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -203,6 +223,19 @@ class Suite:
         return [{"role": m["role"], "content": template.render(m["content"], context)}
                 for m in self.prompt]
 
+    def clusters(self) -> dict[str, object] | None:
+        """Item id -> its cluster (``cluster:``), worked out once; an item without the field is
+        a cluster of its own. None when the suite has no ``cluster:``."""
+        if self.config.cluster is None:
+            return None
+        if self._clusters is None:
+            from .labels import _parse_path
+
+            path = self.config.cluster
+            steps = _parse_path(path[5:] if path.startswith("item.") else path) or ()
+            self._clusters = {item.id: _lookup(item.data, steps, item.id) for item in self.items}
+        return self._clusters
+
     def default_models(self) -> list[str]:
         """``model:`` (one or a list), else the names under ``models:``."""
         model = self.config.model
@@ -226,6 +259,23 @@ class Suite:
         if "seed" in params:
             params["seed"] += repeat
         return params
+
+
+def _lookup(data: Any, steps: tuple, item_id: str) -> object:
+    """The value at ``steps`` in a record (hashable), or a cluster of its own when absent."""
+    value: Any = data
+    for step in steps:
+        if isinstance(step, str) and isinstance(value, dict) and step in value:
+            value = value[step]
+        elif isinstance(step, int) and isinstance(value, list) and -len(value) <= step < len(value):
+            value = value[step]
+        else:
+            return ("no cluster", item_id)
+    if value is None:
+        return ("no cluster", item_id)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return value
 
 
 def confined(base: Path, name: str, roots: tuple[Path, ...] | None, where: str, what: str) -> Path:
