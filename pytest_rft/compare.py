@@ -152,6 +152,18 @@ def dropped(then: PassView, now: PassView, threshold: float) -> bool:
             and then.passes / then.n - now.passes / now.n >= 0.5 - 1e-9)
 
 
+def judge_items(comparisons: list[Comparison], family: int, correction: str,
+                undecided: list[Comparison] | None = None, alpha: float = 0.05) -> None:
+    """Decide a build's item tests together (every comparison's ``item_p``), corrected over
+    ``family`` items; only ``undecided`` comparisons (default: all) get their ``regressed``."""
+    tested = [(c, i) for c in comparisons for i in c.item_p]
+    adjusted = adjust([c.item_p[i] for c, i in tested], family, correction)
+    for comparison in (comparisons if undecided is None else undecided):
+        comparison.regressed = [i for (c, i), p in zip(tested, adjusted)
+                                if c is comparison and p < alpha]
+        comparison.item_family, comparison.correction = family, correction
+
+
 def confirm_regressions(item_p: dict[str, float], family: int, alpha: float = 0.05,
                         correction: str = "holm") -> list[str]:
     """The tested items that fail as regressed: p-value below ``alpha`` after ``correction``

@@ -139,8 +139,12 @@ class PairedBinary(Estimate):
             return 0.0 if diff == 0 else math.copysign(math.inf, diff)
         return diff / math.sqrt(var)
 
+    def p_tango(self, bound: float) -> float:
+        """Tango's one-sided p-value alone, against "the delta is at least ``bound``"."""
+        return _normal_cdf(self._z(bound))
+
     def p_below(self, bound: float) -> float | None:
-        p = _normal_cdf(self._z(bound))
+        p = self.p_tango(bound)
         if bound <= 0:  # "worse than the baseline" also needs the exact McNemar test
             p = max(p, mcnemar_worse(self.down, self.up))
         return p

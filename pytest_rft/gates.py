@@ -3,11 +3,11 @@
 An absolute gate (``min``/``max``) is a threshold on this run's value; its interval is shown and
 it says when the interval straddles the bound. A baseline gate is a non-inferiority test with
 ``max_drop`` as its margin m, read from the interval of the paired delta at the gate's
-confidence c (one-sided, so the interval shown is two-sided at 2c - 1):
+confidence c (95% by default; each side errs with probability (1 - c) / 2):
 
 * FAIL when the data show a drop beyond the margin: the upper bound is below -m, i.e. the
-  one-sided p-value of "the drop is at most m" is below 1 - c -- after the build's correction
-  for many tests (Holm by default: every baseline gate of every model and suite of the run);
+  one-sided p-value of "the drop is at most m" is below (1 - c) / 2 -- after the build's
+  correction for many tests (Holm by default: every baseline gate of every model and suite);
 * PASS when the data rule out such a drop: the lower bound is above -m (no correction is
   needed: a build passes only when every gate does);
 * INCONCLUSIVE otherwise, and always with fewer than ``MIN_PAIRED`` paired items; the reason is
@@ -47,7 +47,7 @@ class GateResult:
     delta: float | None = None
     delta_ci: tuple[float | None, float | None] = (None, None)
     level: float = 0.95
-    """Level of ``delta_ci`` (two-sided): 2c - 1 for a gate of confidence c."""
+    """Level of ``delta_ci`` (two-sided): the gate's confidence."""
     p_value: float | None = None
     """One-sided p-value of "the drop is at most the margin" (uncorrected)."""
     p_adjusted: float | None = None
@@ -150,7 +150,7 @@ def _baseline_numbers(gate: Gate, metrics: dict[str, Metric], comparison: "Compa
     value = metric.value if metric else None
     ci = (metric.ci_low, metric.ci_high) if metric else (None, None)
     result = GateResult(label=gate.label, metric=gate.metric, value=value, ci=ci, verdict="FAIL",
-                        detail="", kind="baseline", gate=gate, level=2 * gate.confidence - 1)
+                        detail="", kind="baseline", gate=gate, level=gate.confidence)
     if writing:
         result.verdict = "PASS"
         result.detail = (f"{gate.metric} = {_num(value)}: this run becomes the baseline "
@@ -172,7 +172,7 @@ def _baseline_numbers(gate: Gate, metrics: dict[str, Metric], comparison: "Compa
     if est.reason is None:
         result.delta_ci = est.interval(result.level)
         result.p_value = est.p_below(-gate.max_drop)
-        low = est.lower(gate.confidence)
+        low = result.delta_ci[0]
         result.rules_out = None if low is None else max(0.0, -low)
     return result
 
@@ -183,7 +183,7 @@ def decide(result: GateResult, p_adjusted: float | None, *, correction: str = "n
     gate, delta = result.gate, result.delta_info
     assert gate is not None and delta is not None
     result.p_adjusted, result.correction, result.family = p_adjusted, correction, family
-    alpha = 1.0 - gate.confidence
+    alpha = (1.0 - gate.confidence) / 2  # each side of the interval
     est, margin = delta.estimate, gate.max_drop
     p_ok = est.p_above(-margin) if est.reason is None else None
     if delta.n < MIN_PAIRED:
@@ -201,14 +201,31 @@ def decide(result: GateResult, p_adjusted: float | None, *, correction: str = "n
     return result
 
 
+def judge_gates(gates: list[GateResult], family: int, correction: str,
+                undecided: list[GateResult] | None = None) -> None:
+    """Decide a build's tested baseline gates together: each p-value corrected over ``family``
+    tests (the ones not in ``gates`` count as p = 1). Only ``undecided`` (default: all) get a
+    verdict; the others keep theirs (given earlier, with fewer tests known: still valid)."""
+    from .estimates import adjust
+
+    tested = [g for g in gates if g.tested]
+    adjusted = adjust([1.0 if g.p_value is None else g.p_value for g in tested], family,
+                      correction)
+    pending = None if undecided is None else {id(g) for g in undecided}
+    for gate, p in zip(tested, adjusted):
+        if pending is None or id(gate) in pending:
+            decide(gate, p, correction=correction, family=family)
+
+
 def _why_undecided(result: GateResult, alpha: float) -> str:
     gate, delta = result.gate, result.delta_info
     assert gate is not None and delta is not None
     est = delta.estimate
+    if isinstance(est, PairedBinary) and est.p_tango(-gate.max_drop) < alpha \
+            <= mcnemar_worse(est.down, est.up):
+        return (f"too few discordant items ({est.down} down, {est.up} up) for the exact "
+                "McNemar test to reach the level")
     if result.p_value is not None and result.p_value < alpha:
-        if isinstance(est, PairedBinary) and mcnemar_worse(est.down, est.up) >= alpha:
-            return (f"too few discordant items ({est.down} down, {est.up} up) for the exact "
-                    "McNemar test to reach the level")
         return (f"a drop beyond the margin alone (p={_p(result.p_value)}), not after "
                 f"{result.correction} over the build's {result.family} baseline-gate tests")
     low, high = result.delta_ci
@@ -247,9 +264,9 @@ def explain(result: GateResult) -> str:
     parts.append(f"margin {gate.max_drop:g}")
     verdict = result.verdict
     if verdict == "FAIL":
-        verdict += f": a drop beyond {gate.max_drop:g}, at {gate.confidence:.0%} confidence"
+        verdict += f": a drop beyond {gate.max_drop:g} (the interval lies below -{gate.max_drop:g})"
     elif verdict == "PASS":
-        verdict += f": no drop beyond {gate.max_drop:g}, at {gate.confidence:.0%} confidence"
+        verdict += f": no drop beyond {gate.max_drop:g} (the interval lies above -{gate.max_drop:g})"
     else:
         verdict += f": {result.reason}"
     if result.rules_out is not None:

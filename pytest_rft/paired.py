@@ -16,7 +16,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .estimates import Estimate, TEstimate, Unavailable, paired_estimate, t_quantile
+from .estimates import (Estimate, PairedBinary, TEstimate, Unavailable, paired_estimate,
+                        t_quantile)
 from .labels import MIN_LABEL_ITEMS, prf, supported
 from .lazy_numpy import np
 from .stats import _resampled_sums, z_value
@@ -39,7 +40,8 @@ class PairedDelta:
     """current - baseline (negative = worse for higher-is-better metrics)."""
     estimate: Estimate
     confidence: float = 0.95
-    """One-sided confidence of each claim (the interval shown is two-sided at 2c - 1)."""
+    """Level of the two-sided interval; each one-sided claim read from it (worse than, no worse
+    than a bound) errs with probability (1 - confidence) / 2."""
     correlation: float | None = None
     """Pearson correlation of the per-item values of the two runs."""
     spread: float | None = None
@@ -52,7 +54,7 @@ class PairedDelta:
 
     @property
     def level(self) -> float:
-        return 2 * self.confidence - 1
+        return self.confidence
 
     @property
     def ci_low(self) -> float | None:
@@ -71,8 +73,13 @@ class PairedDelta:
         """Items (at these repeats) and repeats (at these items) for an 80%-power verdict."""
         if self.spread is None or self.n < 2:
             return None
+        floor = 0
+        if isinstance(self.estimate, PairedBinary) and margin > 0:
+            # with no discordant item at all, Tango's bound alone is z^2 / (n + z^2)
+            z = z_value(self.confidence)
+            floor = math.ceil(z * z * (1 - margin) / margin)
         return size_hints(self.spread, self.n, margin, self.confidence, family,
-                          within_var=self.within_var, repeats=self.repeats)
+                          within_var=self.within_var, repeats=self.repeats, floor=floor)
 
 
 @dataclass
@@ -94,16 +101,17 @@ class SizeHints:
 
 
 def size_hints(spread: float, n: int, margin: float, confidence: float, family: int = 1, *,
-               within_var: float | None = None, repeats: int = 1) -> SizeHints:
-    k_pass = z_value(confidence, two_sided=False) + z_value(POWER, two_sided=False)
-    alpha_fail = (1 - confidence) / max(family, 1)
+               within_var: float | None = None, repeats: int = 1, floor: int = 0) -> SizeHints:
+    k_pass = z_value(confidence) + z_value(POWER, two_sided=False)
+    alpha_fail = (1 - confidence) / 2 / max(family, 1)
     k_fail = z_value(1 - alpha_fail, two_sided=False) + z_value(POWER, two_sided=False)
     se = spread / math.sqrt(n)
     detects = margin + k_fail * se * _t_inflation(n - 1)
     pass_items = None
     if margin > 0:
         low_sd, high_sd = _spread_range(spread, n)
-        pass_items = (_items_for(low_sd, margin, k_pass), _items_for(high_sd, margin, k_pass))
+        pass_items = (max(floor, _items_for(low_sd, margin, k_pass)),
+                      max(floor, _items_for(high_sd, margin, k_pass)))
     pass_repeats = None
     if margin > 0 and within_var is not None and within_var > 0:
         target = n * (margin / k_pass) ** 2  # per-item variance of the delta that would do
@@ -122,17 +130,17 @@ def _t_inflation(df: float) -> float:
     """How much wider t is than the normal at the hints' quantiles (a small-n correction)."""
     if df < 1:
         return 2.0
-    return t_quantile(0.95, df) / z_value(0.95, two_sided=False)
+    return t_quantile(0.975, df) / z_value(0.95)
 
 
 def _spread_range(spread: float, n: int) -> tuple[float, float]:
     """An 80% interval for the true spread (chi-square on n - 1 df); narrow at large n."""
     if n < 3:
         return spread, spread
-    from scipy.stats import chi2
+    from scipy.special import chdtri  # the chi-square quantile: chdtri(df, 1 - q)
 
     df = n - 1
-    return (spread * math.sqrt(df / chi2.ppf(0.9, df)), spread * math.sqrt(df / chi2.ppf(0.1, df)))
+    return (spread * math.sqrt(df / chdtri(df, 0.1)), spread * math.sqrt(df / chdtri(df, 0.9)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,11 +174,8 @@ def _spread(estimate: Estimate, diffs: np.ndarray) -> float | None:
     totals scaled to items), for the size hints."""
     if isinstance(estimate, TEstimate):
         return estimate.se * math.sqrt(len(diffs))
-    if len(diffs) >= 2:
-        sd = float(np.std(diffs, ddof=1))
-        if sd > 0:
-            return sd
-        return math.sqrt(1.0 / len(diffs))  # no item moved: as if one in n had (by up to 1)
+    if isinstance(estimate, PairedBinary):
+        return math.sqrt((estimate.down + estimate.up) / estimate.n)  # unchanged: sd of d
     return None
 
 

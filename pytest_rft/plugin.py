@@ -286,6 +286,10 @@ class RftItem(_RftNode):
                   + f" n={primary.n}") if primary else "no score"
         if delta is not None:
             status += f" Δ{delta:+.3f}"
+        if comparison and self.item.id in comparison.regressed:
+            status += " regressed"
+        elif comparison and self.item.id in comparison.dropped:
+            status += " dropped, not confirmed"
         if flaky:
             status += " flaky"
         self.show(status)
@@ -308,7 +312,8 @@ class RftItem(_RftNode):
 
 
 def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: int = 160) -> str:
-    """Why an item counts as regressed: its baseline and current scores, and its outputs."""
+    """Why an item counts as regressed: its baseline and current passes (main and confirmation
+    repeats), the test and its correction, and its outputs."""
     comparison = summary.comparison
     assert comparison is not None
     base = comparison.baseline.items[item_id]
@@ -316,9 +321,17 @@ def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: in
     now = summary.items[item_id]
     then_score = base.scores.get(comparison.baseline.primary, {}).get("mean")
     now_score = now.scores[primary].mean if primary in now.scores else None
-    lines = [f"regressed: stable-pass in the baseline ({comparison.baseline.model}: "
-             f"{primary}={_num(then_score)}, {base.passes}/{base.n} repeats passed) and stable-fail "
-             f"now ({primary}={_num(now_score)}, {now.n_pass}/{len(now.primary_values)} passed)"]
+    from .stats import pass_counts
+
+    then_passes, then_n = base.all_passes()
+    confirm = pass_counts(run.confirm.get(item_id, []), primary, run.suite.pass_threshold)
+    now_passes, now_n = now.n_pass + confirm[0], len(now.primary_values) + confirm[1]
+    lines = [f"regressed: passed in the baseline ({comparison.baseline.model}: "
+             f"{primary}={_num(then_score)}, {then_passes}/{then_n} repeats passed) and fails now "
+             f"({primary}={_num(now_score)}, {now_passes}/{now_n} repeats passed, "
+             f"{confirm[1]} of them confirmation repeats); one-sided Fisher exact "
+             f"p={comparison.item_p[item_id]:.2g}, below {0.05:g} after {comparison.correction} "
+             f"over the build's {comparison.item_family or len(comparison.paired)} items"]
     lines.append(outputs_text(run, item_id, width))
     return "\n".join(lines)
 

@@ -336,8 +336,8 @@ class RftSession:
         here -- deselected, or on another xdist worker -- count as p = 1). Verdicts already
         given stay: deciding later with more tests known only adds rejections that were valid
         then too."""
-        from .estimates import adjust
-        from .gates import decide
+        from .compare import judge_items
+        from .gates import judge_gates
 
         summaries = [self.summaries[r.key] for r in self.runs if r.key in self.summaries]
         for summary in summaries:
@@ -345,25 +345,13 @@ class RftSession:
                 self._apply_worker_verdicts(summary, self._worker_verdicts.pop(summary.key))
         correction = option(self.config, "correction")
         gates = [g for s in summaries for g in s.gates if g.tested]
-        family = self.gate_family()
-        adjusted = adjust([1.0 if g.p_value is None else g.p_value for g in gates], family,
-                          correction)
-        for gate, p in zip(gates, adjusted):
-            if id(gate) not in self._decided:
-                decide(gate, p, correction=correction, family=family)
-                self._decided.add(id(gate))
-        tested = [(s.comparison, i) for s in summaries if s.comparison is not None
-                  for i in s.comparison.item_p]
-        items = self.item_family()
-        adjusted = adjust([c.item_p[i] for c, i in tested], items, correction)
-        for s in summaries:
-            comparison = s.comparison
-            if comparison is None or id(comparison) in self._decided:
-                continue
-            comparison.regressed = [i for (c, i), p in zip(tested, adjusted)
-                                    if c is comparison and p < ITEM_ALPHA]
-            comparison.item_family, comparison.correction = items, correction
-            self._decided.add(id(comparison))
+        undecided = [g for g in gates if id(g) not in self._decided]
+        judge_gates(gates, self.gate_family(), correction, undecided)
+        self._decided.update(id(g) for g in undecided)
+        comparisons = [s.comparison for s in summaries if s.comparison is not None]
+        pending = [c for c in comparisons if id(c) not in self._decided]
+        judge_items(comparisons, self.item_family(), correction, pending, alpha=ITEM_ALPHA)
+        self._decided.update(id(c) for c in pending)
 
     def _apply_worker_verdicts(self, summary: SuiteSummary, verdicts: dict[str, Any]) -> None:
         from .gates import decide
@@ -411,6 +399,11 @@ class RftSession:
         return reference is run
 
     def item_repeats(self, run: SuiteRun) -> int:
+        """Confirmation repeats per tested item; none when the samples come from a file or a
+        batch (``--rft-regrade``, batch modes: nothing more can be drawn)."""
+        if any(option(self.config, mode) for mode in ("regrade", "batch", "batch-export",
+                                                      "batch-import")):
+            return 0
         value = option(self.config, "item-repeats")
         if value is None:
             value = run.suite.config.item_repeats

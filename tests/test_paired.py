@@ -23,13 +23,13 @@ def _data():
 
 
 # scipy 1.17.1, computed once on _data() (d = cur - base):
-#   scipy.stats.ttest_rel(cur, base).confidence_interval(0.90)
+#   scipy.stats.ttest_rel(cur, base).confidence_interval(0.95)
 #   scipy.stats.ttest_rel(cur, base, alternative="less").pvalue
 #   scipy.stats.ttest_1samp(d, -0.02, alternative="less").pvalue      (drop beyond 0.02?)
 #   scipy.stats.ttest_1samp(d, -0.05, alternative="greater").pvalue   (no drop beyond 0.05?)
 #   numpy.corrcoef(cur, base)[0, 1]
 SCIPY_DELTA = -0.031967556888704146
-SCIPY_CI90 = (-0.04266412172129083, -0.02127099205611746)
+SCIPY_CI95 = (-0.04473158978009593, -0.019203523997312365)
 SCIPY_P_LESS = 8.307619464789351e-07
 SCIPY_P_BEYOND_002 = 0.03297737180445912
 SCIPY_P_WITHIN_005 = 0.00292714266632498
@@ -41,8 +41,8 @@ def test_paired_delta_is_the_paired_t_test():
     d = compare_values("acc.mean", cur, base)
     assert d.n == 200 and d.delta == pytest.approx(SCIPY_DELTA)
     assert d.correlation == pytest.approx(CORRELATION)
-    assert d.level == pytest.approx(0.90)  # one-sided 95% claims: the 90% interval
-    assert (d.ci_low, d.ci_high) == pytest.approx(SCIPY_CI90, rel=1e-9)
+    assert d.level == pytest.approx(0.95)
+    assert (d.ci_low, d.ci_high) == pytest.approx(SCIPY_CI95, rel=1e-9)
     assert d.p_value == pytest.approx(SCIPY_P_LESS, rel=1e-6)
     assert d.estimate.p_below(-0.02) == pytest.approx(SCIPY_P_BEYOND_002, rel=1e-9)
     assert d.estimate.p_above(-0.05) == pytest.approx(SCIPY_P_WITHIN_005, rel=1e-9)
@@ -86,7 +86,7 @@ def test_binary_values_take_tango_and_exact_mcnemar():
     assert mcnemar_worse(7, 2) == pytest.approx(0.08984375)
     assert d.p_value == pytest.approx(max(0.08984375, 0.5 * (1 + erf_(-5 / 3 / np.sqrt(2)))))
     low, high = d.ci_low, d.ci_high
-    assert low < d.delta < high and est._z(low) == pytest.approx(1.6448536, abs=1e-6)
+    assert low < d.delta < high and est._z(low) == pytest.approx(1.959964, abs=1e-6)
     # all three consecutive too few discordant pairs: exact p is 0.125, never below 0.05
     assert mcnemar_worse(3, 0) == pytest.approx(0.125)
 
@@ -192,7 +192,7 @@ def test_baseline_gate_verdicts():
 
     bad = verdict(-0.08, 0.05)
     assert bad.verdict == "FAIL" and not bad.passed and bad.delta < -0.06
-    assert "a drop beyond 0.02" in bad.detail and "90% CI" in bad.detail
+    assert "a drop beyond 0.02" in bad.detail and "95% CI" in bad.detail
     fine = verdict(0.0, 0.01)  # rules out a drop of 0.02
     assert fine.verdict == "PASS" and fine.rules_out < 0.02
     small = verdict(-0.01, 0.01)  # a real drop, but provably within the margin
@@ -218,7 +218,7 @@ def test_the_builds_correction_decides_a_borderline_fail():
                for k, v in enumerate(base_means)})
     gate = Gate(metric="acc.mean", baseline=True, max_drop=0.02)
     alone = check_gate(gate, {}, compare(now, then, ["acc.mean"]))
-    assert alone.verdict == "FAIL" and 0.05 / 200 < alone.p_value < 0.05
+    assert alone.verdict == "FAIL" and 0.025 / 200 < alone.p_value < 0.025
     many = decide(check_gate(gate, {}, compare(now, then, ["acc.mean"])),
                   min(1.0, alone.p_value * 200), correction="holm", family=200)
     assert many.verdict == "INCONCLUSIVE"

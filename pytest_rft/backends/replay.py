@@ -51,7 +51,8 @@ def load_replay(path: Path, model: str | None = None) -> dict[Key, dict[str, Any
         if model is not None and run.get("model") != model:
             continue
         for item in run["items"]:
-            for sample in (item or {}).get("samples") or []:
+            item = item or {}
+            for sample in [*(item.get("samples") or []), *(item.get("confirm_samples") or [])]:
                 key = (str(run.get("suite")), str(item.get("id")), int(sample.get("repeat", 0)))
                 if key in recorded:
                     raise RftError(f"item {key[1]!r} repeat {key[2]} of suite {key[0]!r} is "

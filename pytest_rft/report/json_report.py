@@ -147,11 +147,16 @@ def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, f
             yield RawJSON(text)
         else:
             yield _item(item.id, summary.items.get(item.id) if summary else None,
-                        item_deltas.get(item.id), run.results.get(item.id, []))
+                        item_deltas.get(item.id), run.results.get(item.id, []),
+                        run.confirm.get(item.id))
 
 
-def _item(item_id: str, stats: Any, delta: float | None, samples: list[Any]) -> dict[str, Any]:
-    return {"id": item_id, "stats": stats, "delta_vs_baseline": delta, "samples": samples}
+def _item(item_id: str, stats: Any, delta: float | None, samples: list[Any],
+          confirm: list[Any] | None = None) -> dict[str, Any]:
+    entry = {"id": item_id, "stats": stats, "delta_vs_baseline": delta, "samples": samples}
+    if confirm:  # confirmation repeats: the item's regression test only
+        entry["confirm_samples"] = confirm
+    return entry
 
 
 def encode_item(run: SuiteRun, item_id: str, stats: Any) -> str:
