@@ -69,6 +69,10 @@ class Baseline:
     plugin_version: str = ""
     source: str = "pytest-rft"
     """Where the scores come from: a pytest-rft run, a report, an imported OpenAI eval run."""
+    partial_updates: list[dict[str, Any]] = field(default_factory=list)
+    """Runs that updated only some items since the last full update (``-k``, ``--rft-limit``):
+    ``{created, model, repeats, items}`` each. The model, metrics and digests above are the
+    last full update's; a full update empties this."""
     path: str | None = None
     """The file it was read from (not written)."""
 
@@ -112,6 +116,22 @@ def callable_source(fn: Any) -> str:
         return getattr(fn, "__qualname__", repr(fn))
 
 
+def partial_update(old: Baseline, new: Baseline, dataset_ids: set[str]) -> Baseline:
+    """``old`` with the items of a partial run (``new``: -k, --rft-limit) replaced, and the other
+    items of the dataset kept. The suite-level fields (model, repeats, metrics, digests, date)
+    stay the last full update's: metrics of a subset would misdescribe the file's items, and
+    the kept items' spread is not in this run to recompute them. The run is recorded under
+    ``partial_updates`` instead, so a reviewer sees which runs the items come from."""
+    items = {k: v for k, v in old.items.items() if k in dataset_ids}
+    items.update(new.items)
+    record = {"created": new.created, "model": new.model, "repeats": new.repeats,
+              "items": len(new.items)}
+    return Baseline(suite=old.suite, model=old.model, repeats=old.repeats, primary=old.primary,
+                    pass_threshold=old.pass_threshold, items=items, metrics=old.metrics,
+                    digests=old.digests, created=old.created, plugin_version=old.plugin_version,
+                    source=old.source, partial_updates=[*old.partial_updates, record])
+
+
 # --------------------------------------------------------------------------------------------
 # Writing
 
@@ -126,6 +146,8 @@ def dumps(baseline: Baseline) -> str:
     """Diff-friendly JSON: sorted keys, one metric and one item per line."""
     data = _fields(baseline)  # shallow: json.dumps walks the rest (asdict's deep copy is slow)
     data.pop("path", None)
+    if not data["partial_updates"]:
+        del data["partial_updates"]  # a full update's file is as before
     items = {k: _fields(v) for k, v in data.pop("items").items()}
     metrics = data.pop("metrics")
     data["schema_version"] = SCHEMA_VERSION
@@ -209,7 +231,9 @@ def from_dict(data: dict[str, Any], path: Path | None = None) -> Baseline:
             primary=data["primary"], pass_threshold=float(data["pass_threshold"]), items=items,
             metrics=data.get("metrics", {}), digests=data.get("digests", {}),
             created=data.get("created", ""), plugin_version=data.get("plugin_version", ""),
-            source=data.get("source", "pytest-rft"), path=str(path) if path else None)
+            source=data.get("source", "pytest-rft"),
+            partial_updates=list(data.get("partial_updates") or []),
+            path=str(path) if path else None)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RftError(f"malformed baseline ({type(exc).__name__}: {exc})", where=where,
                        fix="re-create it with 'pytest --rft-baseline-update'") from None

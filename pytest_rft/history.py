@@ -72,7 +72,8 @@ def record(run: Any, summary: Any, *, git_commit: str | None, created: str) -> d
         "items": len(run.items),
         "metrics": metrics,
         "gates": gates,
-        "passed": all(g["passed"] for g in gates),
+        # None when a subset run selected no gate: its numbers judged nothing
+        "passed": all(g["passed"] for g in gates) if getattr(summary, "judged", True) else None,
     }
 
 

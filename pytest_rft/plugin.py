@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
+from . import problems
 from .errors import RftError
 from .options import add_options, option, validate
 from .secrets import scrub
@@ -216,8 +217,17 @@ class SuiteCollector(pytest.Collector):
         return lambda what, model: f"{prefix}::{what}[{model}]"
 
 
-class RftFailure(Exception):
-    """An item or gate outcome, shown as its message without a traceback."""
+class RftFailure(AssertionError):
+    """A verdict against an item or gate (a gate missed, a regression, a critical item below
+    its threshold), shown as its message without a traceback. An ``AssertionError``, like a
+    failed ``assert``: reporters that tell failures from crashes (allure: "failed", not
+    "broken") file it as a test failure."""
+
+
+class RftBroken(Exception):
+    """An item that could not be judged: its samples have errors (a model call that failed, a
+    grader that crashed) or were never taken. Errors are not scores, nor verdicts: allure shows
+    it as "broken". Shown as its message without a traceback."""
 
 
 RFT_MARK = pytest.mark.rft
@@ -227,25 +237,42 @@ class _RftNode(pytest.Item):
     run: SuiteRun  # set by the subclass's constructor (one level of keyword passing, not two)
 
     def repr_failure(self, excinfo):  # type: ignore[override]
-        if isinstance(excinfo.value, (RftFailure, RftError)):
+        if isinstance(excinfo.value, (RftFailure, RftBroken, RftError)):
             return scrub(str(excinfo.value))
         return scrub(str(super().repr_failure(excinfo)))
 
+    def source(self) -> tuple[Path, int]:
+        """Where the node is defined: (file, 1-based line). The node id stays the suite's."""
+        raise NotImplementedError
+
     def reportinfo(self):
-        # The "domain" heads failure sections; one that isn't a suffix of the node id keeps
-        # pytest from rewriting the id's dots in -v lines (rft_eurovoc::yaml::...)
-        # line 0 (the suite file's first): pytest reports a user's skip mark at the node's line
-        return self.path, 0, f"{self.parent.name} · {self.name}"
+        # The file and line where the node is defined (an item's record in the dataset, a
+        # gate's entry in the suite file): GitHub annotations, -rs and JUnit's xunit1 file/line
+        # point there. The "domain" heads failure sections; one that isn't a suffix of the node
+        # id keeps pytest from rewriting the id's dots in -v lines (rft_eurovoc::yaml::...)
+        path, line = self.source()
+        return path, line - 1, f"{self.parent.name} · {self.name}"
+
+    _relpath_key = "_rft_relpath"
 
     @functools.cached_property
     def location(self) -> tuple[str, int, str]:
         """``reportinfo`` with the file relative to the root, as pytest's, worked out once per
-        suite rather than once per node."""
+        suite (and file) rather than once per node."""
         parent: Any = self.parent
-        relpath = getattr(parent, "_rft_relpath", None)
+        relpath = getattr(parent, self._relpath_key, None)
         if relpath is None:
-            relpath = parent._rft_relpath = super().location[0]
-        return relpath, 0, f"{parent.name} · {self.name}"
+            relpath = super().location[0]
+            setattr(parent, self._relpath_key, relpath)
+        return relpath, self.source()[1] - 1, f"{parent.name} · {self.name}"
+
+    def tell_allure(self) -> None:
+        """Under allure (``--alluredir``) the model is a test parameter, so the same item of two
+        models is two tests in its history, not retries of one."""
+        if _allure_active(self.config):
+            import allure
+
+            allure.dynamic.parameter("model", self.run.model)
 
     def summary(self) -> SuiteSummary:
         return rft_session(self.config).summary(self.run)
@@ -267,9 +294,16 @@ class RftItem(_RftNode):
         self.run = run
         self.item = item
 
+    _relpath_key = "_rft_dataset_relpath"
+
+    def source(self) -> tuple[Path, int]:
+        suite = self.run.suite
+        return suite.path.parent / suite.config.dataset, self.item.line
+
     def runtest(self) -> None:
+        self.tell_allure()
         if not self.run.sampled:
-            raise RftFailure("not sampled: the run stopped before this item's samples were taken")
+            raise RftBroken("not sampled: the run stopped before this item's samples were taken")
         suite = self.run.suite
         results = self.run.results.get(self.item.id, [])
         item_stats, comparison, flaky = rft_session(self.config).item_numbers(self.run,
@@ -293,20 +327,15 @@ class RftItem(_RftNode):
         if flaky:
             status += " flaky"
         self.show(status)
-        problems = [f"repeat {r.repeat}: model call failed: {r.error}" for r in results if r.failed]
-        problems += [f"repeat {r.repeat}: grader {name!r} failed: {message}"
-                     for r in results for name, message in r.grader_errors.items()]
         if option(self.config, "show-outputs") or self.config.getoption("verbose") >= 2:
-            self.add_report_section("call", "rft outputs", outputs_text(self.run, self.item.id))
-        if problems:
-            shown = problems[:10] + ([f"... and {len(problems) - 10} more (see --rft-report)"]
-                                     if len(problems) > 10 else [])
-            raise RftFailure(f"{len(problems)} error(s) (errors are not scores):\n  "
-                             + "\n  ".join(shown) + "\n" + outputs_text(self.run, self.item.id))
+            self.add_report_section("call", "rft outputs",
+                                    outputs_text(self.run, self.item.id).lstrip("\n"))
+        errors = problems.item_errors(results)
+        if errors:
+            raise RftBroken(errors_text(errors) + outputs_text(self.run, self.item.id, errors=False))
         if self.item.critical and not item_stats.passed:
             raise RftFailure(f"critical item below threshold: {status} < pass_threshold "
-                             f"{suite.pass_threshold:g}\n"
-                             + outputs_text(self.run, self.item.id))
+                             f"{suite.pass_threshold:g}" + outputs_text(self.run, self.item.id))
         if comparison and self.item.id in comparison.regressed:
             raise RftFailure(regressed_text(self.run, self.summary(), self.item.id))
 
@@ -332,26 +361,42 @@ def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: in
              f"{confirm[1]} of them confirmation repeats); one-sided Fisher exact "
              f"p={comparison.item_p[item_id]:.2g}, below {0.05:g} after {comparison.correction} "
              f"over the build's {comparison.item_family or len(comparison.paired)} items"]
-    lines.append(outputs_text(run, item_id, width))
-    return "\n".join(lines)
+    return "\n".join(lines) + outputs_text(run, item_id, width)
 
 
-def outputs_text(run: SuiteRun, item_id: str, width: int = 160) -> str:
-    """Each repeat's primary score and (shortened) output, or its error."""
+MAX_ERROR_LINES = 10
+
+
+def errors_text(errors: list[problems.ErrorGroup]) -> str:
+    """An item's errors, one line per distinct error with the repeats it hit; one distinct error
+    (a wrong key, a server that is down) on the first line, which ``-rf`` and reporters show."""
+    head = f"{sum(g.count for g in errors)} error(s) (errors are not scores):"
+    lines = problems.item_lines(errors)
+    if len(lines) == 1:
+        return f"{head} {lines[0]}"
+    if len(lines) > MAX_ERROR_LINES:
+        lines[MAX_ERROR_LINES:] = [f"... and {len(lines) - MAX_ERROR_LINES} more distinct "
+                                   "error(s) (see --rft-report)"]
+    return head + "".join(f"\n  {line}" for line in lines)
+
+
+def outputs_text(run: SuiteRun, item_id: str, width: int = 160, errors: bool = True) -> str:
+    """Each answered repeat's primary score and (shortened) output, then (unless ``errors`` is
+    False: the caller lists them) the item's errors, identical ones once with their repeats."""
     primary = run.suite.primary
+    results = run.results.get(item_id, [])
     lines = []
-    for result in run.results.get(item_id, []):
+    for result in results:
         if result.failed:
-            lines.append(f"  repeat {result.repeat}: error: {result.error}")
             continue
         text = (result.output_text or "").replace("\n", " ")
         if len(text) > width:
             text = text[:width - 3] + "..."
         lines.append(f"  repeat {result.repeat}: {primary}="
                      f"{_num(result.scores.get(primary))} output: {text}")
-        for name, message in result.grader_errors.items():
-            lines.append(f"    grader {name!r} error: {message}")
-    return "\n".join(lines)
+    if errors:
+        lines += [f"  {line}" for line in problems.item_lines(problems.item_errors(results))]
+    return "".join(f"\n{line}" for line in lines)
 
 
 def _num(value: float | None) -> str:
@@ -365,9 +410,14 @@ class GateItem(_RftNode):
         self.gate = gate
         rft_session(self.config).gate_nodes.append(self)
 
+    def source(self) -> tuple[Path, int]:
+        suite = self.run.suite
+        return suite.path, suite.gate_lines.get(self.gate.label, 1)
+
     def runtest(self) -> None:
+        self.tell_allure()
         if not self.run.sampled:
-            raise RftFailure("not sampled: the run stopped before this suite was sampled")
+            raise RftBroken("not sampled: the run stopped before this suite was sampled")
         result = next(g for g in self.summary().gates if g.label == self.gate.label)
         self.show(result.status)
         self.user_properties.append((self.gate.metric, result.value))
@@ -485,6 +535,13 @@ def _streamable(session: pytest.Session) -> list[_RftNode]:
 
 
 LEAN = pytest.StashKey[bool]()
+ALLURE = pytest.StashKey[bool]()
+
+
+def _allure_active(config: pytest.Config) -> bool:
+    if ALLURE not in config.stash:
+        config.stash[ALLURE] = config.pluginmanager.has_plugin("allure_listener")
+    return config.stash[ALLURE]
 
 
 def _lean_allowed(config: pytest.Config) -> bool:

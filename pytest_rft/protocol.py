@@ -11,7 +11,8 @@ setup state, and the wrappers of ``pytest_runtest_protocol`` itself (warnings, t
 
 Nodes that need more get pytest's protocol: a skip/skipif/xfail or any other mark added by a user
 (``pytest_collection_modifyitems``, ``-m`` keeps working either way), and runs under ``--pdb``,
-``--trace``, ``--setup-show``/``--setup-only``/``--setup-plan`` or ``-p no:runner``.
+``--trace``, ``--setup-show``/``--setup-only``/``--setup-plan``, ``-p no:runner`` or allure
+(``--alluredir``).
 
 This is the one module that touches pytest's internals. Each use below names the pytest versions
 it was checked on (7.4.4, 8.4.2, 9.0.3, 9.2.0); where an internal is missing, suite nodes take
@@ -32,12 +33,18 @@ import pytest
 
 # options under which a node takes pytest's full protocol
 FULL_PROTOCOL_OPTIONS = ("usepdb", "trace", "setupshow", "setuponly", "setupplan")
+# plugins (by registered name) whose work per test lives in the setup/call/teardown hooks:
+# allure-pytest's listener (--alluredir) names each test, files its suite labels and history
+# id there
+FULL_PROTOCOL_PLUGINS = ("allure_listener",)
 
 
 def lean_allowed(config: pytest.Config) -> bool:
     """Whether this session may use the lean protocol at all (decided once)."""
-    return (config.pluginmanager.has_plugin("runner") and _has_setupstate()
-            and not any(config.getoption(name, False) for name in FULL_PROTOCOL_OPTIONS))
+    plugins = config.pluginmanager
+    return (plugins.has_plugin("runner") and _has_setupstate()
+            and not any(config.getoption(name, False) for name in FULL_PROTOCOL_OPTIONS)
+            and not any(plugins.has_plugin(name) for name in FULL_PROTOCOL_PLUGINS))
 
 
 def _has_setupstate() -> bool:

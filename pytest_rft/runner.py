@@ -297,7 +297,8 @@ async def _call_with_retries(backend: Backend, request: Request, limiter: Adapti
         except TransientError as exc:
             limiter.release(epoch, ok=False, throttled=exc.throttled)
             if attempt > settings.max_retries:
-                _fail(result, stats, exc.cause, f"{exc.message} (after {attempt} attempts)")
+                _fail(result, stats, exc.cause, f"{exc.message} (after {attempt} attempt"
+                                                f"{'' if attempt == 1 else 's'})")
                 return None
             stats.retries += 1
             stats.retried_causes[exc.cause] += 1
@@ -386,6 +387,15 @@ def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: 
                 result.schema_error = violation(schema, result.output_json)
                 if result.schema_error is not None:
                     result.kind = SCHEMA_VIOLATION
+
+
+def sample_for_output(text: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``sample`` a grader sees for a model's output ``text``, derived exactly as a run
+    derives it (``output_json`` when the text parses as JSON; for ``validate-grader --sample``)."""
+    result = SampleResult(item_id="", repeat=0, model="")
+    _fill_sample(result, Completion(output_text=text), schema_given=schema is not None,
+                 schema=schema)
+    return sample_view(result)
 
 
 def sample_view(result: SampleResult) -> dict[str, Any]:

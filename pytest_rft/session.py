@@ -587,32 +587,49 @@ class RftSession:
                 continue
             path = self.baseline_path(run.suite)
             snapshot = to_baseline(run, summary)
-            kept = self._merge_unselected(run, snapshot, path)
-            baseline_io.write(path, snapshot)
+            old = self._previous_for_partial(run, path)
+            written = snapshot if old is None else baseline_io.partial_update(
+                old, snapshot, {item.id for item in run.suite.items})
+            baseline_io.write(path, written)
+            if old is None:
+                note = (f"rft: baseline of {run.suite.name} written from {run.model} "
+                        f"({len(summary.items)} items x {snapshot.repeats} repeats) to "
+                        f"{self._shown(path)}")
+            else:
+                note = self._partial_note(run, old, snapshot, written, path)
             errors = sum(s.n_errors + s.n_grader_errors for s in summary.items.values())
-            note = (f"rft: baseline of {run.suite.name} written from {run.model} "
-                    f"({len(summary.items)} items x {snapshot.repeats} repeats) to "
-                    f"{self._shown(path)}")
-            if kept:
-                note += f"; {kept} item(s) not selected in this run kept from the previous baseline"
             if errors:
                 note += f"; WARNING: {errors} sample(s) had errors and have no scores in it"
             self.notes.append(note)
 
     @staticmethod
-    def _merge_unselected(run: SuiteRun, snapshot: Baseline, path: Path) -> int:
-        """A partial run (-k, --rft-limit) updates its items and keeps the others."""
-        selected = {item.id for item in run.items}
-        in_dataset = {item.id for item in run.suite.items}
-        if selected >= in_dataset or not path.is_file():
-            return 0
+    def _previous_for_partial(run: SuiteRun, path: Path) -> Baseline | None:
+        """The baseline file a partial run (-k, --rft-limit) updates; None for a full run, or
+        when there is no readable file (the run's items then make the file on their own)."""
+        if {item.id for item in run.items} >= {item.id for item in run.suite.items} \
+                or not path.is_file():
+            return None
         try:
-            old = baseline_io.read(path)
+            return baseline_io.read(path)
         except RftError:
-            return 0
-        kept = {k: v for k, v in old.items.items() if k in in_dataset and k not in selected}
-        snapshot.items.update(kept)
-        return len(kept)
+            return None
+
+    def _partial_note(self, run: SuiteRun, old: Baseline, new: Baseline, written: Baseline,
+                      path: Path) -> str:
+        kept = len(written.items) - len(new.items)
+        note = (f"rft: baseline of {run.suite.name} in {self._shown(path)}: {len(new.items)} "
+                f"item(s) updated from {run.model} ({new.repeats} repeats), {kept} not selected "
+                f"in this run kept; its model, metrics and digests stay those of the last full "
+                f"update ({old.model}, {old.created or 'undated'}), this run is listed under "
+                f"partial_updates; update the whole suite (no -k, no --rft-limit) to refresh them")
+        mixed = [f"model {old.model} -> {new.model}"] if old.model != new.model else []
+        mixed += [f"{part} changed" for part in baseline_io.DIGEST_PARTS
+                  if part in old.digests and part in new.digests
+                  and old.digests[part] != new.digests[part] and part != "dataset"]
+        if mixed:
+            note += (f"; WARNING: the kept and the updated items were not scored alike "
+                     f"({', '.join(mixed)})")
+        return note
 
     def terminal_summary(self, reporter: Any) -> None:
         pairs = self.sampled()

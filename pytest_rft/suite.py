@@ -189,6 +189,9 @@ class Suite:
     """Score name -> the grader's own ``pass_threshold`` (each gives ``<score>.pass_rate``)."""
     threshold_note: str | None = None
     """Set when the suite's and the primary grader's thresholds differ: which one wins."""
+    gate_lines: dict[str, int] = field(default_factory=dict)
+    """Gate label -> its line in the suite file (the error gate's: ``max_error_rate:``, else
+    line 1); where reports (GitHub annotations, ``-rs``) point for a gate."""
     _sampling: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     _clusters: dict[str, object] | None = field(default=None, repr=False)
 
@@ -369,6 +372,10 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
             confined(base, config.response_format.partition(":")[0].replace(".", "/") + ".py",
                      roots, where("response_format"), "response_format module")
         suite.response_schema = _response_schema(config.response_format, base, where("response_format"))
+    suite.gate_lines = {gate.label: _line_of(node, ("gates", i))
+                        for i, gate in enumerate(config.gates)}
+    error_label = Gate(metric="error_rate", max=config.max_error_rate).label  # gates.error_gate
+    suite.gate_lines[error_label] = _line_of(node, ("max_error_rate",))
     known = suite.metric_names()
     for i, gate in enumerate(config.gates):
         if gate.metric not in known:

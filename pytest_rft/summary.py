@@ -39,15 +39,22 @@ class SuiteSummary:
     """Why there is no comparison although a baseline gate asks for one."""
     versus: Comparison | None = None
     """Against the session's reference model (the checkpoint table)."""
+    judged: bool = True
+    """False when no gate of the run was selected (``-k`` an item, a pasted item id): its
+    numbers cover the selected items only, so its gates were not judged (``gates`` is empty)."""
 
     @property
-    def passed(self) -> bool:
-        """No gate FAILed (INCONCLUSIVE gates are the user's choice: ``verdict``)."""
-        return all(g.passed for g in self.gates)
+    def passed(self) -> bool | None:
+        """No gate FAILed (INCONCLUSIVE gates are the user's choice: ``verdict``); None when the
+        gates were not judged."""
+        return all(g.passed for g in self.gates) if self.judged else None
 
     @property
     def verdict(self) -> str:
-        """FAIL if a gate failed, else INCONCLUSIVE if one could not tell, else PASS."""
+        """FAIL if a gate failed, else INCONCLUSIVE if one could not tell, else PASS; "not
+        judged" when no gate was selected."""
+        if self.passed is None:
+            return "not judged"
         if not self.passed:
             return "FAIL"
         return "INCONCLUSIVE" if any(g.inconclusive for g in self.gates) else "PASS"
@@ -138,9 +145,11 @@ def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0,
             dataset_ids=[item.id for item in suite.items],
             labels=suite.config.classification.labels if suite.config.classification else None,
             confidence=confidence, n_boot=n_boot, seed=seed, clusters=clusters)
-    gates = [*suite.config.gates, error_gate(suite.config.max_error_rate)]
-    summary.gates = [check_gate(gate, metrics, summary.comparison, baseline_problem,
-                                writing=writing) for gate in gates]
+    summary.judged = run.gated
+    if run.gated:  # a subset's numbers judge nothing: no verdict is made of them
+        gates = [*suite.config.gates, error_gate(suite.config.max_error_rate)]
+        summary.gates = [check_gate(gate, metrics, summary.comparison, baseline_problem,
+                                    writing=writing) for gate in gates]
     return summary
 
 

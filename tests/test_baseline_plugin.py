@@ -206,15 +206,37 @@ def test_crash_while_writing_keeps_the_old_baseline(project, monkeypatch):
     assert os.listdir(project.path / "baselines") == ["qa.json"]  # no temporary left behind
 
 
-def test_partial_update_keeps_unselected_items(project, monkeypatch):
+def test_partial_update_keeps_unselected_items_and_the_files_aggregates(project, monkeypatch):
+    """A -k update rewrites its items only: the file's model, metrics and digests stay those of
+    the last full update (the subset's metrics would misdescribe the file's 40 items), and the
+    partial run is recorded; a full update refreshes everything."""
     update(project)
-    monkeypatch.setenv("RFT_BROKEN", "q00,q01")
-    result = update(project, "-k", "q00 or q01")
-    result.stdout.fnmatch_lines(["*38 item(s) not selected in this run kept from the previous "
-                                 "baseline*"])
+    before = json.loads((project.path / BASELINE).read_text())
+    monkeypatch.setenv("RFT_BROKEN2", "q00,q01")
+    result = update(project, "-k", "q00 or q01", "--rft-model", "qa-m2")
+    result.stdout.fnmatch_lines([
+        "rft: baseline of qa in baselines/qa.json: 2 item(s) updated from qa-m2 (3 repeats), 38 "
+        "not selected in this run kept; its model, metrics and digests stay those of the last "
+        "full update (qa-m, *), this run is listed under partial_updates; update the whole "
+        "suite (no -k, no --rft-limit) to refresh them; WARNING: the kept and the updated items "
+        "were not scored alike (model qa-m -> qa-m2)"])
     data = json.loads((project.path / BASELINE).read_text())
     assert len(data["items"]) == N_ITEMS
     assert data["items"]["q00"]["passes"] == 0 and data["items"]["q02"]["passes"] == 3
+    for key in ("model", "metrics", "digests", "created", "repeats"):
+        assert data[key] == before[key], key  # not the subset's (exact.mean 0 over q00, q01)
+    assert data["metrics"]["exact.mean"]["value"] == 1.0
+    (partial,) = data["partial_updates"]
+    assert partial["model"] == "qa-m2" and partial["items"] == 2 and partial["repeats"] == 3
+    # the next comparison says where its items come from, and pairs them all
+    compared = run(project)
+    compared.stdout.fnmatch_lines([
+        "baseline: qa-m x 3 repeats, *; 40 items paired; 1 partial update(s) since, the last: "
+        "2 item(s) from qa-m2 on *", "improved (stable-fail -> stable-pass): 2: q00, q01"])
+    again = update(project)
+    refreshed = json.loads((project.path / BASELINE).read_text())
+    assert "partial_updates" not in refreshed and refreshed["items"]["q00"]["passes"] == 3
+    again.stdout.fnmatch_lines(["rft: baseline of qa written from qa-m (40 items x 3 repeats)*"])
 
 
 def test_compare_against_an_earlier_report(project, monkeypatch, tmp_path):

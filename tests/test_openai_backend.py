@@ -315,6 +315,11 @@ def test_refused_connection_is_connection(transport: str) -> None:
     with pytest.raises(TransientError) as info:
         asyncio.run(go())
     assert info.value.cause == "connection"
+    # every transport names where it tried to connect (the direct one: the whole URL)
+    assert f"(to {url}" in info.value.message, info.value.message
+    if transport == "direct":
+        assert info.value.message == (f"connection error: ClientConnectorError: Connection "
+                                      f"refused (to {url}/chat/completions)")
 
 
 @APIS

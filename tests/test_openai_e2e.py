@@ -222,6 +222,73 @@ def test_the_api_key_never_shows(project, openai_server, tmp_path, monkeypatch):
         assert "SECRET-do-not-leak" not in text
 
 
+def test_a_wrong_key_is_one_line_per_item_and_one_line_per_distinct_error(project, openai_server,
+                                                                         monkeypatch):
+    """30 items x 3 repeats with a wrong key: each item says its error once (with the repeats it
+    hit), and the summary once per distinct error (with a count and the items), not once per
+    repeat (about 300 lines before)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-0123456789abcdef")
+    pytester = project(n_items=30, repeats=3)
+    result = run(pytester, openai_server, "--rft-model=m")
+    result.assert_outcomes(failed=32)
+    lines = result.stdout.lines
+    sections = failure_sections(lines)
+    assert len(sections) == 32
+    said = 0
+    for name, body in sections.items():
+        if "gate:" in name:
+            continue
+        errors = [line for line in body if "Incorrect API key provided" in line]
+        assert body[0].startswith("3 error(s) (errors are not scores)")
+        # one line per distinct error (a 401, or the calls not sent after one), with its repeats
+        assert 1 <= len(errors) <= 2 and len(set(errors)) == len(errors), body
+        assert all(re.search(r"repeats? [0-9, -]+: model call failed: ", e) for e in errors)
+        said += len(errors)
+    assert said <= 30 + 6  # items with both a 401 and calls not sent after it: the first few
+    start = lines.index("errors, identical ones once (errors are not scores):")
+    grouped = [line for line in lines[start + 1:start + 3]]
+    first, stopped = grouped  # the 401s, then the calls not sent after them
+    assert re.fullmatch(r"  \d+ samples on \d+ items \(q0000, q0001, .*\): model call failed: "
+                        r"Error code: 401 - Incorrect API key provided.*", first), first
+    assert re.fullmatch(r"  \d+ samples on \d+ items \(.*\): model call failed: not sent: this "
+                        r"model's calls stopped after http 401: .*", stopped), stopped
+    assert sum(int(line.split()[0]) for line in grouped) == 90
+    assert not lines[start + 3].startswith("  ")
+    assert len(lines) < 160  # ~300 when every repeat said its error twice
+
+
+def failure_sections(lines: list[str]) -> dict[str, list[str]]:
+    """pytest's failure sections: the head line's title -> the lines under it."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines:
+        head = re.fullmatch(r"_{3,} (.+?) _{3,}", line)
+        if head:
+            current = sections.setdefault(head.group(1), [])
+        elif line.startswith("====="):
+            current = None
+        elif current is not None:
+            current.append(line)
+    return sections
+
+
+def test_a_server_that_is_down_is_named(project, monkeypatch):
+    """The default (direct) transport names the URL it could not connect to."""
+    from tests.openai_server import OpenAIServer
+
+    server = OpenAIServer().start()
+    url = server.base_url
+    server.stop()  # nothing listens there now
+    monkeypatch.setenv("OPENAI_API_KEY", server.api_key)
+    pytester = project(n_items=2, repeats=2)
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--rft-base-url={url}",
+                                "--rft-model=m", "--rft-max-retries=0")
+    result.assert_outcomes(failed=4)  # two items, two gates
+    result.stdout.fnmatch_lines([
+        "2 error(s) (errors are not scores): repeats 0-1: model call failed: connection error: "
+        f"ClientConnectorError: Connection refused (to {url}/chat/completions) (after 1 attempt)"])
+
+
 def test_missing_key_is_a_clear_error(project, openai_server, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")
     pytester = project(n_items=1, repeats=1)

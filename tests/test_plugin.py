@@ -122,9 +122,14 @@ def test_model_error_is_an_error_not_a_zero(project, tmp_path):
     assert result.ret == 1
     result.assert_outcomes(passed=5, failed=2)  # item q2 and the error gate
     result.stdout.fnmatch_lines([
-        "*repeat 0: model call failed: RuntimeError: backend exploded*",
+        "2 error(s) (errors are not scores): repeats 0-1: model call failed: "
+        "RuntimeError: backend exploded",
         "*gate failed: error_rate = 0.2500*required <= 0*",
+        "errors, identical ones once (errors are not scores):",
+        "  2 samples on 1 item (q2): model call failed: RuntimeError: backend exploded",
     ])
+    # said once per item and once in the summary, not once per repeat
+    assert result.stdout.str().count("backend exploded") == 2
     data = json.loads(report.read_text())
     (suite,) = data["suites"]
     q2 = next(i for i in suite["items"] if i["id"] == "q2")
@@ -189,7 +194,7 @@ def test_grader_crash_is_recorded_not_scored(project, tmp_path):
     report = tmp_path / "r.json"
     result = run(project, f"--rft-report={report}")
     result.assert_outcomes(passed=5, failed=2)  # q4 and the error gate
-    result.stdout.fnmatch_lines(["*grader 'crashy' failed*cannot grade q4*"])
+    result.stdout.fnmatch_lines(["*repeats 0-1: grader 'crashy' raised ValueError: cannot grade q4*"])
     (s,) = json.loads(report.read_text())["suites"]
     q4 = next(i for i in s["items"] if i["id"] == "q4")
     assert all("crashy" not in x["scores"] and "crashy" in x["grader_errors"] for x in q4["samples"])

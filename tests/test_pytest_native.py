@@ -144,8 +144,43 @@ def test_items_only_selection_says_gates_were_not_judged(project, tmp_path):
     report = tmp_path / "r.json"
     result = run(project, "rft_qa.yaml::qa::q3[good]", f"--rft-report={report}")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*gates not selected (numbers over the 1 selected of 10 items)*"])
+    result.stdout.fnmatch_lines(["*gates not judged: none selected (numbers over the 1 selected "
+                                 "of 10 items)*"])
     assert json.loads(report.read_text())["suites"][0]["complete"] is False
+
+
+@pytest.mark.parametrize("select", [["-k", "q1 and not q10 or q2"],
+                                    ["rft_qa.yaml::qa::q1[half]", "rft_qa.yaml::qa::q2[half]",
+                                     "rft_qa.yaml::qa::q1[good]", "rft_qa.yaml::qa::q2[good]"]])
+def test_a_subset_prints_no_verdict_it_did_not_judge(project, tmp_path, monkeypatch, select):
+    """'half' misses q1 and q2: over them alone its gate would read FAIL (over the suite, too,
+    but no gate was selected): no PASS or FAIL of a gate anywhere, in any report."""
+    report, history, step = tmp_path / "r.json", tmp_path / "h.jsonl", tmp_path / "step.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    result = run(project, *select, "--rft-model", "half", "--rft-model", "good",
+                 f"--rft-report={report}", f"--rft-history={history}", "--rft-html",
+                 str(tmp_path / "r.html"))
+    result.assert_outcomes(passed=4)
+    out = result.stdout.str()
+    summary = out[out.index("pytest-rft summary"):]
+    assert "PASS" not in summary and "FAIL" not in summary, summary
+    result.stdout.fnmatch_lines([
+        "--- qa[half]: 2 items x 2 repeats, gates not judged: none selected (numbers over the 2 "
+        "selected of 10 items)",
+        "metric      value    95% CI            n",
+        "*--- qa: models side by side*", "gates       not judged  not judged"])
+    for suite in json.loads(report.read_text())["suites"]:
+        assert (suite["passed"], suite["gates_judged"], suite["gates"]) == (None, False, [])
+    for line in history.read_text().splitlines():
+        assert (json.loads(line)["passed"], json.loads(line)["gates"]) == (None, [])
+    markdown = step.read_text()
+    assert "gates not judged (none selected; numbers over 2 of 10 items)" in markdown
+    assert "✅" not in markdown and "❌" not in markdown
+    page = (tmp_path / "r.html").read_text()
+    assert "<title>pytest-rft report: not judged</title>" in page
+    # gate verdicts are upper case (items' own pass/fail against the threshold stay)
+    assert ">FAIL<" not in page and ">PASS<" not in page
+    assert page.count('class="badge warn">gates not judged<') == 1 + 2 + 2  # page, cards, runs
 
 
 def test_last_failed_reruns_failed_items_and_their_gates(project):
@@ -436,7 +471,7 @@ def test_suite_nodes_skip_the_setup_hooks_but_report_every_phase(project):
     # conftest's); the other 9 items and the error gate did not, and still had their reports
     result.stdout.fnmatch_lines(["SPY full=1 lean=10 q1_call=passed"])
     result.stdout.fnmatch_lines(["XFAIL*gate:exact.mean>=0.9[[]half[]]*known bad",
-                                 "SKIPPED [[]1[]] rft_qa.yaml*: skipped by the user"])
+                                 "SKIPPED [[]1[]] data.jsonl*: skipped by the user"])  # its record
     cases = ET.parse(project.path / "j.xml").getroot().iter("testcase")
     names = {case.get("name"): case for case in cases}
     assert len(names) == 12  # 10 items, 2 gates

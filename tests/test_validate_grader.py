@@ -91,3 +91,41 @@ def test_export_graders_round_trips(pytester, capsys) -> None:
     assert json.loads((folder / "exact.json").read_text())["name"] == "exact"
     code, out = validate(capsys, folder / "f1.json", folder / "exact.json")
     assert code == 0, out
+
+
+LABEL_GRADER = {"type": "python", "name": "label",
+                "source": "def grade(sample, item):\n"
+                          "    return float(sample['output_json']['label'] == item['label'])\n"}
+
+
+def test_a_sample_is_completed_as_a_run_completes_it(capsys, pytester) -> None:
+    """``output_json`` is parsed from ``output_text`` as in a run (a grader reading it scored 0
+    before): the CLI and a real run of the same output give the same score."""
+    grader = write(pytester.path, "label.json", LABEL_GRADER)
+    output = '{"label": "billing"}'
+    code, out = validate(capsys, grader, "--sample", json.dumps({"output_text": output}),
+                         "--item", '{"label": "billing"}')
+    assert code == 0, out
+    assert "  sample: output_json parsed from output_text, as in a run\n  label = 1\n" in out
+    code, out = validate(capsys, grader, "--sample", '{"output_text": "billing"}',
+                         "--item", '{"label": "billing"}')
+    assert "sample: output_text is not JSON: no output_json, as in a run" in out
+    assert "label: error: grader 'label' raised KeyError: 'output_json'" in out  # not a 0
+    code, out = validate(capsys, grader, "--sample",
+                         json.dumps({"output_text": output, "output_json": {"label": "x"}}),
+                         "--item", '{"label": "billing"}')
+    assert "sample:" not in out and "  label = 0\n" in out  # a given output_json is kept
+
+    pytester.makeconftest(f"""
+import pytest_rft
+
+@pytest_rft.model("fixed")
+def fixed(request):
+    return {output!r}
+""")
+    pytester.path.joinpath("data.jsonl").write_text('{"id": "t1", "label": "billing"}\n')
+    pytester.path.joinpath("rft_labels.yaml").write_text(
+        "suite: labels\ndataset: data.jsonl\nmodel: fixed\n"
+        "input: [{role: user, content: 'ticket'}]\ngraders:\n  label: {file: label.json}\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+    result.stdout.fnmatch_lines(["*t1[[]fixed[]] PASSED (label=1.000 n=1)*"])

@@ -8,7 +8,8 @@ classified exactly as the SDK path (``openai_backend.py``) classifies them:
   each with the server's ``retry-after-ms`` / ``Retry-After`` hint;
 * no complete answer within ``timeout`` seconds -> TransientError("timeout"): the timeout is a
   deadline for the whole call (connect, send, wait, read), aiohttp ``ClientTimeout(total=...)``;
-* connection refused / reset / closed mid-body -> TransientError("connection");
+* connection refused / reset / closed mid-body -> TransientError("connection"), naming the
+  URL tried;
 * a 2xx body that is not JSON or not the expected shape -> TransientError("malformed response").
 
 Messages never contain the API key (``wire.scrub``), and errors are raised outside ``except``
@@ -45,6 +46,18 @@ def status_message(status: int, raw: bytes) -> str:
     if isinstance(text, str) and text:
         message += f" - {text}"
     return message
+
+
+def connection_message(exc: BaseException, url: str) -> str:
+    """``connection error: ClientConnectorError: Connection refused (to URL)``: the error,
+    its operating-system reason when there is one, and the URL tried (the SDK transport names
+    its base URL), so a wrong ``--rft-base-url`` or a server that is down is recognisable."""
+    os_error = getattr(exc, "os_error", None)
+    errno = getattr(os_error, "errno", None)
+    reason = (os.strerror(errno) if isinstance(errno, int) and errno > 0
+              else getattr(os_error, "strerror", None) or str(os_error or exc))
+    detail = f": {short(reason)}" if reason else ""
+    return f"connection error: {type(exc).__name__}{detail} (to {url})"
 
 
 class DirectBackend:
@@ -117,7 +130,7 @@ class DirectBackend:
         except aiohttp.InvalidURL:
             error = CallError("bad base url", f"invalid URL {scrub(url, self._api_key)!r}")
         except (aiohttp.ClientError, OSError) as exc:
-            error = TransientError("connection", f"connection error: {type(exc).__name__}")
+            error = TransientError("connection", connection_message(exc, scrub(url, self._api_key)))
         if error is None:
             if status >= 400:
                 error = status_error(status, short(scrub(status_message(status, raw),

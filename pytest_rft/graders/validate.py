@@ -3,7 +3,8 @@
 ``export_graders``: a suite's graders as standalone OpenAI grader JSON (``--rft-export-graders``).
 
 Each problem is reported as ``file[: field]: what is wrong`` with a ``fix:`` line. With
-``--sample`` / ``--item`` the grader also grades one sample (model graders need a run).
+``--sample`` / ``--item`` the grader also grades one sample (model graders need a run), completed
+as a run completes a model's output (``output_json`` parsed from ``output_text``).
 """
 
 from __future__ import annotations
@@ -48,9 +49,26 @@ def validate_file(path: Path) -> tuple[Any, str]:
     return grader, "; ".join(parts)
 
 
+def as_in_a_run(sample: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """``--sample`` completed as a run completes a model's output: ``output_json`` parsed from
+    ``output_text`` (unless given), the chat ``choices``; and a note saying what was derived."""
+    text = sample.get("output_text")
+    if not isinstance(text, str) or "output_json" in sample:
+        return sample, None
+    from ..runner import sample_for_output
+
+    derived = {**sample_for_output(text), **sample}
+    note = ("output_json parsed from output_text, as in a run" if "output_json" in derived
+            else "output_text is not JSON: no output_json, as in a run")
+    return derived, note
+
+
 def run(args: argparse.Namespace) -> int:
     sample = _json_arg(args.sample, "--sample") if args.sample is not None else None
     item = _json_arg(args.item, "--item")
+    note = None
+    if sample is not None:
+        sample, note = as_in_a_run(sample)
     failed = 0
     for file in args.files:
         try:
@@ -61,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         print(f"OK {file}: {description}")
         if sample is not None:
+            if note:
+                print(f"  sample: {note}")
             grades = grader.grade(sample, item)
             for name, value in grades.scores.items():
                 print(f"  {name} = {value:g}")

@@ -26,6 +26,7 @@ from ..stats import STABILITIES, stability
 from ..labels import MIN_LABEL_ITEMS as RARE_LABEL_ITEMS
 from ..summary import SuiteSummary
 from . import html_charts as charts
+from . import terminal
 from .html_items import ASSETS_CSS, ASSETS_JS, items_section
 from .html_parts import anchor, badge, e, ids, num, p_text, table
 from .html_session import facts_section, models_section
@@ -68,8 +69,9 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
                      num(g.baseline), num(g.delta, signed=True),
                      charts.ci_text(*g.delta_ci, signed=True), p, state, _why(g)])
     parts = ["<h3>Verdict</h3>", table(["gate (bound)", "value", "95% CI", "baseline", "Δ",
-                                        "Δ CI (2c−1)", "p (drop > margin)", "verdict", "why"],
-                                       rows, "gates")]
+                                        "Δ CI", "p (drop > margin)", "verdict", "why"],
+                                       rows, "gates") if summary.judged else
+             f'<p class="note warn">{e(terminal.scope(run, summary))}.</p>']
     c = summary.comparison
     if c is not None:
         parts.append(f'<h4>Against the baseline</h4><p><code>{e(c.baseline.model)}</code> × '
@@ -195,9 +197,13 @@ def label_section(run: SuiteRun, summary: SuiteSummary) -> str:
                              "predicted"], rows, "sortable labels"))
 
 
+def gates_badge(summary: SuiteSummary) -> str:
+    return badge(summary.passed, none="gates not judged")
+
+
 def run_section(index: int, run: SuiteRun, summary: SuiteSummary) -> str:
     rows = item_rows(run, summary)
-    return (f'<section class="run" id="run-{index}"><h2>{e(run.key)} {badge(summary.passed)}'
+    return (f'<section class="run" id="run-{index}"><h2>{e(run.key)} {gates_badge(summary)}'
             f"</h2>{verdict_section(run, summary)}{variance_section(run, summary, rows)}"
             f"{label_section(run, summary)}{items_section(index, run, summary, rows)}</section>")
 
@@ -221,8 +227,9 @@ def _card(index: int, run: SuiteRun, summary: SuiteSummary) -> str:
         metric = summary.metrics.get(name)
         return num(metric.value if metric else None, 3)
 
-    return (f'<a class="card {"pass" if summary.passed else "fail"}" href="#run-{index}">'
-            f"<b>{e(run.key)}</b>{badge(summary.passed)}<span class='meta'>"
+    state = {True: "pass", False: "fail"}.get(summary.passed, "")
+    return (f'<a class="card {state}" href="#run-{index}">'
+            f"<b>{e(run.key)}</b>{gates_badge(summary)}<span class='meta'>"
             f"{e(run.suite.primary)}.mean {value(run.suite.primary + '.mean')} · pass rate "
             f"{value('pass_rate')}</span></a>")
 
@@ -245,13 +252,14 @@ def render(pairs: list[Pair], calls: CallStats | None, history: list[dict] | Non
             name = group[0][0].suite.name
             nav += f'<a href="#{anchor("models-" + name)}">{e(name)}: side by side</a>'
     body.append(facts_section(pairs, calls, created))
-    verdict = all(s.passed for _, s in pairs)  # INCONCLUSIVE gates: said in each run
+    judged = [s.passed for _, s in pairs if s.passed is not None]
+    verdict = all(judged) if judged or not pairs else None  # None: only subsets, unjudged
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>pytest-rft report: {"PASS" if verdict else "FAIL"}</title>
+<title>pytest-rft report: {terminal.verdict(verdict)}</title>
 <style>{ASSETS_CSS}</style></head>
-<body><header><h1>pytest-rft report {badge(verdict)}</h1>
+<body><header><h1>pytest-rft report {badge(verdict, none="gates not judged")}</h1>
 <p class="muted">{e(created)} · pytest-rft {e(__version__)} · {len(pairs)} suite × model run(s)</p>
 <div class="cards">{cards}</div><nav>{nav}<a href="#facts">run facts</a></nav></header>
 <main>{"".join(body)}</main>

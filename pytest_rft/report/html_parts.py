@@ -21,9 +21,9 @@ def p_text(p: float | None) -> str:
     return "n/a" if p is None else ("&lt;0.001" if p < 0.001 else f"{p:.3f}")
 
 
-def badge(ok: bool | None, yes: str = "PASS", no: str = "FAIL") -> str:
+def badge(ok: bool | None, yes: str = "PASS", no: str = "FAIL", none: str = "n/a") -> str:
     if ok is None:
-        return '<span class="badge warn">n/a</span>'
+        return f'<span class="badge warn">{none}</span>'
     return f'<span class="badge {"pass" if ok else "fail"}">{yes if ok else no}</span>'
 
 

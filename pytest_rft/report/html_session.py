@@ -30,8 +30,8 @@ def models_section(group: list[Pair], history: list[dict] | None) -> str:
         rows = [[e(n), *(f"{num(values[m][n][0])}<br><small>{charts.ci_text(*values[m][n][1:])}"
                          "</small>" for m in models)] for n in names]
         rows.append(["gates", *('<span class="badge warn">INCONCLUSIVE</span>'
-                                if s.verdict == "INCONCLUSIVE" else badge(s.passed)
-                                for _, s in group)])
+                                if s.verdict == "INCONCLUSIVE" else
+                                badge(s.passed, none="not judged") for _, s in group)])
         parts.append(table(["metric", *(f"<code>{e(m)}</code>" for m in models)], rows))
         reference, entries = versus_rows(group)
         from .terminal import versus_p_adjusted

@@ -113,6 +113,7 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
             "dataset_items": len(run.suite.items),
             "passed": summary.passed if summary else None,
             "verdict": summary.verdict if summary else None,
+            "gates_judged": summary.judged if summary else False,
             "metrics": _plain(summary.metrics) if summary else None,
             "gates": [gate_json(g) for g in summary.gates] if summary else None,
             "per_label": _plain(summary.per_label) if summary else None,

@@ -1,6 +1,6 @@
-"""A Markdown summary for GitHub Actions, appended to ``$GITHUB_STEP_SUMMARY``: gates, deltas
-against the baseline, regressed / improved / flaky items, the variance study, the per-label
-table and models side by side."""
+"""A Markdown summary for GitHub Actions, appended to ``$GITHUB_STEP_SUMMARY``: gates, errors
+(identical ones once), deltas against the baseline, regressed / improved / flaky items, the
+variance study, the per-label table and models side by side."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from .. import problems
 from ..runner import SuiteRun
 from ..secrets import scrub
 from ..summary import SuiteSummary, versus_rows
@@ -32,8 +33,9 @@ def _ids(ids: list[str], limit: int = 30) -> str:
 
 
 def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
-    verdict = {"PASS": "✅ pass", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}[
-        summary.verdict]
+    verdict = {"PASS": "✅ pass", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}.get(
+        summary.verdict, f"gates not judged (none selected; numbers over {len(summary.items)} "
+                         f"of {len(run.suite.items)} items)")
     entries, compared = terminal.metric_rows(summary)
     rows = []
     for name, metric, d, gates in entries:
@@ -42,21 +44,28 @@ def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
         if compared:
             row += [_num(d.baseline) if d else "", terminal._delta(d), terminal._delta_ci(d),
                     terminal._p(d)]
-        row += ["<br>".join(f"`{g.label}`" for g in gates),
-                " ".join(MARK[g.verdict] for g in gates)]
+        if summary.judged:
+            row += ["<br>".join(f"`{g.label}`" for g in gates),
+                    " ".join(MARK[g.verdict] for g in gates)]
         rows.append(row)
     headers = ["metric", "value", "95% CI"]
     if compared:
         levels = {f"{d.level * 100:.4g}%" for _, _, d, _ in entries if d is not None}
         headers += ["baseline", "Δ", f"Δ {'/'.join(sorted(levels))} CI", "p (worse)"]
+    if summary.judged:
+        headers += ["gate", ""]
     parts = [f"### {run.key}: {verdict}",
              f"{len(summary.items)} items × {run.repeats or run.suite.config.repeats} repeats",
-             _table(rows, [*headers, "gate", ""])]
+             _table(rows, headers)]
     failed = [f"- ❌ `{g.label}`: {g.detail}" for g in summary.gates if g.verdict == "FAIL"]
     inconclusive = [f"- ⚠️ INCONCLUSIVE `{g.label}`: {g.detail}" for g in summary.gates
                     if g.inconclusive]
     if failed or inconclusive:
         parts.append("\n".join(failed + inconclusive))
+    errors = problems.run_lines(problems.run_errors(run.results, summary.items))
+    if errors:
+        parts.append("**Errors**, identical ones once (errors are not scores):\n"
+                     + "\n".join(f"- {line}" for line in errors))
     c = summary.comparison
     if c is not None:
         lines = [f"**Baseline**: `{c.baseline.model}` × {c.baseline.repeats} repeats, "
@@ -102,7 +111,7 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
         names = [f"{primary}.mean" if n == "mean" else n for n in terminal.COMPARED]
         names = [n for n in names if n in group[0][1].metrics]
         rows = [[n, *(_num(s.metrics[n].value) for _, s in group)] for n in names]
-        rows.append(["gates", *(MARK[s.verdict] for _, s in group)])
+        rows.append(["gates", *(MARK.get(s.verdict, "not judged") for _, s in group)])
         block = f"### {name}: models side by side\n\n" + _table(
             rows, ["metric", *(f"`{run.model}`" for run, _ in group)])
         reference, entries = versus_rows(group)

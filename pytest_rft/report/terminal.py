@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from tabulate import tabulate as _tabulate
 
+from .. import problems
 from ..runner import CallStats, SuiteRun
 from ..stats import STABILITIES
 from ..summary import SuiteSummary, versus_rows
@@ -94,6 +95,11 @@ def metric_rows(summary: SuiteSummary):
     return rows, bool(deltas)
 
 
+def verdict(passed: bool | None) -> str:
+    """A run's gates: PASS, FAIL, or not judged (a subset run selected none of them)."""
+    return "not judged" if passed is None else "PASS" if passed else "FAIL"
+
+
 def metrics_table(run: SuiteRun, summary: SuiteSummary) -> str:
     entries, compared = metric_rows(summary)
     rows = []
@@ -101,13 +107,16 @@ def metrics_table(run: SuiteRun, summary: SuiteSummary) -> str:
         row = [name, _num(metric.value), _ci(metric), metric.n]
         if compared:
             row += [_num(d.baseline) if d else "", _delta(d), _delta_ci(d), _p(d)]
-        row += [", ".join(g.label for g in gates), " ".join(g.verdict for g in gates)]
+        if summary.judged:
+            row += [", ".join(g.label for g in gates), " ".join(g.verdict for g in gates)]
         rows.append(row)
     headers = ["metric", "value", "95% CI", "n"]
     if compared:
         levels = {f"{d.level * 100:.4g}%" for _, _, d, _ in entries if d is not None}
         headers += ["baseline", "delta", f"delta {'/'.join(sorted(levels))} CI", "p (worse)"]
-    return tabulate(rows, headers=[*headers, "gate", "verdict"])
+    if summary.judged:
+        headers += ["gate", "verdict"]
+    return tabulate(rows, headers=headers)
 
 
 def gate_lines(summary: SuiteSummary) -> str:
@@ -124,7 +133,7 @@ def baseline_block(summary: SuiteSummary) -> str:
     if c is not None:
         b = c.baseline
         lines.append(f"baseline: {b.model} x {b.repeats} repeats, {b.created or 'undated'}, "
-                     f"{b.path or b.source}; {len(c.paired)} items paired")
+                     f"{b.path or b.source}; {len(c.paired)} items paired" + partial_text(b))
         changes = c.changes_text()
         if changes:
             lines.append(changes)
@@ -140,6 +149,24 @@ def baseline_block(summary: SuiteSummary) -> str:
         lines.append(_ids("flaky (repeats disagree)", summary.flaky))
     lines += [f"warning: {w}" for w in summary.warnings]
     return "\n".join(line for line in lines if line)
+
+
+def errors_block(run: SuiteRun, summary: SuiteSummary) -> str:
+    """The run's errors, identical ones once, with a count and the items they hit."""
+    groups = problems.run_errors(run.results, summary.items)
+    if not groups:
+        return ""
+    return ("errors, identical ones once (errors are not scores):\n"
+            + "\n".join(f"  {line}" for line in problems.run_lines(groups)))
+
+
+def partial_text(b) -> str:
+    """A baseline's items updated since its last full update (-k, --rft-limit), if any."""
+    if not b.partial_updates:
+        return ""
+    last = b.partial_updates[-1]
+    return (f"; {len(b.partial_updates)} partial update(s) since, the last: "
+            f"{last.get('items')} item(s) from {last.get('model')} on {last.get('created')}")
 
 
 def _ids(title: str, ids: list[str], limit: int = 20) -> str:
@@ -224,7 +251,8 @@ def calls_table(calls: CallStats) -> str:
              "model errors: " + (", ".join(f"{k} {v}" for k, v in calls.errors.most_common())
                                  or "none") + f"; samples with grader errors: {calls.grader_errors}",
              *(f"STOPPED {model}: {why}" for model, why in calls.stopped.items()),
-             "outputs: " + ", ".join(f"{k} {v}" for k, v in calls.kinds.most_common()),
+             "outputs: " + (", ".join(f"{k} {v}" for k, v in calls.kinds.most_common())
+                            or "none"),
              f"tokens: input {calls.usage.input_tokens}, output {calls.usage.output_tokens} "
              f"(reasoning {calls.usage.reasoning_tokens}), cached {calls.usage.cached_tokens}"]
     if lat:
@@ -235,9 +263,9 @@ def calls_table(calls: CallStats) -> str:
 def scope(run: SuiteRun, summary: SuiteSummary) -> str:
     """What the gates judged: the whole suite, a --rft-limit subset, or nothing."""
     total = len(run.suite.items)
-    if not run.gated:
-        return (f"gates not selected (numbers over the {len(summary.items)} selected of "
-                f"{total} items)")
+    if not summary.judged:
+        return (f"gates not judged: none selected (numbers over the {len(summary.items)} "
+                f"selected of {total} items)")
     text = f"gates {summary.verdict}"
     if len(summary.items) < total:
         text += f" on {len(summary.items)} of {total} items (--rft-limit)"
@@ -254,7 +282,8 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) 
         blocks.append(f"--- {run.key}: {len(summary.items)} items x "
                       f"{run.repeats or run.suite.config.repeats} repeats, {scope(run, summary)}\n"
                       + metrics_table(run, summary))
-        for block in (gate_lines(summary) if run.gated else "", baseline_block(summary)):
+        for block in (gate_lines(summary), errors_block(run, summary),
+                      baseline_block(summary)):
             if block:
                 blocks.append(block)
         blocks.append(variance_table(run, summary))
