@@ -255,7 +255,7 @@ def explain(result: GateResult) -> str:
              f"baseline {_num(delta.baseline)} vs {_num(delta.current)} on {delta.n} paired "
              f"items{corr}",
              f"delta {delta.delta:+.4f} ({_ci(*result.delta_ci, level=result.level, signed=True)}"
-             f"; {delta.estimate.method})"]
+             + (f"; {delta.estimate.method})" if delta.estimate.method else ")")]
     if result.p_value is not None:
         p = f"p(drop > {gate.max_drop:g}) = {_p(result.p_value)}"
         if result.correction != "none" and result.family > 1:
@@ -269,7 +269,7 @@ def explain(result: GateResult) -> str:
         verdict += f": no drop beyond {gate.max_drop:g} (the interval lies above -{gate.max_drop:g})"
     else:
         verdict += f": {result.reason}"
-    if result.rules_out is not None:
+    if result.rules_out is not None and result.verdict != "FAIL":
         verdict += f"; the data rule out drops larger than {result.rules_out:.4f}"
     if result.verdict != "FAIL":
         verdict += _hint_text(result)

@@ -73,13 +73,15 @@ class PairedDelta:
         """Items (at these repeats) and repeats (at these items) for an 80%-power verdict."""
         if self.spread is None or self.n < 2:
             return None
-        floor = 0
-        if isinstance(self.estimate, PairedBinary) and margin > 0:
-            # with no discordant item at all, Tango's bound alone is z^2 / (n + z^2)
-            z = z_value(self.confidence)
-            floor = math.ceil(z * z * (1 - margin) / margin)
+        floor, discordant = 0, None
+        if isinstance(self.estimate, PairedBinary):
+            discordant = (self.estimate.down + self.estimate.up) / self.n
+            if margin > 0:  # with no discordant item at all, Tango's bound is z^2 / (n + z^2)
+                z = z_value(self.confidence)
+                floor = math.ceil(z * z * (1 - margin) / margin)
         return size_hints(self.spread, self.n, margin, self.confidence, family,
-                          within_var=self.within_var, repeats=self.repeats, floor=floor)
+                          within_var=self.within_var, repeats=self.repeats, floor=floor,
+                          discordant=discordant)
 
 
 @dataclass
@@ -101,12 +103,18 @@ class SizeHints:
 
 
 def size_hints(spread: float, n: int, margin: float, confidence: float, family: int = 1, *,
-               within_var: float | None = None, repeats: int = 1, floor: int = 0) -> SizeHints:
+               within_var: float | None = None, repeats: int = 1, floor: int = 0,
+               discordant: float | None = None) -> SizeHints:
+    """``discordant``: for 0/1 values, the share of items that moved (the spread of a drop X
+    is then that of its own discordant items too: sqrt(share + X))."""
     k_pass = z_value(confidence) + z_value(POWER, two_sided=False)
     alpha_fail = (1 - confidence) / 2 / max(family, 1)
     k_fail = z_value(1 - alpha_fail, two_sided=False) + z_value(POWER, two_sided=False)
     se = spread / math.sqrt(n)
     detects = margin + k_fail * se * _t_inflation(n - 1)
+    if discordant is not None:
+        for _ in range(50):  # X = m + k * sqrt((share + X) / n), by fixed point
+            detects = margin + k_fail * math.sqrt((discordant + detects) / n)
     pass_items = None
     if margin > 0:
         low_sd, high_sd = _spread_range(spread, n)
@@ -221,12 +229,21 @@ def compare_labels(metric: str, current: np.ndarray, baseline: np.ndarray, *,
                   "to bound a macro average")
         return PairedDelta(metric, n, cur, base, delta, Unavailable(delta, n, reason=reason),
                            confidence, correlation=correlation)
+    if _no_item_moved(current, baseline):
+        reason = ("no item's labels changed between the runs: the delta is 0 on these items, "
+                  "and nothing in the data bounds how other items would move")
+        return PairedDelta(metric, n, cur, base, delta, Unavailable(delta, n, reason=reason),
+                           confidence, correlation=correlation)
     estimate = _bootstrap_estimate(
         delta, np.concatenate([current, baseline], axis=1),
         lambda s: one(s[..., :width]) - one(s[..., width:]), clusters, n_boot, seed)
     spread = estimate.se * math.sqrt(estimate.n) if isinstance(estimate, TEstimate) else None
     return PairedDelta(metric, n, cur, base, delta, estimate, confidence,
                        correlation=correlation, spread=spread)
+
+
+def _no_item_moved(current: np.ndarray, baseline: np.ndarray) -> bool:
+    return bool(np.array_equal(current, baseline))
 
 
 def _bootstrap_estimate(value: float, cols: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray],

@@ -80,6 +80,7 @@ class RftSession:
         self._worker_verdicts: dict[str, dict[str, Any]] = {}
         """Run key -> the verdicts an xdist worker gave its run (the controller reports them)."""
         self._decided: set[int] = set()
+        self._summarizing: set[str] = set()
         """Gates and comparisons whose verdicts the build's judgement gave (``judge_build``)."""
 
     # ------------------------------------------------------------------ collection
@@ -304,7 +305,7 @@ class RftSession:
             if self.needs_suite(run):
                 for other in self.runs:
                     if other.sampled and other.key not in self.summaries \
-                            and self.needs_suite(other):
+                            and other.key not in self._summarizing and self.needs_suite(other):
                         self._summarize(other)
             if run.key not in self.summaries:
                 self._summarize(run)
@@ -312,6 +313,15 @@ class RftSession:
         return self.summaries[run.key]
 
     def _summarize(self, run: SuiteRun) -> None:
+        """``summarize`` for one run (its baseline may be another run's summary: that one is
+        made first; ``_summarizing`` keeps the chain from coming back here)."""
+        self._summarizing.add(run.key)
+        try:
+            self._make_summary(run)
+        finally:
+            self._summarizing.discard(run.key)
+
+    def _make_summary(self, run: SuiteRun) -> None:
         n_boot, seed = option(self.config, "bootstrap"), option(self.config, "seed")
         base, problem = self._baseline_for(run)
         summary = summarize(run, n_boot=n_boot, seed=seed, baseline=base,
