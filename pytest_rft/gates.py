@@ -278,13 +278,18 @@ def explain(result: GateResult) -> str:
 
 
 def _hint_text(result: GateResult) -> str:
+    """What this suite can detect, and (INCONCLUSIVE, the estimate on the good side of the
+    margin) what size would let an unchanged model pass. Sizes are from this run's spread."""
     gate, delta = result.gate, result.delta_info
     assert gate is not None and delta is not None
     hints = delta.hints(gate.max_drop, result.family)
     if hints is None:
         return ""
-    text = f"; detects drops of {hints.detects:.4f} or more (80% power)"
-    if result.verdict == "INCONCLUSIVE" and hints.pass_items is not None:
+    text = ""
+    if hints.detects < 1.0:  # beyond 1 no drop of a score in [0, 1] would do
+        text += f"; detects drops of {hints.detects:.4f} or more (80% power)"
+    good_side = delta.delta is not None and delta.delta > -gate.max_drop
+    if result.verdict == "INCONCLUSIVE" and hints.pass_items is not None and good_side:
         low, high = hints.pass_items
         size = f"{low}" if low == high else f"{low}-{high}"
         text += (f"; an unchanged model passes with 80% power at about {size} items")

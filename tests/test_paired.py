@@ -199,7 +199,7 @@ def test_baseline_gate_verdicts():
     assert small.verdict == "PASS"
     at_margin = verdict(-0.02, 0.01)  # can't be told from the margin
     assert at_margin.verdict == "INCONCLUSIVE" and "includes -0.02" in at_margin.reason
-    unsure = verdict(-0.01, 0.3, n=30)  # can't tell: says so and what would
+    unsure = verdict(0.0, 0.3, n=30)  # can't tell: says so and what would
     assert unsure.verdict == "INCONCLUSIVE" and unsure.passed
     assert "an unchanged model passes with 80% power at about" in unsure.detail
     tiny = verdict(-0.3, 0.01, n=8)  # too few items for any verdict
