@@ -13,9 +13,11 @@ if TYPE_CHECKING:
     from .backends.python_backend import model
     from .graders import grader
     from .records import Completion, Grades, Request, SampleResult, Usage
+    from .tools import ToolError, tool, tool_call
 
 _LAZY = {"model": "backends.python_backend", "grader": "graders", "Completion": "records",
-         "Grades": "records", "Request": "records", "SampleResult": "records", "Usage": "records"}
+         "Grades": "records", "Request": "records", "SampleResult": "records", "Usage": "records",
+         "tool": "tools", "tool_call": "tools", "ToolError": "tools"}
 """Imported on first use, so that pytest's start-up pays nothing for the plugin until a suite
 (or a conftest using the API) needs it."""
 
@@ -30,5 +32,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["model", "grader", "Request", "Completion", "Usage", "Grades", "SampleResult",
-           "RftError", "GraderError"]
+__all__ = ["model", "grader", "tool", "tool_call", "ToolError", "Request", "Completion", "Usage",
+           "Grades", "SampleResult", "RftError", "GraderError"]

@@ -22,7 +22,10 @@ from .errors import RftError
 
 SCHEMA_VERSION = 1
 KIND = "pytest-rft-baseline"
-DIGEST_PARTS = ("dataset", "prompt", "response_schema", "graders", "sampling", "repeats")
+DIGEST_PARTS = ("dataset", "prompt", "response_schema", "graders", "sampling", "repeats",
+                "tools")
+OPTIONAL_PARTS = ("tools",)
+"""Digests only suites that use them have: one side lacking it is a change too."""
 
 
 @dataclass
@@ -90,22 +93,41 @@ def digest(value: Any) -> str:
 def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[str, str]:
     """Digests of what a suite's scores depend on: dataset, prompt, response schema, graders,
     sampling (for the model run) and the number of repeats (pass_rate, .max, .min depend on it)."""
-    return {
-        "dataset": digest([[item.id, item.data, item.messages] for item in suite.items]),
+    graders = suite.grader_definitions
+    if getattr(suite.config, "errors_as_zero", False):
+        graders = [graders, "errors_as_zero"]
+    digests = {
+        "dataset": digest([[item.id, _record_fields(item), item.messages] for item in suite.items]),
         "prompt": digest(suite.prompt),
         "response_schema": digest(suite.response_schema),
-        "graders": digest(suite.grader_definitions),
+        "graders": digest(graders),
         "sampling": digest(sampling),
         "repeats": str(repeats),
     }
+    if getattr(suite, "tools", None) is not None or getattr(suite, "item_tools", None):
+        digests["tools"] = digest({
+            "tools": suite.tools, "tool_choice": suite.tool_choice,
+            "parallel_tool_calls": suite.config.parallel_tool_calls,
+            "max_turns": suite.max_turns,
+            "implementations": dict(sorted(suite.implementation_sources.items()))})
+    return digests
 
 
 def item_digest(item: Any) -> str:
     """The record's digest, worked out once per item (items don't change)."""
     known = item._digest
     if known is None:
-        known = item._digest = digest([item.data, item.messages])[:8]
+        known = item._digest = digest([_record_fields(item), item.messages])[:8]
     return known
+
+
+def _record_fields(item: Any) -> Any:
+    """The item's fields without the copy of its messages that RFT rows keep in them (the
+    digest stays what it was before rows kept their messages in the item)."""
+    data = item.data
+    if item.messages is not None and data.get("messages") is item.messages:
+        return {k: v for k, v in data.items() if k != "messages"}
+    return data
 
 
 def callable_source(fn: Any) -> str:

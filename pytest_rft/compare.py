@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from . import stats
 from .estimates import adjust, fisher_less
-from .baseline import DIGEST_PARTS, Baseline, BaselineItem
+from .baseline import DIGEST_PARTS, OPTIONAL_PARTS, Baseline, BaselineItem
 from .lazy_numpy import np
 from .paired import PairedDelta, compare_labels, compare_values
 from .suite import LABEL_METRICS
@@ -81,9 +81,11 @@ def compare(current: Baseline, baseline: Baseline, metrics: Iterable[str], *,
     test is then cluster-robust).
     """
     result = Comparison(baseline=baseline)
-    result.digest_changes = [part for part in DIGEST_PARTS
-                             if part in baseline.digests and part in current.digests
-                             and baseline.digests[part] != current.digests[part]]
+    result.digest_changes = [
+        part for part in DIGEST_PARTS
+        if (part in baseline.digests and part in current.digests
+            or part in OPTIONAL_PARTS and baseline.digests)
+        and baseline.digests.get(part) != current.digests.get(part)]
     in_dataset = set(dataset_ids) if dataset_ids is not None else set(current.items)
     result.added = sorted(i for i in current.items if i not in baseline.items)
     result.removed = sorted(i for i in baseline.items if i not in in_dataset)

@@ -2,7 +2,8 @@
 
 Shapes recognised per record:
   * Evals API item:       ``{"item": {...}}``
-  * RFT training row:     ``{"messages": [...], <other keys are item fields>}`` (messages = prompt)
+  * RFT training row:     ``{"messages": [...], ...}`` (messages = prompt; every key of the row,
+                          ``messages`` included, is an item field, as OpenAI's graders see it)
   * openai/evals sample:  ``{"input": [...] | str, "ideal": ...}`` (input = prompt)
   * flat object:          the record is the item
 """
@@ -123,7 +124,7 @@ def to_item(record: Any, line: int, path: Path | str) -> Item:
         critical = critical or _flag(data.get("critical", False), path, line)
     elif "messages" in record:
         messages = _messages(record["messages"], f"{path}:{line}", "messages")
-        data = {k: v for k, v in record.items() if k != "messages"}
+        data = record  # every key of the row, messages included (OpenAI's item)
     elif "input" in record and ("ideal" in record or isinstance(record["input"], list)):
         messages = _messages(record["input"], f"{path}:{line}", "input")
         data = {k: v for k, v in record.items() if k != "input"}
@@ -140,11 +141,27 @@ def to_item(record: Any, line: int, path: Path | str) -> Item:
 def _messages(value: Any, where: str, key: str) -> list[dict[str, Any]]:
     if isinstance(value, str):
         return [{"role": "user", "content": value}]
-    if not isinstance(value, list) or not all(
-            isinstance(m, dict) and "role" in m and "content" in m for m in value):
-        raise RftError(f"'{key}' must be a list of {{role, content}} messages", where=where,
+    if not isinstance(value, list) or not all(_is_message(m) for m in value):
+        raise RftError(f"'{key}' must be a list of {{role, content}} messages (an assistant "
+                       "message may carry 'tool_calls' instead of content; a 'tool' message "
+                       "needs 'tool_call_id')", where=where,
                        fix=f'write "{key}": [{{"role": "user", "content": "..."}}]')
     return value
+
+
+def _is_message(m: Any) -> bool:
+    """A chat message: ``{role, content}``; an assistant's turn may carry ``tool_calls``
+    (content then optional), a tool's result ``tool_call_id``."""
+    if not isinstance(m, dict) or "role" not in m:
+        return False
+    if m["role"] == "tool":
+        return "tool_call_id" in m and "content" in m
+    return "content" in m or (m["role"] == "assistant" and bool(m.get("tool_calls")))
+
+
+def conversation(value: Any, where: str) -> list[dict[str, Any]]:
+    """A list of chat messages found in an item (``input: [{messages: item.x}]``)."""
+    return _messages(value, where, "messages")
 
 
 _scan = json.JSONDecoder().scan_once

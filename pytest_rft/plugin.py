@@ -61,7 +61,8 @@ REGISTRATIONS = pytest.StashKey[dict]()
 
 
 REGISTRIES = (("pytest_rft.backends.python_backend", "_MODELS"),
-              ("pytest_rft.graders.registry", "_FUNCTIONS"))
+              ("pytest_rft.graders.registry", "_FUNCTIONS"),
+              ("pytest_rft.tools", "_TOOLS"))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -388,15 +389,50 @@ def outputs_text(run: SuiteRun, item_id: str, width: int = 160, errors: bool = T
     lines = []
     for result in results:
         if result.failed:
+            if result.trajectory:  # an agent loop that failed midway: what it did so far
+                lines.append(f"  repeat {result.repeat}: failed after:")
+                lines += tool_lines(result, width)
             continue
         text = (result.output_text or "").replace("\n", " ")
         if len(text) > width:
             text = text[:width - 3] + "..."
         lines.append(f"  repeat {result.repeat}: {primary}="
                      f"{_num(result.scores.get(primary))} output: {text}")
+        lines += tool_lines(result, width)
+        for name, message in result.zeroed.items():
+            lines.append(f"    grader {name!r} error scored 0 (errors_as_zero): {message}")
     if errors:
         lines += [f"  {line}" for line in problems.item_lines(problems.item_errors(results))]
     return "".join(f"\n{line}" for line in lines)
+
+
+def tool_lines(result: Any, width: int = 160) -> list[str]:
+    """A sample's tool use: its trajectory (or its calls), and what a tool_call grader missed
+    or did not expect."""
+    import json
+
+    from . import agent
+
+    lines: list[str] = []
+    if result.trajectory and any(s.get("tool_calls") or s.get("role") == "tool"
+                                 for s in result.trajectory):
+        stop = f" (stopped: {result.stop})" if result.stop not in (None, "answer") else ""
+        lines.append(f"    trajectory, {result.turns} turn(s){stop}:")
+        lines += [f"      {line}" for line in agent.trajectory_lines(result.trajectory, width)]
+    elif result.tool_calls:
+        lines.append("    calls: " + "; ".join(agent.call_text(c, 80) for c in result.tool_calls))
+    for name, details in result.grader_details.items():
+        if not isinstance(details, dict) or "expected" not in details:
+            continue
+        missed = [f"{d['name']}({json.dumps(d.get('arguments'), ensure_ascii=False)})"
+                  + (" [called with other arguments]" if d.get("name_called") else "")
+                  for d in details["expected"] if not d.get("score")]
+        extra = [agent.call_text(result.tool_calls[i], 80)
+                 for i in details.get("unexpected_calls", []) if i < len(result.tool_calls)]
+        if missed or extra:
+            lines.append(f"    {name}: " + "; ".join(
+                [f"missed {m}" for m in missed] + [f"unexpected {x}" for x in extra]))
+    return lines
 
 
 def _num(value: float | None) -> str:

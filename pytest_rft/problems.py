@@ -27,8 +27,9 @@ class ErrorGroup:
 
 def sample_errors(result: SampleResult) -> Iterable[tuple[str, str]]:
     """(what, message) of each error of one sample."""
-    if result.failed:
-        yield "model call failed", result.error or ""
+    if result.failed:  # a tool implementation that crashed fails the sample too
+        yield ("tool failed" if result.error_cause == "tool error" else "model call failed"), \
+            result.error or ""
     for name, message in result.grader_errors.items():
         # "grader 'f1' raised KeyError ..." names its grader already
         yield ("" if message.startswith(f"grader {name!r} ") else f"grader {name!r} failed"), message

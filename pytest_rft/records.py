@@ -28,6 +28,17 @@ class Request:
     suite: str = ""
     api: str = "chat"
     """``chat`` or ``responses`` (used by the OpenAI backend only)."""
+    tools: list[dict[str, Any]] | None = None
+    """Function tools offered to the model, in the Chat Completions shape ``{"type":
+    "function", "function": {"name", "description", "parameters", "strict"}}`` (the suite's
+    ``tools`` with the item's own added or overriding them); None when the suite has none."""
+    tool_choice: Any = None
+    """``"auto"``, ``"none"``, ``"required"`` or ``{"type": "function", "function": {"name"}}``;
+    None: not sent (the API's default)."""
+    parallel_tool_calls: bool | None = None
+    turn: int = 0
+    """0 for the first call of a sample; n for the n-th call of an agent loop (its messages
+    then end with the tool results of the previous turn)."""
 
 
 @dataclass(slots=True)
@@ -59,6 +70,9 @@ class Completion:
     """Raw choices as plain dicts (chat API); None when the backend has no such notion."""
     empty: bool = False
     """True when the server answered with no choice / no output at all."""
+    trajectory: list[dict[str, Any]] | None = None
+    """Set by a backend that answers a whole recorded episode at once (a replay of a recorded
+    sample): the agent loop then stops and keeps this trajectory instead of running tools."""
 
 
 # Kinds of a sample's output. Only "ok" and "schema_violation" (JSON that breaks the
@@ -74,6 +88,11 @@ class Grades:
     scores: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     """Score name -> message for every score that could not be computed (never a 0)."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Score name -> what the grader wants shown next to the score (the tool_call grader's
+    verdict per call); plain JSON data."""
+    zeroed: dict[str, str] = field(default_factory=dict)
+    """Score name -> the error that was scored 0 because the suite sets ``errors_as_zero``."""
 
 
 @dataclass(slots=True)
@@ -101,6 +120,21 @@ class SampleResult:
     error_cause: str | None = None
     scores: dict[str, float] = field(default_factory=dict)
     grader_errors: dict[str, str] = field(default_factory=dict)
+    grader_details: dict[str, Any] = field(default_factory=dict)
+    """Score name -> the grader's details (per-call verdicts of a ``tool_call`` grader)."""
+    zeroed: dict[str, str] = field(default_factory=dict)
+    """Grader errors scored 0 (the suite's ``errors_as_zero``): shown, not failing."""
+    trajectory: list[dict[str, Any]] | None = None
+    """For suites with tools: the messages the sample added to the conversation, in the Chat
+    Completions shape: assistant messages (with their ``tool_calls``) and tool results
+    (``{"role": "tool", "tool_call_id", "name", "content"}``, plus ``"error"`` when the call
+    could not be answered), ending with the final answer; None for suites without tools."""
+    turns: int = 0
+    """Model calls this sample made (1 unless an agent loop ran tools)."""
+    stop: str | None = None
+    """Why the agent loop ended: ``answer`` (the model answered without calling a tool),
+    ``max_turns`` (it still called tools at the last turn), ``tool_calls`` (tools were offered
+    but none can be run: the calls are the output); None for suites without tools."""
 
     @property
     def failed(self) -> bool:

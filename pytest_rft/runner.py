@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import agent
 from .backends.base import Backend, CallError, TransientError
 from .dataset import Item
 from .errors import RftError
@@ -78,6 +79,8 @@ class CallStats:
     min_concurrency: int = 0
     grader_errors: int = 0
     """Samples with at least one grader error (they count against the error gate too)."""
+    zeroed: int = 0
+    """Samples with grader errors scored 0 (the suite's ``errors_as_zero``)."""
     stopped: dict[str, str] = field(default_factory=dict)
     """model -> the configuration error that stopped its calls (no key, 401, unknown model)."""
     wall_s: float = 0.0
@@ -261,19 +264,40 @@ async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[st
                   stats: CallStats, rng: random.Random,
                   into: dict[str, list[SampleResult]] | None = None) -> None:
     suite = run.suite
+    tools = suite.tools_for(item)
     request = Request(model=run.model, messages=messages, response_schema=suite.response_schema,
                       sampling=suite.sampling_for(repeat, run.model), item=item.data, item_id=item.id,
-                      repeat=repeat, suite=suite.name, api=run.api or suite.config.api or "chat")
+                      repeat=repeat, suite=suite.name, api=run.api or suite.config.api or "chat",
+                      tools=tools, tool_choice=suite.tool_choice if tools else None,
+                      parallel_tool_calls=suite.config.parallel_tool_calls if tools else None)
     result = SampleResult(item_id=item.id, repeat=repeat, model=run.model)
-    completion = await _call_with_retries(backend, request, limiter, settings, stats, rng, result)
-    if completion is not None:
-        _fill_sample(result, completion, schema_given=suite.response_schema is not None,
+
+    def call(turn_request: Request) -> Any:
+        return _call_with_retries(backend, turn_request, limiter, settings, stats, rng, result)
+
+    episode = await agent.run(request, call, suite.toolbox(item, settings.timeout),
+                              suite.max_turns)
+    result.turns = episode.turns
+    if tools is not None:
+        result.trajectory = episode.trajectory
+        result.stop = episode.stop
+    if episode.crash is not None or result.failed:
+        result.usage = episode.usage  # the turns before the failure were spent
+        stats.usage.add(episode.usage)
+        if episode.crash is not None:
+            _fail(result, stats, "tool error", episode.crash)
+    elif episode.last is not None and not result.failed:
+        _fill_sample(result, episode.last, schema_given=suite.response_schema is not None,
                      schema=(suite.response_schema or {}).get("schema"))
+        result.tool_calls = episode.tool_calls
+        result.usage = episode.usage
         stats.kinds[result.kind] += 1
         stats.usage.add(result.usage)
         await _grade(suite, result, item)
         if result.grader_errors:
             stats.grader_errors += 1
+        if result.zeroed:
+            stats.zeroed += 1
     (run.results if into is None else into)[item.id].append(result)
     stats.done += 1
 
@@ -281,12 +305,15 @@ async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[st
 async def _call_with_retries(backend: Backend, request: Request, limiter: AdaptiveLimiter,
                              settings: RunSettings, stats: CallStats, rng: random.Random,
                              result: SampleResult) -> Completion | None:
+    """One model call with the run's retries; an agent loop's calls add up their attempts and
+    latencies in ``result``."""
+    before = result.attempts
     for attempt in range(1, settings.max_retries + 2):
-        result.attempts = attempt
+        result.attempts = before + attempt
         epoch = await limiter.acquire()
         if request.model in stats.stopped:  # fail fast: say it once, don't send it again
             limiter.release(epoch, ok=False, throttled=False)
-            result.attempts = attempt - 1
+            result.attempts = before + attempt - 1
             _fail(result, stats, "not sent", f"not sent: this model's calls stopped after "
                                              f"{stats.stopped[request.model]}")
             return None
@@ -315,8 +342,9 @@ async def _call_with_retries(backend: Backend, request: Request, limiter: Adapti
             _fail(result, stats, "model raised", f"{type(exc).__name__}: {exc}")
             return None
         limiter.release(epoch, ok=True, throttled=False)
-        result.latency_s = time.perf_counter() - started
-        stats.latencies.append(result.latency_s)
+        latency = time.perf_counter() - started
+        result.latency_s = (result.latency_s or 0.0) + latency
+        stats.latencies.append(latency)
         return completion
     raise AssertionError("unreachable")
 
@@ -378,6 +406,8 @@ def _fill_sample(result: SampleResult, completion: Completion, *, schema_given: 
     else:
         result.kind = OK
         text = result.output_text.strip()
+        if completion.tool_calls and not text:
+            return  # the model called tools: nothing to parse (its calls are the output)
         if text[:1] in "{[" or schema_given:
             try:
                 result.output_json = json.loads(text)
@@ -399,14 +429,23 @@ def sample_for_output(text: str, schema: dict[str, Any] | None = None) -> dict[s
 
 
 def sample_view(result: SampleResult) -> dict[str, Any]:
-    """The ``sample`` graders and templates see (OpenAI names); output_json only when parsed."""
+    """The ``sample`` graders and templates see (OpenAI names); output_json only when parsed.
+    ``output_tools`` holds every tool call of the sample (of every turn of an agent loop);
+    ``choices`` the last answer, its calls included; ``trajectory`` the turns (tools only)."""
+    message: dict[str, Any] = {"role": "assistant", "content": result.output_text or ""}
+    last_calls = result.tool_calls
+    if result.trajectory:
+        last_calls = result.trajectory[-1].get("tool_calls") or []
+    if last_calls:
+        message["tool_calls"] = last_calls
     view: dict[str, Any] = {"output_text": result.output_text or "",
                             "output_tools": result.tool_calls,
-                            "choices": [{"message": {"role": "assistant",
-                                                     "content": result.output_text or ""},
+                            "choices": [{"message": message,
                                          "finish_reason": result.finish_reason}]}
     if result.kind in (OK, SCHEMA_VIOLATION) and result.output_json is not None:
         view["output_json"] = result.output_json
+    if result.trajectory is not None:
+        view["trajectory"] = result.trajectory
     return view
 
 
@@ -425,6 +464,14 @@ async def _grade(suite: Suite, result: SampleResult, item: Item) -> None:
             else:
                 result.scores[name] = float(value)
         result.grader_errors.update({k: scrub(v) for k, v in grades.errors.items()})
+        result.zeroed.update({k: scrub(v) for k, v in grades.zeroed.items()})
+        result.grader_details.update(grades.details)
+    if suite.config.errors_as_zero and result.grader_errors:
+        # the hosted platform's behaviour, asked for: the error scores 0 and is still shown
+        for name, message in result.grader_errors.items():
+            result.scores[name] = 0.0
+            result.zeroed[name] = message
+        result.grader_errors = {}
 
 
 MAX_SCORE = 1e12

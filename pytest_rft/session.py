@@ -220,7 +220,9 @@ class RftSession:
         for raw in data.get("runs", []):
             if raw["path"] not in suites:
                 roots = None if option(self.config, "allow-outside-files") else (self.config.rootpath,)
-                suites[raw["path"]] = load_suite(Path(raw["path"]), roots)
+                suites[raw["path"]] = load_suite(Path(raw["path"]), roots, resolve_tools=False)
+                if raw.get("tool_sources"):  # the worker resolved them (for the tools digest)
+                    suites[raw["path"]].implementation_sources = raw["tool_sources"]
             suite = suites[raw["path"]]
             by_id = {item.id: item for item in suite.items}
             run = SuiteRun(suite=suite, model=raw["model"], repeats=raw["repeats"], api=raw["api"],

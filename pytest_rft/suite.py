@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib.util
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -14,11 +17,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import stats, template
-from .dataset import Item, load_items, parse_yaml, read_text
+from . import tools as tools_mod
+from .dataset import Item, conversation, load_items, parse_yaml, read_text
 from .errors import RftError
 from .baseline import callable_source
 from .graders import build_grader
-from .graders.registry import load_grader_file, registered_graders
+from .graders.registry import _import_ref, load_grader_file, registered_graders
 from .graders.base import Grader
 
 LABEL_METRICS = [f"{avg}_{m}" for avg in ("micro", "macro", "samples")
@@ -28,6 +32,7 @@ MAX_SUITE_BYTES = 5 * 1024 * 1024
 MAX_REPEATS = 10_000
 """Samples per item; a typo of a billion would otherwise run the machine out of memory."""
 DEFAULT_PASS_THRESHOLD = 0.5
+DEFAULT_MAX_TURNS = 10
 
 
 class _Strict(BaseModel):
@@ -41,6 +46,13 @@ class FileRef(_Strict):
 class Message(_Strict):
     role: Literal["system", "developer", "user", "assistant"]
     content: Union[str, FileRef]
+
+
+class MessagesRef(_Strict):
+    """An ``input:`` entry standing for a list of messages in the item (a conversation)."""
+
+    messages: str
+    """A path such as ``item.conversation`` (braces optional)."""
 
 
 class Sampling(_Strict):
@@ -126,7 +138,7 @@ class SuiteConfig(_Strict):
     models: dict[str, Sampling] | None = None
     """Per-model sampling overrides (name -> sampling keys; ``null`` removes a key); its names
     are the models to run when ``model`` is not given."""
-    input: list[Message] | None = None
+    input: list[Union[Message, MessagesRef]] | None = None
     response_format: Union[str, dict[str, Any], None] = None
     sampling: Sampling = Field(default_factory=Sampling)
     repeats: int = Field(1, ge=1, le=MAX_REPEATS)
@@ -143,6 +155,19 @@ class SuiteConfig(_Strict):
     max_cost: float | None = Field(None, gt=0)
     """Cost budget of this suite per run, USD (all models); see budget.py."""
     judge: JudgeConfig | None = None
+    tools: Union[list[Any], dict[str, Any], None] = None
+    """OpenAI function tools (Chat or Responses shape), ``module:Model`` (a pydantic model),
+    or ``{file: tools.json}``; records may add their own (``tools`` in the record)."""
+    tool_choice: Union[str, dict[str, Any], None] = None
+    parallel_tool_calls: bool | None = None
+    tool_implementations: Union[dict[str, str], list[str], None] = None
+    """Tool name -> a tool registered with ``@pytest_rft.tool`` or ``module:attr``; a list
+    names registered tools by their own names."""
+    max_turns: int | None = Field(None, ge=1, le=1000)
+    """Model calls per sample in the agent loop (RFT's ``max_episode_steps``); default 10 when
+    tools can be answered (implementations or recorded results), else 1."""
+    errors_as_zero: bool = False
+    """Score grader errors 0, as the hosted platform does (they are still shown)."""
     cluster: str | None = None
     """The record field that groups items which are not independent (items cut from one
     document, one topic, one user): ``document_id`` or ``meta.topic``. Every interval and test
@@ -189,6 +214,21 @@ class Suite:
     """Score name -> the grader's own ``pass_threshold`` (each gives ``<score>.pass_rate``)."""
     threshold_note: str | None = None
     """Set when the suite's and the primary grader's thresholds differ: which one wins."""
+    tools_note: str | None = None
+    """Set when ``max_turns`` asks for a loop that nothing can run (shown with the summary)."""
+    tools: list[dict[str, Any]] | None = None
+    """The suite's function tools (Chat shape), None without ``tools:``."""
+    item_tools: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Item id -> its tools (the suite's merged with the record's own), for records that
+    carry ``tools``."""
+    tool_choice: Any = None
+    implementations: dict[str, Any] = field(default_factory=dict)
+    """Tool name -> the Python callable that answers its calls (None: not resolved, in an
+    xdist controller, which never samples)."""
+    implementation_sources: dict[str, str] = field(default_factory=dict)
+    """Tool name -> its implementation's source (what the ``tools`` digest is made of)."""
+    recorded_tools: bool = False
+    """Whether any record carries ``tool_results``."""
     gate_lines: dict[str, int] = field(default_factory=dict)
     """Gate label -> its line in the suite file (the error gate's: ``max_error_rate:``, else
     line 1); where reports (GitHub annotations, ``-rs``) point for a gate."""
@@ -223,8 +263,41 @@ class Suite:
         if self.prompt is None:
             return item.messages or []
         context = {"item": item.data}
-        return [{"role": m["role"], "content": template.render(m["content"], context)}
-                for m in self.prompt]
+        out: list[dict[str, Any]] = []
+        for m in self.prompt:
+            if "messages" in m:  # the item's own conversation, spliced in
+                where = f"input: messages: {m['messages']}"
+                out.extend(conversation(template.resolve(m["messages"], context), where))
+            else:
+                out.append({"role": m["role"], "content": template.render(m["content"], context)})
+        return out
+
+    # -- tools ---------------------------------------------------------------------------
+    def tools_for(self, item: Item) -> list[dict[str, Any]] | None:
+        """The tools offered for ``item`` (the suite's, with the record's own); None: none."""
+        return self.item_tools.get(item.id, self.tools)
+
+    @property
+    def executes_tools(self) -> bool:
+        """Whether tool calls can be answered (implementations or recorded results)."""
+        return bool(self.implementations) or self.recorded_tools
+
+    @property
+    def max_turns(self) -> int:
+        if self.config.max_turns is not None:
+            return self.config.max_turns
+        return DEFAULT_MAX_TURNS if self.executes_tools else 1
+
+    def toolbox(self, item: Item, timeout: float | None = None) -> tools_mod.Toolbox | None:
+        """What answers ``item``'s tool calls in the agent loop (None: the first answer is
+        final, its calls are the output)."""
+        offered = self.tools_for(item)
+        if not offered or self.max_turns < 2 or not self.executes_tools:
+            return None
+        recorded = item.data.get("tool_results")
+        return tools_mod.Toolbox({t["function"]["name"] for t in offered}, self.implementations,
+                                 recorded if isinstance(recorded, dict) else None, item.data,
+                                 timeout)
 
     def clusters(self) -> dict[str, object] | None:
         """Item id -> its cluster (``cluster:``), worked out once; an item without the field is
@@ -296,10 +369,13 @@ def confined(base: Path, name: str, roots: tuple[Path, ...] | None, where: str, 
     return path
 
 
-def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
+def load_suite(path: Path, roots: tuple[Path, ...] | None = (), *,
+               resolve_tools: bool = True) -> Suite:
     """Read, validate and resolve a suite file; every user mistake is one RftError.
 
     Files the suite names must lie in its folder or one of ``roots`` (None: anywhere).
+    ``resolve_tools=False`` leaves tool implementations that are not registered here
+    unresolved (an xdist controller: the conftest registering them was loaded by the workers).
     """
     node, raw = parse_yaml(path, read_text(path, MAX_SUITE_BYTES))
     if not isinstance(raw, dict):
@@ -324,6 +400,15 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
     if config.input is not None:
         prompt = []
         for i, message in enumerate(config.input):
+            if isinstance(message, MessagesRef):
+                ref = message.messages.strip().removeprefix("{{").removesuffix("}}").strip()
+                try:
+                    template.check_template("{{ " + ref + " }}", allowed_roots=("item",),
+                                            item_keys=item_keys)
+                except RftError as exc:
+                    raise exc.at(where("input", i, "messages")) from None
+                prompt.append({"messages": ref})
+                continue
             content = message.content
             if isinstance(content, FileRef):
                 file = confined(base, content.file, roots, where("input", i, "content"),
@@ -343,6 +428,8 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
                        where=f"{base / config.dataset}:{first.line}",
                        fix="add 'input:' (a chat template) to the suite, or give records 'messages'")
 
+    tool_parts = _load_tools(config, items, base, roots, where, resolve_tools)
+
     graders: list[Grader] = []
     definitions: dict[str, Any] = {}
     for name, definition in config.graders.items():
@@ -351,12 +438,13 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = ()) -> Suite:
         definitions[name] = _resolved(definition, base, where("graders", name))
         _check_grader_templates(grader, item_keys, where("graders", name))
         _set_judge(grader, config.judge)
+        _set_errors_as_zero(grader, config.errors_as_zero)
         graders.append(grader)
     score_names = _score_names(graders, where)
     thresholds = {k: v for g in graders for k, v in g.thresholds().items()}
     suite = Suite(path=path, config=config, items=items, graders=graders, prompt=prompt,
                   response_schema=None, score_names=score_names, grader_definitions=definitions,
-                  score_thresholds=thresholds)
+                  score_thresholds=thresholds, **tool_parts)
     if config.primary is not None and config.primary not in score_names:
         raise RftError(f"primary {config.primary!r} is not a score of this suite",
                        where=where("primary"), fix=f"use one of: {', '.join(score_names)}")
@@ -418,6 +506,139 @@ def _resolved(definition: Any, base: Path, where: str) -> Any:
     return definition
 
 
+def _load_tools(config: SuiteConfig, items: list[Item], base: Path,
+                roots: tuple[Path, ...] | None, where: Callable[..., str],
+                resolve: bool = True) -> dict[str, Any]:
+    """The suite's tools, the records' own tools and recorded results (checked), tool_choice
+    and the implementations, as keyword arguments of :class:`Suite`."""
+    suite_tools = None
+    if config.tools is not None:
+        value: Any = config.tools
+        if isinstance(value, dict) and set(value) == {"file"}:
+            value = _tools_file(value["file"], base, roots, where("tools"))
+        suite_tools = tools_mod.tool_list(
+            value, where("tools"), convert=lambda e, w: _tool_entry(e, base, roots, w))
+    dataset = base / config.dataset
+    item_tools: dict[str, list[dict[str, Any]]] = {}
+    names = {t["function"]["name"] for t in suite_tools or []}
+    recorded = False
+    for item in items:
+        own = item.data.get("tools")
+        if own is not None and (suite_tools is not None or _looks_like_tools(own)):
+            listed = tools_mod.tool_list(own, f"{dataset}:{item.line} tools")
+            item_tools[item.id] = tools_mod.merged(suite_tools or [], listed)
+            names.update(t["function"]["name"] for t in listed)
+        results = item.data.get("tool_results")
+        if results is not None:
+            offered = item_tools.get(item.id, suite_tools) or []
+            tools_mod.check_recorded(results, {t["function"]["name"] for t in offered},
+                                     f"{dataset}:{item.line} tool_results")
+            recorded = True
+    if not names:
+        for key in ("tool_choice", "parallel_tool_calls", "tool_implementations", "max_turns"):
+            if getattr(config, key) is not None:
+                raise RftError(f"'{key}' needs tools, and this suite offers none",
+                               where=where(key), fix="add 'tools:' (OpenAI function tools)")
+        return {}
+    choice = None
+    if config.tool_choice is not None:
+        choice = tools_mod.tool_choice(config.tool_choice, names, where("tool_choice"))
+    implementations: dict[str, Any] = {}
+    spec = config.tool_implementations or {}
+    pairs = [(n, n) for n in spec] if isinstance(spec, list) else list(spec.items())
+    for name, ref in pairs:
+        here = where("tool_implementations", name)
+        if name not in names:
+            close = difflib.get_close_matches(name, sorted(names), n=1)
+            raise RftError(f"implementation for {name!r}, which is not one of the tools "
+                           f"({', '.join(sorted(names))})", where=here,
+                           fix=f"did you mean {close[0]!r}?" if close else "name a tool")
+        try:
+            implementations[name] = _implementation(ref, base, here)
+        except RftError:
+            if resolve:
+                raise
+            implementations[name] = None
+    note = None
+    if config.max_turns is not None and config.max_turns > 1 and not (implementations or recorded):
+        # an imported agentic RFT job (its tools were endpoints): still loads and scores
+        note = (f"max_turns is {config.max_turns} but nothing answers tool calls (no "
+                "tool_implementations, no records' tool_results): each sample ends at its "
+                "first tool calls, which are its output")
+    sources = {k: callable_source(v) for k, v in implementations.items() if v is not None}
+    return {"tools": suite_tools, "item_tools": item_tools, "tool_choice": choice,
+            "implementations": implementations, "implementation_sources": sources,
+            "recorded_tools": recorded, "tools_note": note}
+
+
+def _looks_like_tools(value: Any) -> bool:
+    """A record's ``tools`` holding OpenAI function tools (not a field that happens to be
+    called ``tools``)."""
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(t, dict) and t.get("type") == "function" for t in value)
+
+
+def _tools_file(file: Any, base: Path, roots: tuple[Path, ...] | None, where: str) -> Any:
+    """A JSON file of tools: a list, one tool, or ``{"tools": [...]}``."""
+    if not isinstance(file, str):
+        raise RftError("'file' must be a path to a JSON file of tools", where=where)
+    path = confined(base, file, roots, where, "tools file")
+    if not path.is_file():
+        raise RftError(f"tools file not found: {path}", where=where,
+                       fix="the path is relative to the suite file")
+    try:
+        data = json.loads(read_text(path, MAX_SUITE_BYTES))
+    except ValueError as exc:
+        raise RftError(f"invalid JSON in tools file: {exc}", where=str(path)) from None
+    if isinstance(data, dict) and "tools" in data:
+        data = data["tools"]
+    return data
+
+
+def _tool_entry(entry: Any, base: Path, roots: tuple[Path, ...] | None, where: str) -> Any:
+    """A ``tools:`` entry as definitions: ``module:Model`` (a pydantic model, like OpenAI's
+    ``pydantic_function_tool``: its class name, docstring and strict schema) or
+    ``{file: ...}``; a dict is a definition already."""
+    if isinstance(entry, dict) and set(entry) == {"file"}:
+        return _tools_file(entry["file"], base, roots, where)
+    if not isinstance(entry, str):
+        return entry
+    confined(base, entry.partition(":")[0].replace(".", "/") + ".py", roots, where,
+             "tool model module")
+    model = _pydantic_model(entry, base, where)
+    doc = inspect.cleandoc(model.__doc__) if model.__doc__ else None
+    spec = {"name": model.__name__, "parameters": strict_schema(model.model_json_schema()),
+            "strict": True}
+    if doc:
+        spec["description"] = doc
+    return {"type": "function", "function": spec}
+
+
+def _implementation(ref: Any, base: Path, where: str) -> Any:
+    """A tool registered with ``@pytest_rft.tool``, or the callable at ``module:attr``."""
+    registered = tools_mod.registered_tools()
+    if isinstance(ref, str) and ref in registered:
+        return registered[ref]
+    if isinstance(ref, str) and ":" in ref:
+        fn = _import_ref(ref, base, where)
+        if not callable(fn):
+            raise RftError(f"{ref!r} is not callable", where=where,
+                           fix="name a function that takes the tool's arguments")
+        return fn
+    known = ", ".join(sorted(registered)) or "none"
+    raise RftError(f"unknown tool implementation {ref!r} (registered tools: {known})",
+                   where=where, fix=f"register it with @pytest_rft.tool({ref!r}) in conftest.py, "
+                                    "or write 'module:function'")
+
+
+def _set_errors_as_zero(grader: Grader, value: bool) -> None:
+    """Tell multi graders (also nested) to score failed sub-graders 0 in their formula."""
+    if hasattr(grader, "errors_as_zero"):
+        grader.errors_as_zero = value
+    for sub in getattr(grader, "graders", {}).values():
+        _set_errors_as_zero(sub, value)
+
+
 def _set_judge(grader: Grader, judge: JudgeConfig | None) -> None:
     """Give judge graders (also inside multi graders) the suite's ``judge:`` block."""
     if hasattr(grader, "judge_config"):
@@ -457,6 +678,13 @@ def _response_schema(value: str | dict[str, Any], base: Path, where: str) -> dic
             return {"name": value.get("name", "output"), "schema": value["schema"],
                     "strict": value.get("strict", True)}
         return {"name": "output", "schema": value, "strict": True}
+    model = _pydantic_model(value, base, where)
+    return {"name": value.partition(":")[2], "schema": strict_schema(model.model_json_schema()),
+            "strict": True}
+
+
+def _pydantic_model(value: str, base: Path, where: str) -> Any:
+    """The pydantic model at ``module:Model`` (module.py next to the suite)."""
     module_name, _, attr = value.partition(":")
     file = base / (module_name.replace(".", "/") + ".py")
     if not attr or not file.is_file():
@@ -467,7 +695,7 @@ def _response_schema(value: str | dict[str, Any], base: Path, where: str) -> dic
     if model is None or not hasattr(model, "model_json_schema"):
         raise RftError(f"{file} has no pydantic model {attr!r}", where=where,
                        fix="name a pydantic BaseModel subclass defined in that file")
-    return {"name": attr, "schema": strict_schema(model.model_json_schema()), "strict": True}
+    return model
 
 
 def strict_schema(schema: Any) -> Any:

@@ -130,6 +130,8 @@ def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0,
     summary = SuiteSummary(key=run.key, model=run.model, items=item_stats, metrics=metrics)
     if suite.threshold_note:
         summary.warnings.append(suite.threshold_note)
+    if suite.tools_note:
+        summary.warnings.append(suite.tools_note)
     if clusters is not None:
         summary.warnings += _cluster_warnings(suite.config.cluster or "", clusters)
     if suite.config.classification:

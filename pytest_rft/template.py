@@ -30,6 +30,12 @@ _SEGMENT = re.compile(
 )
 
 
+SAMPLE_KEYS = ("output_text", "output_json", "output_tools", "choices", "trajectory",
+               "output_audio")
+"""What the ``sample`` namespace has (OpenAI's, plus ``trajectory`` for agent loops;
+``output_audio`` is never produced here, so it renders empty)."""
+
+
 class TemplateError(RftError):
     """A template path that is malformed or does not resolve for a given item/sample."""
 
@@ -95,6 +101,8 @@ def _walk(path: _Path, context: Mapping[str, Any]) -> Any:
     value: Any = context[root]
     for i, seg in enumerate(path.segments[1:], start=1):
         parent = _describe(path.segments[:i])
+        if isinstance(value, str):
+            value = _json_inside(value)
         if isinstance(seg, int):
             if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
                 if -len(value) <= seg < len(value):
@@ -119,6 +127,19 @@ def _walk(path: _Path, context: Mapping[str, Any]) -> Any:
             f"template path '{path.text}': {parent} is {_kind(value)}, cannot read '.{seg}'"
         )
     return value
+
+
+def _json_inside(text: str) -> Any:
+    """A string holding a JSON object or array, parsed (a path can go into it: OpenAI's tool
+    call ``arguments`` are a JSON string, and ``output_tools[0].function.arguments.city``
+    reads a key of them); any other string as is."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            pass
+    return text
 
 
 def _kind(value: Any) -> str:
@@ -227,6 +248,15 @@ def check_template(
                 + " and ".join(f"{r}.*" for r in roots),
                 where=where,
                 fix=hint + f"write {{{{ {roots[0]}.<field> }}}}",
+            )
+        if root == "sample" and len(path.segments) > 1 and path.segments[1] not in SAMPLE_KEYS:
+            first = str(path.segments[1])
+            close = difflib.get_close_matches(first, SAMPLE_KEYS, n=1)
+            raise TemplateError(
+                f"template {{{{ {path.text} }}}}: sample has no field '{first}' (fields: "
+                + ", ".join(SAMPLE_KEYS) + ")",
+                where=where,
+                fix=f"did you mean sample.{close[0]}?" if close else "use one of the fields",
             )
         if item_keys is not None and root == "item" and len(path.segments) > 1:
             first = path.segments[1]

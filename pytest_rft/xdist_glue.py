@@ -37,6 +37,7 @@ def dump_run(run: Any, summary: Any = None) -> dict[str, Any]:
     data = {"path": str(run.suite.path), "model": run.model, "repeats": run.repeats,
             "api": run.api, "gated": run.gated, "untested": run.untested,
             "items": [item.id for item in run.items],
+            "tool_sources": run.suite.implementation_sources,
             "results": {item_id: [dataclasses.asdict(r) for r in results]
                         for item_id, results in run.results.items()},
             "confirm": {item_id: [dataclasses.asdict(r) for r in results]
@@ -78,7 +79,7 @@ def merge_calls(total: CallStats | None, data: dict[str, Any] | None) -> CallSta
     if data is None:
         return total
     total = total or CallStats(min_concurrency=data["min_concurrency"])
-    for name in ("planned", "done", "calls", "retries", "grader_errors"):
+    for name in ("planned", "done", "calls", "retries", "grader_errors", "zeroed"):
         setattr(total, name, getattr(total, name) + data[name])
     for name in ("errors", "retried_causes", "kinds"):
         getattr(total, name).update(data[name])

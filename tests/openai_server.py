@@ -5,6 +5,11 @@ and ``POST /v1/embeddings`` (hashed bag-of-words vectors, for ``text_similarity`
 Answers come from ``server.policy(body) -> str`` (or a dict ``{"text": ..., "tool_calls": [...]}``);
 latency and faults are programmable and deterministic from a seed.
 
+Tool calling: a policy answers with calls (``{"tool_calls": [tool_call("get_order", {"id": 1})]}``,
+chat-shaped; the Responses route renders them as ``function_call`` items), and reads the results
+of its earlier calls in the request, whichever API sent them, with ``tool_results(body)``; the
+tools offered are ``offered_tools(body)``. ``scripted_agent({...})`` builds such a policy.
+
 Usage in tests (the fixture is function-scoped)::
 
     def test_x(openai_server):
@@ -146,6 +151,58 @@ def last_user_content(body: dict[str, Any]) -> str:
             if isinstance(content, list):
                 return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     return ""
+
+
+def tool_call(name: str, arguments: Any = None, id: str | None = None) -> dict[str, Any]:
+    """A chat-shaped tool call for a policy's answer (arguments a JSON string, as OpenAI's)."""
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+    return {"id": id or f"call_{name}_{random.getrandbits(24):06x}", "type": "function",
+            "function": {"name": name, "arguments": text}}
+
+
+def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tool results the request carries, oldest first: ``{"call_id", "output"}`` from chat
+    ``tool`` messages or Responses ``function_call_output`` items."""
+    out = []
+    for m in body.get("messages", body.get("input")) or []:
+        if not isinstance(m, dict):
+            continue
+        if m.get("role") == "tool":
+            out.append({"call_id": m.get("tool_call_id"), "output": m.get("content")})
+        elif m.get("type") == "function_call_output":
+            out.append({"call_id": m.get("call_id"), "output": m.get("output")})
+    return out
+
+
+def offered_tools(body: dict[str, Any]) -> list[str]:
+    """Names of the tools the request offers (chat or Responses shape)."""
+    names = []
+    for t in body.get("tools") or []:
+        fn = t.get("function") if isinstance(t.get("function"), dict) else t
+        names.append(fn.get("name"))
+    return names
+
+
+def scripted_agent(plan: dict[str, list[Any]]) -> Callable[[dict[str, Any]], Any]:
+    """A policy playing an agent: for the request whose marker (last user text) is a key, turn
+    n answers ``plan[key][n]`` (turn = number of tool results in the request, one per call):
+    a list of ``tool_call(...)`` dicts to call tools, or a string (``{result}`` is replaced by
+    the last tool result) to answer."""
+
+    def policy(body: dict[str, Any]) -> Any:
+        steps = plan[last_user_content(body)]
+        results = tool_results(body)
+        done, turn = 0, 0
+        while turn < len(steps) and isinstance(steps[turn], list) and done < len(results):
+            done += len(steps[turn])
+            turn += 1
+        step = steps[min(turn, len(steps) - 1)]
+        if isinstance(step, list):
+            return {"text": "", "tool_calls": step}
+        last = results[-1]["output"] if results else ""
+        return step.replace("{result}", str(last))
+
+    return policy
 
 
 def _tokens(text: str) -> int:
@@ -582,7 +639,7 @@ class OpenAIServer:
         text: str = spec.get("text", "")
         tool_calls = spec.get("tool_calls") or None
         finish = "tool_calls" if tool_calls else "stop"
-        content: str | None = text
+        content: str | None = text if text or not tool_calls else None
         refusal = None
         if outcome == "truncate":
             text = content = text[: len(text) // 2]
@@ -651,8 +708,9 @@ class OpenAIServer:
         if outcome != "empty":
             if self.reasoning_tokens:
                 output.append({"type": "reasoning", "id": f"rs_{rid}", "summary": []})
-            output.append({"type": "message", "id": f"msg_{rid}", "status": status,
-                           "role": "assistant", "content": parts})
+            if text or not spec.get("tool_calls") or outcome == "refusal":
+                output.append({"type": "message", "id": f"msg_{rid}", "status": status,
+                               "role": "assistant", "content": parts})
             for i, tc in enumerate(spec.get("tool_calls") or []):
                 fn = tc.get("function", {})
                 output.append({"type": "function_call", "id": f"fc_{rid}_{i}",
@@ -672,14 +730,14 @@ class OpenAIServer:
             "max_output_tokens": body.get("max_output_tokens"),
             "model": body.get("model", ""),
             "output": output,
-            "parallel_tool_calls": True,
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
             "previous_response_id": None,
             "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
             "store": True,
             "temperature": body.get("temperature", 1.0),
             "text": text_cfg,
-            "tool_choice": "auto",
-            "tools": [],
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools") or [],
             "top_p": body.get("top_p", 1.0),
             "truncation": "disabled",
             "usage": {

@@ -336,7 +336,12 @@ def test_failed_batch_is_an_error_then_submitted_again(project, openai_server, t
 
 
 def test_failed_polls_are_tried_again_then_resumed(project, openai_server, tmp_path, monkeypatch):  # noqa: F811
-    monkeypatch.setattr("pytest_rft.batch_api.POLL_ATTEMPTS", 2)
+    # the module the run will use: a dotted-name setattr resolves pytest_rft.batch_api through
+    # the package attribute, which still names the copy an earlier in-process pytester run
+    # imported and dropped (under xdist, when no test imported it outside pytester first)
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("pytest_rft.batch_api"), "POLL_ATTEMPTS", 2)
     pytester = project(n_items=2, repeats=1)
     openai_server.batch_get_failures = 1  # one 503: tried again, the run completes
     assert run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0").ret == 0

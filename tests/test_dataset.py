@@ -28,7 +28,8 @@ def test_jsonl_shapes_and_ids(tmp_path):
     assert items[0].data == {"id": "e1", "question": "q?", "answer": "a"}
     assert items[0].messages is None
     assert items[1].messages == [{"role": "user", "content": "hi"}]
-    assert items[1].data == {"answer": "b"}
+    # an RFT row's item is the whole row, messages included (what OpenAI's graders see)
+    assert items[1].data == {"messages": [{"role": "user", "content": "hi"}], "answer": "b"}
     assert items[2].messages[0]["content"] == "2+2?" and items[2].data == {"ideal": "4"}
     assert items[3].data == {"id": 7, "text": "flat"}
     assert items[4].messages == [{"role": "user", "content": "plain prompt"}]

@@ -26,8 +26,9 @@ def test_default_run_passes_its_gates(example, tmp_path):
     result = example.runpytest("example_suite", "-p", "no:cacheprovider", "-v",
                                f"--rft-report={report}")
     assert result.ret == 0
-    # 49 validation items; 3 absolute gates, 2 baseline gates and the error gate
-    result.assert_outcomes(passed=49 + 6)
+    # eurovoc: 49 validation items; 3 absolute gates, 2 baseline gates and the error gate;
+    # support agent: 38 conversations; 3 absolute gates, 2 baseline gates and the error gate
+    result.assert_outcomes(passed=49 + 6 + 38 + 6)
     # -v: a gate's line is short (its explanation is in the summary below)
     result.stdout.fnmatch_lines(["*::gate:f1.mean>=baseline-0.1[[]eurovoc-clf-v2[]] PASSED "
                                  "(f1.mean=0.6156 Δ+0.0000 vs baseline 0.6156 PASS)*"])
@@ -37,14 +38,16 @@ def test_default_run_passes_its_gates(example, tmp_path):
                                  "PASS gate:f1.mean>=baseline-0.1: *49 paired items*"
                                  "95% CI -0.0727..+0.0727*PASS: no drop beyond 0.1*"])
     assert "INCONCLUSIVE" not in result.stdout.str()
-    (suite,) = json.loads(report.read_text())["suites"]
+    suites = {s["suite"]: s for s in json.loads(report.read_text())["suites"]}
+    assert set(suites) == {"eurovoc-level1", "support-agent"}
+    suite = suites["eurovoc-level1"]
     assert all(len(i["samples"]) == 3 for i in suite["items"])
     assert suite["metrics"]["f1.mean"]["value"] > 0.5
     assert suite["comparison"]["deltas"]["f1.mean"]["delta"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_weaker_checkpoint_fails_gates_and_names_regressed_items(example):
-    result = example.runpytest("example_suite", "-p", "no:cacheprovider", "-rf",
+    result = example.runpytest("example_suite/rft_eurovoc.yaml", "-p", "no:cacheprovider", "-rf",
                                "--rft-model", "eurovoc-clf-v2", "--rft-model", "eurovoc-clf-v1")
     assert result.ret == 1
     # the node id of each "FAILED (status) node-id - message" line (CI prints the whole message)
@@ -71,7 +74,7 @@ def test_new_user_baseline_flow(example):
     assert missing.ret == 1
     missing.stdout.fnmatch_lines(["*no baseline for suite 'eurovoc-level1'*create it with:  "
                                   "pytest example_suite/rft_eurovoc.yaml --rft-baseline-update"])
-    update = example.runpytest("example_suite", "-p", "no:cacheprovider",
+    update = example.runpytest("example_suite/rft_eurovoc.yaml", "-p", "no:cacheprovider",
                                "--rft-model", "eurovoc-clf-v2", "--rft-baseline-update")
     assert update.ret == 0
     update.stdout.fnmatch_lines(["rft: baseline of eurovoc-level1 written from eurovoc-clf-v2 "
@@ -81,8 +84,8 @@ def test_new_user_baseline_flow(example):
     # the committed baseline is exactly what this run writes (the example is reproducible)
     assert baseline.read_text().split("\n", 2)[2] == \
         (EXAMPLE / "baselines" / "eurovoc-level1.json").read_text().split("\n", 2)[2]
-    worse = example.runpytest("example_suite", "-p", "no:cacheprovider", "--rft-model",
-                              "eurovoc-clf-v1")
+    worse = example.runpytest("example_suite/rft_eurovoc.yaml", "-p", "no:cacheprovider",
+                              "--rft-model", "eurovoc-clf-v1")
     assert worse.ret == 1
     worse.stdout.fnmatch_lines(["FAIL gate:f1.mean>=baseline-0.1: *FAIL: a drop beyond 0.1*",
                                 "regressed (dropped and confirmed*): *doc-*"])

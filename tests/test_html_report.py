@@ -45,7 +45,7 @@ def example(pytester):
 
 
 def test_example_suite_page(example):
-    result = example.runpytest("example_suite", "-p", "no:cacheprovider", *MODELS,
+    result = example.runpytest("example_suite/rft_eurovoc.yaml", "-p", "no:cacheprovider", *MODELS,
                                "--rft-html", "out/report.html")
     assert result.ret == 1  # v1 fails its gates; the page is written all the same
     result.stdout.fnmatch_lines(["rft: HTML report written to out/report.html (* kB)"])
@@ -69,7 +69,7 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("html")
     shutil.copytree(EXAMPLE, root / "example_suite", ignore=shutil.ignore_patterns("__pycache__"))
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "example_suite", "-p", "no:cacheprovider", "-q",
+        [sys.executable, "-m", "pytest", "example_suite/rft_eurovoc.yaml", "-p", "no:cacheprovider", "-q",
          *MODELS, "--rft-html", "report.html", "--rft-report", "report.json",
          "--rft-history", "history.jsonl"], cwd=root, capture_output=True, text=True,
         timeout=300)

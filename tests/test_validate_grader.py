@@ -93,6 +93,29 @@ def test_export_graders_round_trips(pytester, capsys) -> None:
     assert code == 0, out
 
 
+def test_export_leaves_out_what_openai_would_refuse(tmp_path) -> None:
+    from pathlib import Path as _Path
+
+    from pytest_rft.graders.validate import export_graders, openai_grader
+
+    string_check = {"type": "string_check", "input": "{{ sample.output_text }}",
+                    "reference": "x", "operation": "eq"}
+    assert openai_grader(string_check)
+    assert not openai_grader({"type": "tool_call", "expected": []})
+    assert not openai_grader({**string_check, "type": "text_similarity",
+                              "evaluation_metric": "nltk_bleu"})
+    assert not openai_grader({"type": "multi", "calculate_output": "a", "graders": {
+        "a": {"type": "tool_call", "expected": []}}})
+
+    class Suite:
+        name = "s"
+        grader_definitions = {"ok": string_check, "calls": {"type": "tool_call", "expected": []}}
+
+    written = export_graders(Suite(), tmp_path)
+    assert [p.name for p in written] == ["ok.json"]
+    assert _Path(written[0]).parent == tmp_path / "s"
+
+
 LABEL_GRADER = {"type": "python", "name": "label",
                 "source": "def grade(sample, item):\n"
                           "    return float(sample['output_json']['label'] == item['label'])\n"}

@@ -31,6 +31,10 @@ Key = tuple[str, str, str, int]
 """(suite, model, item id, repeat)."""
 
 URLS = {api: "/v1" + path for api, path in PATHS.items()}
+AGENT_TURN = "agent loop in a batch"
+AGENT_TURN_MESSAGE = ("a batch holds one model call per sample: the later turns of an agent "
+                      "loop (the model called tools that have implementations) can't be answered "
+                      "from it; run this suite live (with --rft-cache to keep the answers)")
 EXPORTED = "exported (not sampled)"
 MISSING = "not in the batch output"
 
@@ -198,6 +202,8 @@ class ImportBackend:
         return request_body(request, self.model)
 
     async def complete(self, request: Request) -> Completion:
+        if request.turn:
+            raise CallError(AGENT_TURN, AGENT_TURN_MESSAGE)
         key = (request.suite, request.model, request.item_id, request.repeat)
         line = self._lines.get(key)
         if line is None:

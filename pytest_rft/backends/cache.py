@@ -56,9 +56,13 @@ def request_body(backend: Any, request: Request) -> dict[str, Any]:
     body_of = getattr(backend, "request_body", None)
     if body_of is not None:
         return body_of(request)
-    return {"api": request.api, "model": request.model, "messages": request.messages,
+    body = {"api": request.api, "model": request.model, "messages": request.messages,
             "response_schema": request.response_schema, "sampling": request.sampling,
             "item": request.item}
+    if request.tools is not None:  # (left out without tools: earlier keys stay valid)
+        body.update(tools=request.tools, tool_choice=request.tool_choice,
+                    parallel_tool_calls=request.parallel_tool_calls)
+    return body
 
 
 def canonical(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import inspect
 import json
@@ -14,6 +15,7 @@ from typing import Any
 from ..errors import RftError
 from .base import TransientError
 from ..records import Completion, Request
+from ..tools import normalize_calls
 
 ModelFn = Callable[[Request], Any]
 
@@ -22,7 +24,11 @@ _MODULE_ATTR = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 def model(name: str) -> Callable[[ModelFn], ModelFn]:
-    """Register ``fn(request) -> str | dict | Completion`` (sync or async) as model ``name``."""
+    """Register ``fn(request) -> str | dict | Completion`` (sync or async) as model ``name``.
+
+    With tools, ``request.tools`` holds them (Chat shape) and ``request.messages`` the
+    conversation so far (tool results included); call tools by returning
+    ``Completion(tool_calls=[pytest_rft.tool_call("name", {...}), ...])``."""
 
     def register(fn: ModelFn) -> ModelFn:
         _MODELS[name] = fn
@@ -53,9 +59,14 @@ def find_python_model(name: str) -> ModelFn | None:
     return fn
 
 
-def to_completion(value: Any) -> Completion:
-    """Normalise what a Python model returned."""
+def to_completion(value: Any, turn: int = 0) -> Completion:
+    """Normalise what a Python model returned (its tool calls in OpenAI's shape, numbered
+    ``call_<turn>_<n>`` when they have no id)."""
     if isinstance(value, Completion):
+        if value.tool_calls:
+            value = dataclasses.replace(
+                value, tool_calls=normalize_calls(value.tool_calls, f"call_{turn}"),
+                finish_reason=value.finish_reason or "tool_calls")
         return value
     if isinstance(value, str):
         return Completion(output_text=value, finish_reason="stop")
@@ -87,7 +98,7 @@ class PythonBackend:
         except asyncio.TimeoutError:
             raise TransientError("timeout", f"model {self.name!r} took longer than "
                                             f"{self._timeout:g}s (--rft-timeout)") from None
-        return to_completion(value)
+        return to_completion(value, request.turn)
 
     async def aclose(self) -> None:
         pass

@@ -6,7 +6,8 @@ the platform's samples as one)::
     {"suites": [{"suite": "arith", "model": "gpt-4.1", "items": [
         {"id": "q1", "samples": [{"repeat": 0, "output_text": "...", ...}]}]}]}
 
-A sample with ``error`` set replays as that error (a ``CallError``), so errors stay errors.
+A sample with ``error`` set replays as that error (a ``CallError``), so errors stay errors. A
+sample with a ``trajectory`` (an agent loop) replays whole: its tools are not run again.
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ class ReplayBackend:
             refusal=sample.get("refusal"),
             usage=Usage(**{k: int(usage.get(k) or 0) for k in Usage.__dataclass_fields__})
             if isinstance(usage, dict) else None,
-            empty=sample.get("kind") == "empty")
+            empty=sample.get("kind") == "empty",
+            trajectory=list(sample["trajectory"]) if isinstance(sample.get("trajectory"), list)
+            else None)
 
     async def aclose(self) -> None:
         pass

@@ -9,12 +9,14 @@ Everything here is pure: dicts in, dicts / :class:`Completion` out, no I/O, no i
 from __future__ import annotations
 
 import email.utils
+import json
 import math
 import re
 import time
 from typing import Any, Mapping
 
 from ..records import Completion, Request, Usage
+from ..tools import normalize_calls, tool_call
 from .base import CallError, TransientError
 
 KNOWN_SAMPLING_KEYS: frozenset[str] = frozenset(
@@ -101,13 +103,58 @@ def chat_body(request: Request, default_model: str = "") -> dict[str, Any]:
     if request.response_schema is not None:
         body["response_format"] = {"type": "json_schema",
                                    "json_schema": request.response_schema}
+    if request.tools:  # the API refuses tool_choice / parallel_tool_calls without tools
+        body["tools"] = request.tools
+        if request.tool_choice is not None:
+            body["tool_choice"] = request.tool_choice
+        if request.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = request.parallel_tool_calls
     return body
+
+
+def responses_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """A Chat-shaped function tool in the Responses shape. ``strict`` is sent as written; a
+    tool that leaves it out gets ``false``, its meaning on Chat (Responses defaults to true)."""
+    fn = tool["function"]
+    return {"type": "function", **fn, "strict": fn.get("strict", False)}
+
+
+def responses_tool_choice(choice: Any) -> Any:
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        return {"type": "function", "name": choice["function"].get("name")}
+    return choice
+
+
+def responses_input(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat messages as Responses input items: an assistant message's ``tool_calls`` become
+    ``function_call`` items, a ``tool`` message a ``function_call_output``."""
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant" and message.get("tool_calls"):
+            if message.get("content"):
+                items.append({"role": "assistant", "content": message["content"]})
+            for call in message["tool_calls"]:
+                fn = call.get("function") or {}
+                items.append({"type": "function_call", "call_id": call.get("id"),
+                              "name": fn.get("name"), "arguments": fn.get("arguments") or "{}"})
+        elif role == "tool":
+            content = message.get("content")
+            items.append({"type": "function_call_output", "call_id": message.get("tool_call_id"),
+                          "output": content if isinstance(content, str) else
+                          json.dumps(content, ensure_ascii=False)})
+        else:
+            items.append(message)
+    return items
 
 
 def responses_body(request: Request, default_model: str = "") -> dict[str, Any]:
     """The Responses body (= keyword arguments of ``responses.create``; ``seed`` is dropped)."""
     s = check_sampling(request.sampling)
-    body: dict[str, Any] = {"model": request.model or default_model, "input": request.messages}
+    messages = request.messages
+    if any(m.get("role") == "tool" or m.get("tool_calls") for m in messages):
+        messages = responses_input(messages)
+    body: dict[str, Any] = {"model": request.model or default_model, "input": messages}
     for key in ("temperature", "top_p", "max_output_tokens"):
         if key in s:
             body[key] = s[key]
@@ -121,6 +168,12 @@ def responses_body(request: Request, default_model: str = "") -> dict[str, Any]:
         if schema.get("description"):
             fmt["description"] = schema["description"]
         body["text"] = {"format": fmt}
+    if request.tools:
+        body["tools"] = [responses_tool(t) for t in request.tools]
+        if request.tool_choice is not None:
+            body["tool_choice"] = responses_tool_choice(request.tool_choice)
+        if request.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = request.parallel_tool_calls
     return body
 
 
@@ -179,7 +232,7 @@ def from_chat(resp: Any) -> Completion:
     message = get(choice, "message")
     if message is None:
         raise Malformed("choice without message")
-    tool_calls = [_dump(tc) for tc in (get(message, "tool_calls") or [])]
+    tool_calls = normalize_calls([_dump(tc) for tc in (get(message, "tool_calls") or [])])
     content = get(message, "content")
     return Completion(
         output_text=content if isinstance(content, str) else "",
@@ -227,11 +280,8 @@ def from_responses(resp: Any, api_key: str | None = None) -> Completion:
                 elif ptype == "refusal" and isinstance(get(part, "refusal"), str):
                     refusals.append(get(part, "refusal"))
         elif kind == "function_call":
-            tool_calls.append({
-                "id": get(item, "call_id") or get(item, "id"),
-                "type": "function",
-                "function": {"name": get(item, "name"), "arguments": get(item, "arguments")},
-            })
+            tool_calls.append(tool_call(get(item, "name"), get(item, "arguments") or "{}",
+                                        get(item, "call_id") or get(item, "id")))
     reason = get(get(resp, "incomplete_details"), "reason")
     finish: str | None
     if not output:

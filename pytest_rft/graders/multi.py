@@ -20,7 +20,11 @@ class MultiGrader(Grader):
     """Its own score (the formula) under ``name`` plus every sub-grader's scores.
 
     When a sub-grader fails, the own score is an error too; the other sub-scores are kept.
+    With ``errors_as_zero`` (the suite's option) a failed sub-grader counts 0 in the formula,
+    as on the hosted platform, and its error is kept in ``Grades.zeroed``.
     """
+
+    errors_as_zero: bool = False
 
     def __init__(self, name: str, graders: Mapping[str, Grader], formula: Formula):
         self.name = name
@@ -69,9 +73,21 @@ class MultiGrader(Grader):
     def _combine(self, results: list[Grades]) -> Grades:
         sub_scores: dict[str, float] = {}
         errors: dict[str, str] = {}
+        zeroed: dict[str, str] = {}
+        details: dict[str, Any] = {}
         for grades in results:
             sub_scores.update(grades.scores)
             errors.update(grades.errors)
+            zeroed.update(grades.zeroed)
+            details.update(grades.details)
+        if self.errors_as_zero:
+            for key in self.graders:
+                if key in errors or key not in sub_scores:
+                    zeroed[key] = errors.pop(key, "it gave no score")
+                    sub_scores[key] = 0.0
+            for key in list(errors):  # nested sub-scores
+                zeroed[key] = errors.pop(key)
+                sub_scores[key] = 0.0
         own: dict[str, float] = {}
         failed = next((k for k in self.graders if k in errors or k not in sub_scores), None)
         if failed is not None:
@@ -82,7 +98,8 @@ class MultiGrader(Grader):
                 own[self.name] = self.formula.evaluate({k: sub_scores[k] for k in self.graders})
             except GraderError as exc:
                 errors = {self.name: f"grader '{self.name}': {exc}", **errors}
-        return Grades(scores={**own, **sub_scores}, errors=errors)
+        return Grades(scores={**own, **sub_scores}, errors=errors, details=details,
+                      zeroed=zeroed)
 
 
 def _build(name: str, definition: Mapping[str, Any], *, base_dir: Path, where: str) -> Grader:

@@ -16,9 +16,10 @@ OPERATIONS: dict[str, Callable[[str, str], bool]] = {
     "eq": lambda text, ref: text == ref,
     "ne": lambda text, ref: text != ref,
     "like": lambda text, ref: ref in text,
-    "ilike": lambda text, ref: ref.lower() in text.lower(),
+    "ilike": lambda text, ref: ref.casefold() in text.casefold(),
 }
-"""``like``/``ilike``: the reference is contained in the input (ilike ignores case)."""
+"""``like``/``ilike``: the reference is contained in the input; ilike ignores case by Unicode
+case folding (``casefold``: "STRASSE" contains "straße", which ``lower`` misses)."""
 
 
 def template_field(definition: Mapping[str, Any], key: str, *, name: str, where: str) -> str:

@@ -1,20 +1,36 @@
 """``text_similarity`` graders: a similarity metric between rendered ``input`` and ``reference``.
 
-Metrics (all in [0, 1]; libraries are the optional ``similarity`` extra, imported at load):
+Metrics (every score clamped to [0, 1]; libraries are the optional ``similarity`` extra,
+imported at load):
 
-- ``fuzzy_match``: ``rapidfuzz.fuzz.ratio(input, reference) / 100`` (normalized Indel
-  similarity). OpenAI says only "fuzzy string match, using rapidfuzz"; ``ratio`` is our choice.
-- ``bleu``: ``sacrebleu.sentence_bleu(input, [reference]).score / 100``.
-- ``gleu``: ``nltk.translate.gleu_score.sentence_gleu([reference.split()], input.split())``.
-- ``meteor``: ``nltk.translate.meteor_score.meteor_score([reference.split()], input.split())``;
-  needs WordNet: nltk's ``wordnet`` data, or Debian's ``wordnet-base`` package (offline).
-- ``rouge_1`` .. ``rouge_5``, ``rouge_l``: ``rouge_score`` ``RougeScorer([...]).score(
-  reference, input)`` F-measure (no stemming).
+- ``fuzzy_match``: ``rapidfuzz.fuzz.ratio(input, reference) / 100``: the normalized Indel
+  similarity (1 - Indel distance / total length), case- and whitespace-sensitive, no
+  preprocessing. OpenAI says only "fuzzy string match, using rapidfuzz"; ``ratio`` is our choice.
+- ``bleu``: ``sacrebleu.sentence_bleu(input, [reference]).score / 100``: sacrebleu's defaults
+  (4-grams, ``13a`` tokenizer, ``exp`` smoothing, case-sensitive). Identical texts give
+  1.0000000000000004 in sacrebleu: clamped to 1.0.
+- ``nltk_bleu`` (pytest-rft's own, not an OpenAI metric): ``nltk.translate.bleu_score.
+  sentence_bleu([reference.split()], input.split())`` with nltk's defaults (4-gram weights 0.25,
+  no smoothing: a text without a matching 4-gram scores about 1e-155), as a python grader ported from
+  OpenAI's grader image (which has nltk) computes it.
+- ``gleu``: ``nltk.translate.gleu_score.sentence_gleu([reference.split()], input.split())``
+  (1- to 4-grams).
+- ``meteor``: ``nltk.translate.meteor_score.meteor_score([reference.split()], input.split())``
+  (alpha 0.9, beta 3, gamma 0.5; WordNet synonyms). nltk's fragmentation penalty gives an
+  identical one-word pair 0.5 (and any identical pair less than 1): identical token lists score
+  1.0 here. Needs WordNet: nltk's ``wordnet`` data, or Debian's ``wordnet-base`` (offline).
+- ``rouge_1`` .. ``rouge_5``, ``rouge_l``: ``rouge_score`` ``RougeScorer([...], use_stemmer=
+  False).score(reference, input)`` F-measure. Its tokenizer keeps only ``[a-z0-9]``, so Chinese
+  or Japanese text would have no tokens at all: a text with letters of a non-Latin script is
+  tokenized by :class:`ScriptTokenizer` instead (words of any script, lowercased; Han, kana,
+  Thai, Lao, Khmer and Myanmar characters one token each, as ROUGE is usually computed for
+  them). Text in Latin script is tokenized exactly as ``rouge_score`` does.
 - ``cosine``: cosine similarity of the embeddings of input and reference, from an embeddings
   model (default ``text-embedding-3-large``; the suite's ``judge.embedding_model`` overrides)
   called during the run through the judge machinery (``pytest_rft.judge``).
 
-Tokenization for gleu/meteor is whitespace splitting (nltk's word_tokenize needs data files).
+Tokenization for gleu/meteor/nltk_bleu is whitespace splitting (nltk's word_tokenize needs data
+files).
 """
 
 from __future__ import annotations
@@ -23,6 +39,8 @@ import importlib
 import math
 import os
 import shutil
+import unicodedata
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,8 +57,10 @@ Metric = Callable[[str, str], float]
 
 METRICS = (
     "fuzzy_match", "bleu", "gleu", "meteor", "cosine",
-    "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l",
+    "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l", "nltk_bleu",
 )
+OPENAI_METRICS = METRICS[:-1]
+"""The metrics OpenAI's text_similarity grader knows (``nltk_bleu`` is pytest-rft's)."""
 _INSTALL = "pip install 'pytest-rft[similarity]'"
 
 
@@ -63,6 +83,17 @@ def _fuzzy(where: str) -> Metric:
 def _bleu(where: str) -> Metric:
     sacrebleu = _need("sacrebleu", "sacrebleu", "bleu", where)
     return lambda text, ref: float(sacrebleu.sentence_bleu(text, [ref]).score) / 100.0
+
+
+def _nltk_bleu(where: str) -> Metric:
+    bleu = _need("nltk.translate.bleu_score", "nltk", "nltk_bleu", where)
+
+    def score(text: str, ref: str) -> float:
+        with warnings.catch_warnings():  # nltk warns on every text without a 4-gram match
+            warnings.simplefilter("ignore")
+            return float(bleu.sentence_bleu([ref.split()], text.split()))
+
+    return score
 
 
 def _gleu(where: str) -> Metric:
@@ -132,13 +163,60 @@ def _meteor(where: str) -> Metric:
                 fix="apt-get install wordnet-base wordnet-sense-index (Debian/Ubuntu), or "
                 "python -m nltk.downloader wordnet (or set NLTK_DATA to a folder holding it)",
             ) from None
-    return lambda text, ref: float(meteor.meteor_score([ref.split()], text.split()))
+
+    def score(text: str, ref: str) -> float:
+        hypothesis, reference = text.split(), ref.split()
+        if hypothesis and hypothesis == reference:
+            return 1.0  # nltk's fragmentation penalty would give "yes" vs "yes" 0.5
+        return float(meteor.meteor_score([reference], hypothesis))
+
+    return score
+
+
+_CHARACTER_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "THAI", "LAO", "KHMER", "MYANMAR",
+                      "IDEOGRAPHIC", "HALFWIDTH KATAKANA")
+"""Scripts written without spaces between words: ROUGE counts their characters."""
+
+
+def _script(char: str) -> str:
+    return unicodedata.name(char, "").split(" ")[0]
+
+
+class ScriptTokenizer:
+    """rouge_score's tokenizer for Latin-script text; for text with letters of another script,
+    words of any script (lowercased), with the characters of scripts written without spaces
+    (Han, kana, Thai ...) one token each."""
+
+    def __init__(self) -> None:
+        from rouge_score import tokenize
+
+        self._latin = tokenize.tokenize
+
+    def tokenize(self, text: str) -> list[str]:
+        if text.isascii() or not any(c.isalpha() and _script(c) != "LATIN" for c in text):
+            return self._latin(text, None)
+        tokens: list[str] = []
+        word = ""
+        for char in text.lower():
+            if char.isalnum() and _script(char).startswith(_CHARACTER_SCRIPTS):
+                if word:
+                    tokens.append(word)
+                    word = ""
+                tokens.append(char)
+            elif char.isalnum():
+                word += char
+            elif word:
+                tokens.append(word)
+                word = ""
+        if word:
+            tokens.append(word)
+        return tokens
 
 
 def _rouge(metric: str, where: str) -> Metric:
     rouge_scorer = _need("rouge_score.rouge_scorer", "rouge-score", metric, where)
     key = "rougeL" if metric == "rouge_l" else "rouge" + metric[-1]
-    scorer = rouge_scorer.RougeScorer([key], use_stemmer=False)
+    scorer = rouge_scorer.RougeScorer([key], use_stemmer=False, tokenizer=ScriptTokenizer())
     return lambda text, ref: float(scorer.score(ref, text)[key].fmeasure)
 
 
@@ -150,6 +228,8 @@ def load_metric(metric: str, *, where: str) -> Metric:
         return _bleu(where)
     if metric == "gleu":
         return _gleu(where)
+    if metric == "nltk_bleu":
+        return _nltk_bleu(where)
     if metric == "meteor":
         return _meteor(where)
     if metric.startswith("rouge_") and metric in METRICS:
@@ -170,6 +250,11 @@ def _no_sync_cosine(text: str, ref: str) -> float:
     raise RuntimeError("cosine calls an embeddings model: it grades during a run (agrade)")
 
 
+def clamp(value: float) -> float:
+    """A similarity in [0, 1] (sacrebleu's 1.0000000000000004, a cosine's -0.02 ...)."""
+    return min(1.0, max(0.0, value))
+
+
 def cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
@@ -187,7 +272,7 @@ class TextSimilarityGrader(InputReferenceGrader):
         self._score = load_metric(metric, where=where)
 
     def compare(self, text: str, reference: str) -> float:
-        return self._score(text, reference)
+        return clamp(self._score(text, reference))
 
     judge_config: Any = None
     """The suite's ``judge:`` block (``embedding_model``, ``base_url``) for cosine."""
@@ -210,7 +295,7 @@ class TextSimilarityGrader(InputReferenceGrader):
         try:
             a, b = await judge.embed([text, ref], model,
                                      base_url=getattr(config, "base_url", None))
-            return Grades(scores={self.name: cosine(a, b)})
+            return Grades(scores={self.name: clamp(cosine(a, b))})
         except (judges.JudgeError, ValueError) as exc:
             return Grades(errors={self.name: f"grader '{self.name}': {exc}"})
 

@@ -128,7 +128,10 @@ def item_body(run: SuiteRun, item: Any, item_id: str) -> str:
             facts.append(f"{u.input_tokens} in / {u.output_tokens} out"
                          + (f" / {u.reasoning_tokens} reasoning" if u.reasoning_tokens else "")
                          + " tokens")
-        if r.attempts > 1:
+        if r.turns > 1:
+            facts.append(f"{r.turns} turns" + (f" (stopped: {e(r.stop)})"
+                                                if r.stop not in (None, "answer") else ""))
+        if r.attempts > max(1, r.turns):
             facts.append(f"{r.attempts} attempts")
         if r.finish_reason and r.finish_reason != "stop":
             facts.append(f"finish: {e(r.finish_reason)}")
@@ -136,13 +139,54 @@ def item_body(run: SuiteRun, item: Any, item_id: str) -> str:
         shown = "" if output is None else f'<pre class="out">{t(_pretty(output))}</pre>'
         if r.refusal:
             shown += f'<p class="note warn">refusal: {e(r.refusal)}</p>'
-        if r.tool_calls:
+        if r.trajectory:
+            shown += _trajectory(r.trajectory)
+        elif r.tool_calls:
             shown += f'<pre class="out">{t(_pretty(r.tool_calls))}</pre>'
+        shown += "".join(_tool_verdicts(name, d) for name, d in r.grader_details.items())
         errors = "".join(f'<p class="note fail">grader {e(name)}: {e(msg)}</p>'
                          for name, msg in r.grader_errors.items())
+        errors += "".join(f'<p class="note warn">grader {e(name)} error scored 0 '
+                          f'(errors_as_zero): {e(msg)}</p>' for name, msg in r.zeroed.items())
         parts.append(f'<div class="rep"><div class="rephead">{" · ".join(facts)}</div>'
                      f"{shown}{errors}</div>")
     return "".join(parts)
+
+
+def _trajectory(steps: list[dict[str, Any]]) -> str:
+    """An agent loop's turns: the model's calls, the tools' results, its answers."""
+    rows = []
+    for step in steps:
+        if step.get("role") == "tool":
+            bad = " fail" if step.get("error") else ""
+            rows.append(f'<div class="msg"><span class="role{bad}">tool {e(step.get("name"))}'
+                        f'</span><pre>{t(_pretty(step.get("content")))}</pre></div>')
+            continue
+        calls = "".join(
+            f'<pre class="call">{e((c.get("function") or {}).get("name"))}('
+            f'{t((c.get("function") or {}).get("arguments") or "")})</pre>'
+            for c in step.get("tool_calls") or [])
+        text = f'<pre>{t(_pretty(step["content"]))}</pre>' if step.get("content") else ""
+        rows.append(f'<div class="msg"><span class="role">assistant</span>{text}{calls}</div>')
+    return (f"<details class='traj' open><summary>Trajectory ({len(steps)} step"
+            f"{'' if len(steps) == 1 else 's'})</summary>{''.join(rows)}</details>")
+
+
+def _tool_verdicts(name: str, details: Any) -> str:
+    """A tool_call grader's verdict per expected call."""
+    if not isinstance(details, dict) or "expected" not in details:
+        return ""
+    rows = "".join(
+        f"<tr><td>{'✓' if d.get('score') else '✗'}</td><td>{e(d.get('name'))}</td>"
+        f"<td><code>{e(json.dumps(d.get('arguments'), ensure_ascii=False))}</code></td>"
+        f"<td>{'' if d.get('matched_call') is None else 'call ' + str(d['matched_call'] + 1)}"
+        f"{'other arguments' if d.get('name_called') else ''}</td></tr>"
+        for d in details["expected"])
+    extra = details.get("unexpected_calls") or []
+    more = (f"<p class='note warn'>unexpected call(s): "
+            f"{', '.join(str(i + 1) for i in extra)}</p>" if extra else "")
+    return (f"<table class='calls'><thead><tr><th colspan='4'>{e(name)}: expected calls"
+            f"</th></tr></thead><tbody>{rows}</tbody></table>{more}")
 
 
 ASSETS_CSS = """
@@ -204,6 +248,7 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f5f7;border-radius
 margin:4px 0;font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;max-height:420px;
 overflow:auto}
 .rep{border-left:3px solid #c5cae9;padding:2px 0 2px 10px;margin:10px 0}
+.traj{margin:4px 0}.role.fail{color:var(--fail)}pre.call{margin:2px 0;color:#3949ab}
 .rephead{font-size:12.5px;color:var(--muted)}.score{color:var(--fg)}
 table.facts td:first-child{font-weight:600;white-space:nowrap}
 """

@@ -249,7 +249,9 @@ def calls_table(calls: CallStats) -> str:
                 if calls.retries else "")
              + f"; lowest concurrency: {calls.min_concurrency}",
              "model errors: " + (", ".join(f"{k} {v}" for k, v in calls.errors.most_common())
-                                 or "none") + f"; samples with grader errors: {calls.grader_errors}",
+                                 or "none") + f"; samples with grader errors: {calls.grader_errors}"
+             + (f"; samples with grader errors scored 0 (errors_as_zero): {calls.zeroed}"
+                if calls.zeroed else ""),
              *(f"STOPPED {model}: {why}" for model, why in calls.stopped.items()),
              "outputs: " + (", ".join(f"{k} {v}" for k, v in calls.kinds.most_common())
                             or "none"),

@@ -35,6 +35,10 @@ def check(operation: str, input: str = "{{ sample.output_text }}",
         ("like", "anything", "", 1.0),
         ("ilike", "THE ANSWER IS PARIS", "paris", 1.0),
         ("ilike", "The answer is London", "paris", 0.0),
+        # Unicode case folding ("ß".casefold() == "ss"; lower() keeps "ß" and missed these)
+        ("ilike", "GROSSE STRASSE 5", "große straße", 1.0),
+        ("ilike", "große Straße", "STRASSE", 1.0),
+        ("ilike", "ΣΟΦΙΑ", "σοφια", 1.0),
     ],
 )
 def test_operations(operation: str, output: str, reference: str, score: float) -> None:

@@ -156,4 +156,31 @@ def test_check_template_custom_roots() -> None:
 
 
 def test_item_keys_not_checked_for_sample_paths() -> None:
-    check_template("{{ sample.anything }}", item_keys={"a"})
+    check_template("{{ sample.output_json.anything }}", item_keys={"a"})
+
+
+def test_unknown_sample_field_is_a_load_error() -> None:
+    # a typo would render "" for every sample, silently: say so at load
+    with pytest.raises(TemplateError) as info:
+        check_template("{{ sample.output_tool[0].function.name }}", where="g.json: input")
+    assert "sample has no field 'output_tool'" in str(info.value)
+    assert "did you mean sample.output_tools?" in str(info.value)
+    for field in ("output_text", "output_json", "output_tools", "choices", "trajectory"):
+        check_template("{{ sample.%s }}" % field)
+
+
+def test_paths_go_into_json_strings() -> None:
+    # OpenAI's tool call arguments are a JSON string; the cookbook reads
+    # {{ sample.output_tools[0].function.arguments.symbols }}
+    call = {"id": "c1", "type": "function",
+            "function": {"name": "extract", "arguments": '{"symbols": ["a", "b"], "n": {"k": 2}}'}}
+    context = {"sample": {"output_tools": [call]}, "item": {"raw": '[{"x": 1}]'}}
+    assert render("{{ sample.output_tools[0].function.arguments.symbols }}", context) == '["a","b"]'
+    assert render("{{ sample.output_tools[0].function.arguments.symbols[1] }}", context) == "b"
+    assert render("{{ sample.output_tools[0].function.arguments.n.k }}", context) == "2"
+    assert render("{{ item.raw[0].x }}", context) == "1"
+    # the string itself renders as it is (what string_check compares in the graders guide)
+    assert render("{{ sample.output_tools[0].function.arguments }}", context) == \
+        call["function"]["arguments"]
+    # a path the JSON does not have: a missing sample value, rendered empty
+    assert render("{{ sample.output_tools[0].function.arguments.nope }}", context) == ""

@@ -48,8 +48,12 @@ def test_bleu() -> None:
     pytest.importorskip("sacrebleu", reason="bleu needs the similarity extra")
     # sacrebleu 2.6.0: sentence_bleu(HYP, [REF]).score / 100
     assert score("bleu") == pytest.approx(0.4316700106852254, abs=1e-12)
-    # sacrebleu 2.6.0: sentence_bleu(REF, [REF]).score / 100 (float rounding above 1)
-    assert score("bleu", REF, REF) == pytest.approx(1.0000000000000004, abs=1e-12)
+    # sacrebleu 2.6.0: sentence_bleu(REF, [REF]).score / 100 is 1.0000000000000004 (float
+    # rounding above 1): the grader clamps every similarity to [0, 1]
+    import sacrebleu
+
+    assert sacrebleu.sentence_bleu(REF, [REF]).score / 100 > 1.0
+    assert score("bleu", REF, REF) == 1.0
 
 
 def test_gleu() -> None:
@@ -93,7 +97,9 @@ def test_meteor_values_with_wordnet() -> None:
     # synonym (feline ~ cat) and a stem (cats ~ cat) match
     ref = {"reference": "the cat sat on the mat"}
     score = lambda text: grader.grade({"output_text": text}, ref).scores["sim"]  # noqa: E731
-    assert score("the cat sat on the mat") == pytest.approx(0.9976851851851852, abs=1e-12)
+    # nltk gives the identical pair 0.9976851851851852 (its fragmentation penalty): identical
+    # token lists score 1.0 here
+    assert score("the cat sat on the mat") == 1.0
     assert score("a feline sat on the mat") == pytest.approx(0.6614583333333333, abs=1e-12)
     assert score("the cats were sitting on the mat") == pytest.approx(0.7934426229508196,
                                                                       abs=1e-12)
@@ -219,3 +225,59 @@ def test_missing_template_value_is_an_error() -> None:
     grades = similarity("fuzzy_match").grade({"output_text": "x"}, {})
     assert grades.scores == {}
     assert "item has no key 'reference'" in grades.errors["sim"]
+
+
+def test_meteor_identical_one_word_pair_is_one() -> None:
+    pytest.importorskip("nltk", reason="meteor needs the similarity extra")
+    try:
+        grader = similarity("meteor")
+    except RftError:
+        pytest.skip("no WordNet here (apt-get install wordnet-base wordnet-sense-index)")
+    from nltk.translate.meteor_score import meteor_score
+
+    # what nltk 3.10.4 says (the issue's 0.5): fmean 1 less the penalty 0.5 * (1 chunk / 1)^3
+    assert meteor_score([["yes"]], ["yes"]) == pytest.approx(0.5, abs=1e-12)
+    assert grader.grade({"output_text": "yes"}, {"reference": "yes"}).scores["sim"] == 1.0
+    assert grader.grade({"output_text": "no"}, {"reference": "yes"}).scores["sim"] == 0.0
+
+
+@pytest.mark.parametrize(("metric", "hyp", "ref", "expected"), [
+    # worked by hand (characters are ROUGE's tokens in scripts written without spaces):
+    # 我 喜 欢 猫 / 我 喜 欢 狗: 3 of 4 unigrams, 2 of 3 bigrams, LCS 3 of 4
+    ("rouge_1", "我喜欢猫", "我喜欢狗", 0.75),
+    ("rouge_2", "我喜欢猫", "我喜欢狗", 2 / 3),
+    ("rouge_l", "我喜欢猫", "我喜欢狗", 0.75),
+    # 東 京 タ ワ ー は 高 い / ... 低 い: 7 of 8 characters in order
+    ("rouge_1", "東京タワーは高い", "東京タワーは低い", 0.875),
+    ("rouge_l", "東京タワーは高い。", "東京タワーは低い", 0.875),
+    # Cyrillic words (rouge_score's own tokenizer drops them all): 2 of 3 words
+    ("rouge_1", "Привет, большой мир", "привет мир", 2 * (2 / 3) * 1 / (2 / 3 + 1)),
+    # Latin script stays rouge_score's tokenization ("café" -> "caf"): the same value as
+    # RougeScorer(["rouge1"]).score(...) (recorded above for HYP/REF)
+    ("rouge_1", HYP, REF, 0.7777777777777778),
+])
+def test_rouge_tokenizes_scripts_without_latin_letters(metric, hyp, ref, expected) -> None:
+    pytest.importorskip("rouge_score", reason="rouge needs the similarity extra")
+    assert score(metric, hyp, ref) == pytest.approx(expected, abs=1e-12)
+
+
+def test_rouge_on_cjk_was_zero_with_the_library_tokenizer() -> None:
+    rouge_scorer = pytest.importorskip("rouge_score.rouge_scorer",
+                                       reason="rouge needs the similarity extra")
+    plain = rouge_scorer.RougeScorer(["rouge1"]).score("我喜欢狗", "我喜欢猫")["rouge1"]
+    assert plain.fmeasure == 0.0  # what the issue reported
+    assert score("rouge_1", "我喜欢猫", "我喜欢狗") == 0.75
+
+
+def test_nltk_bleu_variant() -> None:
+    pytest.importorskip("nltk", reason="nltk_bleu needs the similarity extra")
+    # Papineni et al.'s formula by hand: p1 5/6, p2 3/5, p3 2/4, p4 1/3, same length (BP 1):
+    # (5/6 * 3/5 * 2/4 * 1/3) ** (1/4) = (1/12) ** 0.25
+    hyp, ref = "the cat sat on the mat", "the cat sat on a mat"
+    assert score("nltk_bleu", hyp, ref) == pytest.approx((1 / 12) ** 0.25, abs=1e-12)
+    assert score("nltk_bleu", ref, ref) == 1.0
+    # nltk's default has no smoothing: no matching 4-gram gives (nltk 3.10.4) 9.05e-155, a 0
+    # in all but name (sacrebleu smooths instead)
+    assert score("nltk_bleu", "the cat", "the cat sat") == pytest.approx(9.047424648113057e-155,
+                                                                          rel=1e-9)
+    assert score("bleu", "the cat", "the cat sat") > 0.0
