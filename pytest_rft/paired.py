@@ -121,7 +121,7 @@ def size_hints(spread: float, n: int, margin: float, confidence: float, family: 
         pass_items = (max(floor, _items_for(low_sd, margin, k_pass)),
                       max(floor, _items_for(high_sd, margin, k_pass)))
     pass_repeats = None
-    if margin > 0 and within_var is not None and within_var > 0:
+    if margin > 0 and within_var is not None and within_var > 0 and discordant != 0:
         target = n * (margin / k_pass) ** 2  # per-item variance of the delta that would do
         between = max(spread ** 2 - within_var, 0.0)
         if target > between:
