@@ -186,15 +186,16 @@ def mcnemar_worse(down: int, up: int) -> float:
     total = down + up
     if total == 0:
         return 1.0
-    return math.fsum(math.comb(total, k) for k in range(down, total + 1)) / 2.0 ** total
+    # exact integers, one correctly rounded division (floats overflow past ~1,000 pairs)
+    return sum(math.comb(total, k) for k in range(down, total + 1)) / 2 ** total
 
 
 def fisher_less(base_pass: int, base_n: int, cur_pass: int, cur_n: int) -> float:
     """One-sided Fisher exact p-value that the current pass rate is lower than the baseline's."""
     total, passes = base_n + cur_n, base_pass + cur_pass
     upper = min(passes, base_n)
-    return math.fsum(math.comb(passes, x) * math.comb(total - passes, base_n - x)
-                     for x in range(base_pass, upper + 1)) / math.comb(total, base_n)
+    return sum(math.comb(passes, x) * math.comb(total - passes, base_n - x)
+               for x in range(base_pass, upper + 1)) / math.comb(total, base_n)
 
 
 # --------------------------------------------------------------------------------------------

@@ -89,6 +89,9 @@ def test_binary_values_take_tango_and_exact_mcnemar():
     assert low < d.delta < high and est._z(low) == pytest.approx(1.959964, abs=1e-6)
     # all three consecutive too few discordant pairs: exact p is 0.125, never below 0.05
     assert mcnemar_worse(3, 0) == pytest.approx(0.125)
+    # thousands of discordant pairs: exact integers, no float overflow; scipy 1.17.1, once:
+    #   scipy.stats.binomtest(1100, 2100, 0.5, alternative="greater").pvalue
+    assert mcnemar_worse(1100, 1000) == pytest.approx(0.015360353932121245, rel=1e-9)
 
 
 def erf_(x):
@@ -278,7 +281,8 @@ def test_counts_row_layout():
 # scipy 1.17.1, computed once: scipy.stats.fisher_exact([[a, n1 - a], [c, n2 - c]],
 #   alternative="greater").pvalue for (a, n1, c, n2):
 FISHER = {(3, 3, 0, 3): 0.05000000000000001, (5, 5, 0, 5): 0.003968253968253969,
-          (4, 5, 1, 5): 0.1031746031746032, (7, 10, 2, 10): 0.03488925934746368}
+          (4, 5, 1, 5): 0.1031746031746032, (7, 10, 2, 10): 0.03488925934746368,
+          (1200, 2000, 1100, 2000): 0.0007697538693858684}
 
 
 def test_fisher_exact_matches_scipy():
