@@ -23,9 +23,10 @@ from .errors import RftError
 SCHEMA_VERSION = 1
 KIND = "pytest-rft-baseline"
 DIGEST_PARTS = ("dataset", "prompt", "response_schema", "graders", "sampling", "repeats",
-                "tools")
+                "tools", "judges")
 OPTIONAL_PARTS = ("tools",)
-"""Digests only suites that use them have: one side lacking it is a change too."""
+"""Digests only suites that use them have: one side lacking it is a change too (``judges``
+is compared only when both sides have it: baselines made before it existed lack it)."""
 
 
 @dataclass
@@ -72,6 +73,8 @@ class Baseline:
     plugin_version: str = ""
     source: str = "pytest-rft"
     """Where the scores come from: a pytest-rft run, a report, an imported OpenAI eval run."""
+    judges: dict[str, str] = field(default_factory=dict)
+    """Score name -> the judge model that scored it (score_model / label_model graders)."""
     partial_updates: list[dict[str, Any]] = field(default_factory=list)
     """Runs that updated only some items since the last full update (``-k``, ``--rft-limit``):
     ``{created, model, repeats, items}`` each. The model, metrics and digests above are the
@@ -87,12 +90,14 @@ class Baseline:
 def digest(value: Any) -> str:
     """Short stable digest of a JSON-able value (key order does not matter)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    # surrogatepass: a lone surrogate in a record digests (same bytes as before for any other text)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[str, str]:
     """Digests of what a suite's scores depend on: dataset, prompt, response schema, graders,
-    sampling (for the model run) and the number of repeats (pass_rate, .max, .min depend on it)."""
+    sampling (for the model run), the number of repeats (pass_rate, .max, .min depend on it),
+    for an agent suite its tools, and for a suite with judge graders the judge models."""
     graders = suite.grader_definitions
     if getattr(suite.config, "errors_as_zero", False):
         graders = [graders, "errors_as_zero"]
@@ -110,6 +115,9 @@ def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[st
             "parallel_tool_calls": suite.config.parallel_tool_calls,
             "max_turns": suite.max_turns,
             "implementations": dict(sorted(suite.implementation_sources.items()))})
+    judges = suite.judge_models() if hasattr(suite, "judge_models") else {}
+    if judges:
+        digests["judges"] = digest(judges)
     return digests
 
 
@@ -151,7 +159,8 @@ def partial_update(old: Baseline, new: Baseline, dataset_ids: set[str]) -> Basel
     return Baseline(suite=old.suite, model=old.model, repeats=old.repeats, primary=old.primary,
                     pass_threshold=old.pass_threshold, items=items, metrics=old.metrics,
                     digests=old.digests, created=old.created, plugin_version=old.plugin_version,
-                    source=old.source, partial_updates=[*old.partial_updates, record])
+                    source=old.source, partial_updates=[*old.partial_updates, record],
+                    judges=old.judges)
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,6 +181,8 @@ def dumps(baseline: Baseline) -> str:
         del data["partial_updates"]  # a full update's file is as before
     items = {k: _fields(v) for k, v in data.pop("items").items()}
     metrics = data.pop("metrics")
+    if not data.get("judges"):
+        data.pop("judges", None)  # suites without judge graders: the file as before
     data["schema_version"] = SCHEMA_VERSION
     data["kind"] = KIND
 
@@ -255,7 +266,8 @@ def from_dict(data: dict[str, Any], path: Path | None = None) -> Baseline:
             created=data.get("created", ""), plugin_version=data.get("plugin_version", ""),
             source=data.get("source", "pytest-rft"),
             partial_updates=list(data.get("partial_updates") or []),
-            path=str(path) if path else None)
+            path=str(path) if path else None,
+            judges={str(k): str(v) for k, v in (data.get("judges") or {}).items()})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RftError(f"malformed baseline ({type(exc).__name__}: {exc})", where=where,
                        fix="re-create it with 'pytest --rft-baseline-update'") from None

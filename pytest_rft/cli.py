@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(modules[args.command].run(args) or 0)
     except RftError as exc:
-        print(f"pytest-rft {args.command}: {exc}", file=sys.stderr)
+        from .secrets import scrub
+
+        print(f"pytest-rft {args.command}: {scrub(str(exc))}", file=sys.stderr)
         return 2
 
 

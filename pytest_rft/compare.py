@@ -24,6 +24,8 @@ class Comparison:
     baseline: Baseline
     digest_changes: list[str] = field(default_factory=list)
     """Parts the scores depend on that differ from the baseline's (prompt, graders ...)."""
+    judge_changes: list[str] = field(default_factory=list)
+    """``"Polite: o3-mini -> gpt-5-mini"`` for each judge that differs from the baseline's."""
     added: list[str] = field(default_factory=list)
     """Items of the run that the baseline does not have."""
     removed: list[str] = field(default_factory=list)
@@ -55,7 +57,10 @@ class Comparison:
         """One line on what differs from the baseline beyond the scores, or ''."""
         parts = []
         if self.digest_changes:
-            parts.append(f"changed since the baseline: {', '.join(self.digest_changes)}")
+            changed = [f"judges ({', '.join(self.judge_changes)})"
+                       if part == "judges" and self.judge_changes else part
+                       for part in self.digest_changes]
+            parts.append(f"changed since the baseline: {', '.join(changed)}")
         for name, ids in (("added", self.added), ("removed", self.removed),
                           ("changed records", self.changed)):
             if ids:
@@ -86,6 +91,10 @@ def compare(current: Baseline, baseline: Baseline, metrics: Iterable[str], *,
         if (part in baseline.digests and part in current.digests
             or part in OPTIONAL_PARTS and baseline.digests)
         and baseline.digests.get(part) != current.digests.get(part)]
+    if "judges" in result.digest_changes:
+        result.judge_changes = [f"{name}: {baseline.judges.get(name, '?')} -> {model}"
+                                for name, model in sorted(current.judges.items())
+                                if baseline.judges.get(name) != model]
     in_dataset = set(dataset_ids) if dataset_ids is not None else set(current.items)
     result.added = sorted(i for i in current.items if i not in baseline.items)
     result.removed = sorted(i for i in baseline.items if i not in in_dataset)

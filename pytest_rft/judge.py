@@ -24,10 +24,33 @@ from .records import Completion, Request, SampleResult
 
 @dataclass(frozen=True)
 class JudgeOverrides:
-    """``--rft-judge-model`` / ``--rft-judge-base-url``: win over the suite and the grader JSON."""
+    """``--rft-judge-model`` / ``--rft-judge-base-url``: win over the suite and the grader JSON.
+    ``remaps`` (``--rft-judge-model OLD=NEW``) swap one judge name for another."""
 
     model: str | None = None
     base_url: str | None = None
+    remaps: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_option(cls, values: Any, base_url: str | None = None) -> "JudgeOverrides":
+        """``--rft-judge-model`` values: ``NAME`` replaces every judge, ``OLD=NEW`` only judges
+        named OLD (checked when the options are validated)."""
+        from .options import judge_models
+
+        model, remaps = judge_models(values)
+        return cls(model=model, base_url=base_url, remaps=remaps)
+
+
+def resolve_model(model: str, overrides: JudgeOverrides | None,
+                  remaps: dict[str, str] | None = None) -> str:
+    """The judge model called for ``model``: ``--rft-judge-model NAME``, else a remap of the name
+    (the command line's, then the suite's), else the name."""
+    if overrides is not None and overrides.model:
+        return overrides.model
+    cli = dict(overrides.remaps) if overrides is not None else {}
+    if model in cli:
+        return cli[model]
+    return (remaps or {}).get(model, model)
 
 
 class JudgeError(Exception):
@@ -56,13 +79,15 @@ class Judge:
         """Share the runner's concurrency limiter, retry settings and jitter source."""
         self._limiter, self._settings, self._rng = limiter, settings, rng
 
-    def resolve(self, model: str, base_url: str | None) -> tuple[str, str | None]:
-        return self.overrides.model or model, self.overrides.base_url or base_url
+    def resolve(self, model: str, base_url: str | None,
+                remaps: dict[str, str] | None = None) -> tuple[str, str | None]:
+        return resolve_model(model, self.overrides, remaps), self.overrides.base_url or base_url
 
     async def complete(self, request: Request, *, base_url: str | None = None,
-                       override: bool = True) -> Completion:
+                       override: bool = True, remaps: dict[str, str] | None = None
+                       ) -> Completion:
         """The judge's completion for ``request`` (cached by request within the run)."""
-        model, base_url = (self.resolve(request.model, base_url) if override
+        model, base_url = (self.resolve(request.model, base_url, remaps) if override
                            else (request.model, self.overrides.base_url or base_url))
         request = Request(model=model, messages=request.messages,
                           response_schema=request.response_schema, sampling=request.sampling,
@@ -231,4 +256,4 @@ def default_backend_factory(*, base_url: str | None, timeout: float, concurrency
 
 
 __all__ = ["CallError", "Judge", "JudgeError", "JudgeOverrides", "activate", "current_judge",
-           "default_backend_factory"]
+           "default_backend_factory", "resolve_model"]

@@ -78,8 +78,10 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("grader-timeout", {"type": float}, "seconds per isolated grader call (default 120)"),
     ("grader-memory", {}, "address-space limit per grader worker process, e.g. 2GB, 512MB, "
                           "0 for none (default 2GB)"),
-    ("judge-model", {}, "model for score_model / label_model graders (overrides the suite's "
-                        "judge.model and the grader's own)"),
+    ("judge-model", {"action": "append"}, "model for score_model / label_model graders "
+                                          "(overrides the suite's judge.model and the grader's "
+                                          "own); OLD=NEW swaps only judges named OLD "
+                                          "(repeatable)"),
     ("judge-base-url", {}, "OpenAI-compatible endpoint of the judge model (default: the "
                            "suite's judge.base_url, else --rft-base-url)"),
     ("export-graders", {}, "write each collected suite's graders as OpenAI grader JSON to "
@@ -146,6 +148,10 @@ def validate(config: pytest.Config) -> None:
         parse_size(option(config, "grader-memory"))
     except ValueError as exc:
         raise pytest.UsageError(f"--rft-grader-memory / rft_grader_memory: {exc}") from None
+    try:
+        judge_models(option(config, "judge-model"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     for name in ("grader-isolation", "inconclusive", "correction"):
         choices = next(k for n, k, _ in OPTIONS if n == name)["choices"]
         if option(config, name) not in choices:
@@ -161,3 +167,21 @@ def validate(config: pytest.Config) -> None:
         if value is not None and value > high:
             raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be at "
                                     f"most {high:,}, got {value!r}")
+
+
+def judge_models(values: Any) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """``--rft-judge-model`` values (repeatable; a string from the ini): (``NAME`` replacing
+    every judge, or None; ``OLD=NEW`` remaps). A malformed remap is a ValueError."""
+    if isinstance(values, str):
+        values = values.split()
+    model, remaps = None, []
+    for value in values or []:
+        old, sep, new = str(value).partition("=")
+        if not sep:
+            model = str(value)
+        elif old.strip() and new.strip():
+            remaps.append((old.strip(), new.strip()))
+        else:
+            raise ValueError(f"--rft-judge-model {value!r}: write OLD=NEW "
+                             "(e.g. --rft-judge-model o3-mini=gpt-5-mini)")
+    return model, tuple(remaps)

@@ -80,8 +80,9 @@ class RftSession:
         self._worker_verdicts: dict[str, dict[str, Any]] = {}
         """Run key -> the verdicts an xdist worker gave its run (the controller reports them)."""
         self._decided: set[int] = set()
-        self._summarizing: set[str] = set()
         """Gates and comparisons whose verdicts the build's judgement gave (``judge_build``)."""
+        self._summarizing: set[str] = set()
+        self._warned: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ collection
 
@@ -98,8 +99,11 @@ class RftSession:
             raise RftError("no model to test", where=f"{suite.path} model",
                            fix="add 'model:' to the suite or pass --rft-model NAME")
         models = list(dict.fromkeys(models))
+        suite.judge_overrides = self.judge_overrides()
         for model in models:
+            self._check_recorded(model, suite)
             self._check_reachable(model, suite)
+        self._warn_retired(suite, models)
         reference = option(self.config, "baseline-model")
         if reference is not None and reference not in models:
             raise RftError(f"--rft-baseline-model {reference!r} is not one of the models run: "
@@ -115,11 +119,47 @@ class RftSession:
                            where=f"{self._shown(suite.path)} suite",
                            fix="give each suite file its own 'suite:' name")
 
+    def _check_recorded(self, model: str, suite: Suite) -> None:
+        """``recorded`` answers from a suite's ``recorded:`` file; a suite with no prompt (it
+        grades recorded outputs) cannot sample another model."""
+        from .backends.replay import RECORDED_MODEL
+
+        if model == RECORDED_MODEL and suite.recorded_path is None \
+                and model not in registered_models():
+            raise RftError(f"model {model!r} answers from the suite's 'recorded:' file, and this "
+                           "suite has none", where=f"{self._shown(suite.path)} model",
+                           fix="add 'recorded: platform_samples.json' (or another report JSON), "
+                               "or name a model to sample")
+        if model != RECORDED_MODEL and suite.prompt is None and suite.recorded_path is not None \
+                and any(item.messages is None for item in suite.items):
+            raise RftError(f"model {model!r}: this suite grades recorded outputs and has no prompt "
+                           "to send", where=f"{self._shown(suite.path)} input",
+                           fix="add 'input:' (a chat template) to sample a model, or run the "
+                               "suite without --rft-model")
+
+    def _warn_retired(self, suite: Suite, models: list[str]) -> None:
+        """A warning (once per name) for a model under test or a judge OpenAI retired."""
+        import warnings
+
+        from . import retired
+
+        named = [(m, "model") for m in models] + [
+            (m, f"judge of {suite.name}") for m in dict.fromkeys(suite.judge_models().values())]
+        for model, role in named:
+            found = retired.retirement(model)
+            key = (found[0] if found else "", role.split()[0])  # once per family and role
+            line = retired.warning(model, role)
+            if line and key not in self._warned:
+                self._warned.add(key)
+                warnings.warn(retired.RetiredModelWarning(line), stacklevel=2)
+
     def _check_reachable(self, model: str, suite: Suite) -> None:
         """A name that is neither a Python model nor callable on an API is a typo: say so once,
         at collection, instead of once per sample."""
+        from .backends.replay import RECORDED_MODEL
+
         if self.config.option.collectonly or option(self.config, "regrade") \
-                or find_python_model(model) is not None:
+                or find_python_model(model) is not None or model == RECORDED_MODEL:
             return
         if option(self.config, "cache") and option(self.config, "replay"):
             return  # answered from the cache, never sent
@@ -179,7 +219,8 @@ class RftSession:
             if backends == {}:
                 return  # --rft-batch-export: written, nothing to sample
             if backends is None:
-                backends = {model: self.make_backend(model, budget)
+                backends = {model: self._recorded_backend(runs)
+                            if self._is_recorded(model) else self.make_backend(model, budget)
                             for model in {r.model for r in runs}}
             with isolation.activate(pool), judges.activate(judge):  # python graders: workers
                 calls = asyncio.run(_run(runs, backends, settings, progress, judge, stream,
@@ -223,6 +264,7 @@ class RftSession:
                 suites[raw["path"]] = load_suite(Path(raw["path"]), roots, resolve_tools=False)
                 if raw.get("tool_sources"):  # the worker resolved them (for the tools digest)
                     suites[raw["path"]].implementation_sources = raw["tool_sources"]
+                suites[raw["path"]].judge_overrides = self.judge_overrides()
             suite = suites[raw["path"]]
             by_id = {item.id: item for item in suite.items}
             run = SuiteRun(suite=suite, model=raw["model"], repeats=raw["repeats"], api=raw["api"],
@@ -242,9 +284,12 @@ class RftSession:
             base_url=option(self.config, "base-url"), timeout=option(self.config, "timeout"),
             concurrency=option(self.config, "concurrency"),
             transport=option(self.config, "http-client"))
-        return judges.Judge(factory, judges.JudgeOverrides(
-            model=option(self.config, "judge-model"),
-            base_url=option(self.config, "judge-base-url")))
+        return judges.Judge(factory, self.judge_overrides())
+
+    def judge_overrides(self) -> judges.JudgeOverrides:
+        """``--rft-judge-model`` (a name, and OLD=NEW remaps) and ``--rft-judge-base-url``."""
+        return judges.JudgeOverrides.from_option(option(self.config, "judge-model"),
+                                                 option(self.config, "judge-base-url"))
 
     def _budget(self, runs: list[SuiteRun]) -> Any:
         """The run's spending limits (None when neither the options nor a suite set one)."""
@@ -255,6 +300,22 @@ class RftSession:
         from .budget import Budget
 
         return Budget(tokens, cost, suites)
+
+    def _is_recorded(self, model: str) -> bool:
+        from .backends.replay import RECORDED_MODEL
+
+        return model == RECORDED_MODEL and not option(self.config, "regrade") \
+            and model not in registered_models()
+
+    def _recorded_backend(self, runs: list[SuiteRun]) -> Backend:
+        """The ``recorded`` model: each suite's ``recorded:`` outputs, no model called."""
+        from .backends.replay import RECORDED_MODEL, ReplayBackend, load_recorded
+
+        recorded: dict[Any, Any] = {}
+        for run in runs:
+            if run.model == RECORDED_MODEL and run.suite.recorded_path is not None:
+                recorded.update(load_recorded(run.suite.recorded_path, run.suite.name))
+        return ReplayBackend(RECORDED_MODEL, recorded)
 
     def make_backend(self, model: str, budget: Any = None) -> Backend:
         backend = self._model_backend(model)

@@ -63,6 +63,21 @@ class Sampling(_Strict):
     max_output_tokens: int | None = Field(None, gt=0)
 
 
+class ModelEntry(Sampling):
+    """One ``models:`` entry: sampling overrides for that model, or ``use: OTHER`` -- a remap:
+    wherever the suite (its ``model:`` or a judge grader's ``model``) names this model, OTHER is
+    called instead (how a retired judge is swapped without editing graders)."""
+
+    use: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _alone(self) -> "ModelEntry":
+        if self.use is not None and self.model_fields_set - {"use"}:
+            raise ValueError("a remap ('use:') takes no sampling keys; give the new model's "
+                             "sampling under its own name")
+        return self
+
+
 class Gate(_Strict):
     """An absolute gate (``min``/``max`` on a metric) or a baseline gate (``baseline: true``:
     fails when the metric is significantly worse than the baseline's, paired by item, and the
@@ -135,9 +150,13 @@ class SuiteConfig(_Strict):
     suite: str
     dataset: str
     model: Union[str, list[str], None] = None
-    models: dict[str, Sampling] | None = None
-    """Per-model sampling overrides (name -> sampling keys; ``null`` removes a key); its names
-    are the models to run when ``model`` is not given."""
+    models: dict[str, ModelEntry] | None = None
+    """Per-model sampling overrides (name -> sampling keys; ``null`` removes a key), or remaps
+    (name -> ``{use: OTHER}``); its other names are the models to run when ``model`` is not
+    given."""
+    recorded: str | None = None
+    """A report-shaped JSON of recorded outputs (``platform_samples.json``): the suite's default
+    model is then ``recorded``, answered from that file, no model called."""
     input: list[Union[Message, MessagesRef]] | None = None
     response_format: Union[str, dict[str, Any], None] = None
     sampling: Sampling = Field(default_factory=Sampling)
@@ -229,6 +248,10 @@ class Suite:
     """Tool name -> its implementation's source (what the ``tools`` digest is made of)."""
     recorded_tools: bool = False
     """Whether any record carries ``tool_results``."""
+    recorded_path: Path | None = None
+    """``recorded:`` resolved (the recorded outputs the ``recorded`` model answers with)."""
+    judge_overrides: Any = None
+    """The run's ``--rft-judge-model`` (a ``judge.JudgeOverrides``), set when it collects."""
     gate_lines: dict[str, int] = field(default_factory=dict)
     """Gate label -> its line in the suite file (the error gate's: ``max_error_rate:``, else
     line 1); where reports (GitHub annotations, ``-rs``) point for a gate."""
@@ -312,19 +335,48 @@ class Suite:
             self._clusters = {item.id: _lookup(item.data, steps, item.id) for item in self.items}
         return self._clusters
 
+    def remaps(self) -> dict[str, str]:
+        """``models:`` entries with ``use:``: old name -> the model called instead."""
+        return {name: entry.use for name, entry in (self.config.models or {}).items()
+                if entry.use is not None}
+
     def default_models(self) -> list[str]:
-        """``model:`` (one or a list), else the names under ``models:``."""
+        """``model:`` (one or a list), else the names under ``models:`` (not remaps), else
+        ``recorded`` when the suite grades recorded outputs; remaps applied."""
         model = self.config.model
+        remaps = self.remaps()
         if model:
-            return [model] if isinstance(model, str) else list(model)
-        return list(self.config.models or {})
+            names = [model] if isinstance(model, str) else list(model)
+        else:
+            names = [n for n in self.config.models or {} if n not in remaps]
+        if not names and self.config.recorded is not None:
+            from .backends.replay import RECORDED_MODEL
+
+            names = [RECORDED_MODEL]
+        return list(dict.fromkeys(remaps.get(n, n) for n in names))
+
+    def judge_models(self) -> dict[str, str]:
+        """Score name -> the judge model each ``score_model`` / ``label_model`` grader calls,
+        after ``--rft-judge-model`` (``judge_overrides``), the suite's ``judge.model`` and remaps:
+        what a baseline records, so that a changed judge is named when comparing."""
+        found: dict[str, str] = {}
+
+        def walk(grader: Any) -> None:
+            if hasattr(grader, "judge_config") and isinstance(getattr(grader, "model", None), str):
+                found[grader.name] = grader.judge_model(self.judge_overrides)
+            for sub in getattr(grader, "graders", {}).values():
+                walk(sub)
+
+        for grader in self.graders:
+            walk(grader)
+        return found
 
     def sampling_for_model(self, model: str) -> dict[str, Any]:
         """The suite's sampling with the model's overrides from ``models:`` (None removes)."""
         if model not in self._sampling:
             params = self.config.sampling.model_dump(exclude_none=True)
             override = (self.config.models or {}).get(model)
-            if override is not None:
+            if override is not None and override.use is None:
                 params.update(override.model_dump(exclude_unset=True))
             self._sampling[model] = {k: v for k, v in params.items() if v is not None}
         return self._sampling[model]
@@ -422,29 +474,40 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = (), *,
             except RftError as exc:
                 raise exc.at(where("input", i, "content")) from None
             prompt.append({"role": message.role, "content": content})
-    elif items and any(item.messages is None for item in items):
+    elif items and config.recorded is None and any(item.messages is None for item in items):
         first = next(item for item in items if item.messages is None)
         raise RftError("the suite has no 'input:' and this record carries no messages",
                        where=f"{base / config.dataset}:{first.line}",
                        fix="add 'input:' (a chat template) to the suite, or give records 'messages'")
 
+    recorded_path = None
+    if config.recorded is not None:
+        recorded_path = confined(base, config.recorded, roots, where("recorded"),
+                                 "recorded outputs file")
+        if not recorded_path.is_file():
+            raise RftError(f"recorded outputs file not found: {config.recorded}",
+                           where=where("recorded"),
+                           fix="the path is relative to the suite file (pytest-rft import writes "
+                               "platform_samples.json)")
     tool_parts = _load_tools(config, items, base, roots, where, resolve_tools)
 
     graders: list[Grader] = []
     definitions: dict[str, Any] = {}
+    remaps = {name: entry.use for name, entry in (config.models or {}).items()
+              if entry.use is not None}
     for name, definition in config.graders.items():
         _check_grader_files(definition, base, roots, where("graders", name))
         grader = build_grader(name, definition, base_dir=base, where=where("graders", name))
         definitions[name] = _resolved(definition, base, where("graders", name))
         _check_grader_templates(grader, item_keys, where("graders", name))
-        _set_judge(grader, config.judge)
+        _set_judge(grader, config.judge, remaps)
         _set_errors_as_zero(grader, config.errors_as_zero)
         graders.append(grader)
     score_names = _score_names(graders, where)
     thresholds = {k: v for g in graders for k, v in g.thresholds().items()}
     suite = Suite(path=path, config=config, items=items, graders=graders, prompt=prompt,
                   response_schema=None, score_names=score_names, grader_definitions=definitions,
-                  score_thresholds=thresholds, **tool_parts)
+                  score_thresholds=thresholds, recorded_path=recorded_path, **tool_parts)
     if config.primary is not None and config.primary not in score_names:
         raise RftError(f"primary {config.primary!r} is not a score of this suite",
                        where=where("primary"), fix=f"use one of: {', '.join(score_names)}")
@@ -641,10 +704,15 @@ def _set_errors_as_zero(grader: Grader, value: bool) -> None:
 
 def _set_judge(grader: Grader, judge: JudgeConfig | None) -> None:
     """Give judge graders (also inside multi graders) the suite's ``judge:`` block."""
+def _set_judge(grader: Grader, judge: JudgeConfig | None,
+               remaps: dict[str, str] | None = None) -> None:
+    """Give judge graders (also inside multi graders) the suite's ``judge:`` block and its
+    ``models:`` remaps."""
     if hasattr(grader, "judge_config"):
         grader.judge_config = judge
+        grader.judge_remaps = dict(remaps or {})
     for sub in getattr(grader, "graders", {}).values():
-        _set_judge(sub, judge)
+        _set_judge(sub, judge, remaps)
 
 
 def _check_grader_templates(grader: Grader, item_keys: set[str], where: str) -> None:
@@ -770,7 +838,7 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(kept)
 
 
-NESTED = {"sampling": "Sampling", "models": "Sampling", "gates": "Gate",
+NESTED = {"sampling": "Sampling", "models": "ModelEntry", "gates": "Gate",
           "classification": "Classification", "input": "Message"}
 
 

@@ -230,7 +230,8 @@ def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = N
     return Baseline(suite=suite.name, model=run.model, repeats=repeats, primary=suite.primary,
                     pass_threshold=suite.pass_threshold, items=items, metrics=metrics,
                     digests=suite_digests(suite, suite.sampling_for_model(run.model), repeats),
-                    created=created or now(), plugin_version=__version__)
+                    created=created or now(), plugin_version=__version__,
+                    judges=suite.judge_models())
 
 
 def _confirm_counts(run: SuiteRun, item_id: str) -> list[int] | None:

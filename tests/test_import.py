@@ -36,6 +36,9 @@ def platform(openai_server, monkeypatch):
     return openai_server
 
 
+SAMPLES_FILE = "platform_samples.json"
+
+
 def run_import(server, *args: str) -> int:
     return main(["import", *args, "--base-url", server.base_url])
 
@@ -202,8 +205,8 @@ def test_importing_twice_gives_the_same_bytes(platform, tmp_path):
     out = tmp_path / "x"
     run_import(platform, "eval", pf.EVAL_ID, "--out", str(out))
     first = snapshot(out)
-    run_import(platform, "eval", pf.EVAL_ID, "--out", str(out))
-    assert snapshot(out) == first
+    assert run_import(platform, "eval", pf.EVAL_ID, "--out", str(out), "--force") == 0
+    assert snapshot(out) == first  # and nothing backed up: nothing changed
     run_import(platform, "eval", pf.EVAL_ID, "--out", str(tmp_path / "y"))
     assert snapshot(tmp_path / "y") == first
 
@@ -213,7 +216,7 @@ def test_regrading_the_platform_samples_reproduces_its_scores(platform, tmp_path
     out = tmp_path / "x"
     run_import(platform, "eval", pf.EVAL_ID, "--run", run_id, "--out", str(out))
     suite = suite_of(out)
-    model = suite.config.model
+    (model,) = suite.default_models()  # a jsonl run: "recorded", answered from the samples
     base = baseline.read(out / "baselines" / f"{pf.SUITE}.json")
     backend = ReplayBackend.from_file(model, out / "platform_samples.json")
     run = SuiteRun(suite, model, items=suite.items)
@@ -227,8 +230,9 @@ def test_regrading_the_platform_samples_reproduces_its_scores(platform, tmp_path
             assert result.error is None
             assert result.scores == pytest.approx(
                 {k: v["mean"] for k, v in platform_item.scores.items()})
-    if run_id == pf.RUN_JSONL:
-        assert "No prompt" in (out / "MIGRATION.md").read_text()
+    if run_id == pf.RUN_JSONL:  # pre-computed samples: graded as recorded, no prompt needed
+        assert (model, suite.config.recorded, suite.prompt) == ("recorded", SAMPLES_FILE, None)
+        assert "calls no model" in (out / "MIGRATION.md").read_text()
         assert base.items["line-8"].scores["Exact answer"]["mean"] == 0.0
 
 
@@ -323,7 +327,9 @@ def test_import_rft_job_compares_base_fine_tune_and_checkpoints(platform, tmp_pa
     assert suite.config.repeats == 2
     assert suite.config.sampling.model_dump(exclude_none=True) == {"reasoning_effort": "medium"}
     assert suite.response_schema == {"name": "Answer", "schema": pf.ANSWER_SCHEMA, "strict": True}
-    assert "## What did not move (0)" in (out / "MIGRATION.md").read_text()
+    notes = (out / "MIGRATION.md").read_text()
+    # o4-mini and its fine-tunes are retired: the one thing to act on, dated
+    assert "## What did not move (1)" in notes and "**Retired: o4-mini (2026-10-23)**" in notes
 
 
 def test_pytest_runs_the_imported_rft_job_as_a_checkpoint_comparison(platform, pytester):

@@ -22,6 +22,8 @@ from .base import CallError
 
 Key = tuple[str, str, int]
 """(suite name, item id, repeat)."""
+RECORDED_MODEL = "recorded"
+"""The model of a suite with ``recorded:``: answered from that file, never called."""
 
 
 def load_replay(path: Path, model: str | None = None) -> dict[Key, dict[str, Any]]:
@@ -63,6 +65,16 @@ def load_replay(path: Path, model: str | None = None) -> dict[Key, dict[str, Any
                 recorded[key] = sample
                 owner[key] = str(run.get("model"))
     return recorded
+
+
+def load_recorded(path: Path, suite: str) -> dict[Key, dict[str, Any]]:
+    """A suite's ``recorded:`` file, keyed for ``suite``: its run of that suite, or its only run
+    (so renaming the suite keeps its recordings)."""
+    data = load_replay(path)
+    names = {key[0] for key in data}
+    if suite not in names and len(names) == 1:
+        return {(suite, item, repeat): sample for (_, item, repeat), sample in data.items()}
+    return {key: sample for key, sample in data.items() if key[0] == suite}
 
 
 class ReplayBackend:

@@ -9,7 +9,8 @@ in structured output.
 Judge calls go through :mod:`pytest_rft.judge` (the run's backends, limiter, retries and cache).
 A non-numeric, out-of-set, refused, truncated or unparsable answer, or a failed call, is a
 grader error with its cause, never a 0. The judge model is, in order: ``--rft-judge-model``,
-the suite's ``judge.model``, the grader's ``model``.
+the suite's ``judge.model``, the grader's ``model``; then a remap of that name
+(``--rft-judge-model OLD=NEW``, else the suite's ``models: {OLD: {use: NEW}}``) applies.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ class ModelGrader(Grader):
         self.schema = schema
         self.judge_config: Any = None
         """The suite's ``judge:`` block (model, base_url, api), set when the suite loads."""
+        self.judge_remaps: dict[str, str] = {}
+        """The suite's ``models:`` remaps (old name -> new), set when the suite loads."""
         self.templates = {f"input[{i}].content": text
                           for i, (_, texts) in enumerate(messages) for text in texts}
 
@@ -136,6 +139,7 @@ class ModelGrader(Grader):
         config = self.judge_config
         model = (config.model if config is not None and config.model else None) or self.model
         api = (config.api if config is not None and config.api else None) or "chat"
+
         return Request(model=model, messages=messages, response_schema=self.schema,
                        sampling=dict(self.sampling), item=dict(item), item_id="", repeat=0,
                        suite="", api=api)
@@ -150,7 +154,8 @@ class ModelGrader(Grader):
             return Grades(errors={self.name: f"grader '{self.name}': {exc.message}"})
         base_url = self.judge_config.base_url if self.judge_config is not None else None
         try:
-            completion = await judge.complete(request, base_url=base_url)
+            completion = await judge.complete(request, base_url=base_url,
+                                              remaps=self.judge_remaps)
         except judges.JudgeError as exc:
             return Grades(errors={self.name: f"grader '{self.name}': {exc}"})
         who = f"grader '{self.name}': the judge ({request.model})"
@@ -172,6 +177,12 @@ class ModelGrader(Grader):
 
     def score(self, result: Any) -> float:
         raise NotImplementedError
+
+    def judge_model(self, overrides: Any = None) -> str:
+        """The model this grader's judge calls go to, given the run's ``--rft-judge-model``."""
+        config = self.judge_config
+        model = (config.model if config is not None and config.model else None) or self.model
+        return judges.resolve_model(model, overrides, self.judge_remaps)
 
 
 class ScoreModelGrader(ModelGrader):

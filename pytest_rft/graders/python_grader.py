@@ -3,14 +3,20 @@ function graders registered with ``@grader``.
 
 The grader source is the user's own code and is compiled and executed once at load, as OpenAI
 runs it. A raised exception or a non-number result is recorded as a grader error, never a 0.
+Inside :func:`compile_only` (``pytest-rft import`` checks imported graders this way) the source
+is compiled and read with ``ast`` but never run.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
+import contextlib
+import contextvars
 import inspect
 import itertools
 import linecache
+from collections.abc import Iterator
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +28,67 @@ from .function import FunctionGrader, coerce_score, describe_exception, plain  #
 from .registry import register_type
 
 _counter = itertools.count(1)
+_COMPILE_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("rft_compile_only",
+                                                                     default=False)
+
+
+@contextlib.contextmanager
+def compile_only() -> Iterator[None]:
+    """Build ``python`` graders without running their source: the syntax is checked and
+    ``grade(sample, item)`` found with ``ast``; grading such a grader is an error."""
+    token = _COMPILE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _COMPILE_ONLY.reset(token)
+
+
+def check_source(name: str, source: str, *, where: str) -> None:
+    """What :func:`load_source` checks, without running anything: the source compiles and
+    defines ``grade`` taking (sample, item) at its top level."""
+    if not isinstance(source, str) or not source.strip():
+        raise RftError(f"python grader '{name}' has an empty \"source\"", where=where,
+                       fix="give Python source defining grade(sample, item) -> float")
+    try:
+        tree = ast.parse(source, f"<rft python grader '{name}'>")
+    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes
+        line = (getattr(exc, "text", None) or "").strip()
+        raise RftError(
+            f"python grader '{name}' source has a syntax error on line "
+            f"{getattr(exc, 'lineno', '?')}: {getattr(exc, 'msg', exc)}"
+            + (f"\n    {line}" if line else ""),
+            where=where, fix="fix the Python in \"source\"") from None
+    except RecursionError:
+        raise RftError(f"python grader '{name}' source is nested too deeply to read",
+                       where=where) from None
+    defined = [node for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+               and node.name == "grade"]
+    assigned = any(isinstance(node, (ast.Assign, ast.AnnAssign, ast.ImportFrom, ast.Import))
+                   and "grade" in _bound_names(node) for node in tree.body)
+    if not defined and not assigned:
+        raise RftError(f"python grader '{name}' source defines no grade(sample, item) function",
+                       where=where, fix="define: def grade(sample: dict, item: dict) -> float")
+    if defined and not assigned:
+        args = defined[-1].args
+        positional = len(args.posonlyargs) + len(args.args)
+        required_kw = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
+        if (positional < 2 and args.vararg is None) or required_kw or \
+                positional - len(args.defaults) > 2:
+            raise RftError(f"python grader '{name}': grade(...) cannot take (sample, item)",
+                           where=where, fix="define: def grade(sample: dict, item: dict) -> float")
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def _not_run(sample: Any, item: Any) -> float:
+    raise RuntimeError("this grader was checked without running its source (pytest-rft import); "
+                       "it runs when the suite runs")
 
 
 def load_source(name: str, source: str, *, where: str) -> tuple[Callable[..., Any], str]:
@@ -49,7 +116,7 @@ def load_source(name: str, source: str, *, where: str) -> tuple[Callable[..., An
         raise RftError(
             "python grader source failed while loading: "
             + describe_exception(name, exc, filename),
-            where=where,
+            where=where, fix=_missing_fix(exc),
         ) from None
     fn = namespace.get("grade")
     if not callable(fn):
@@ -71,11 +138,29 @@ def load_source(name: str, source: str, *, where: str) -> tuple[Callable[..., An
     return fn, filename
 
 
+def _missing_fix(exc: BaseException) -> str | None:
+    """For a module that is not installed: the exact ``pip install`` when OpenAI's grader image
+    had it."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    from .grader_image import IMAGE_TAG, pip_install
+
+    top = exc.name.split(".")[0]
+    line = pip_install([top])
+    if line:
+        return f"{line}   (the version OpenAI's python-grader image {IMAGE_TAG} had)"
+    return f"install the package that provides '{top}'"
+
+
 class PythonGrader(FunctionGrader):
     """OpenAI ``python`` grader: ``source`` compiled once, ``grade`` called per sample."""
 
     def __init__(self, name: str, source: str, *, where: str):
-        fn, filename = load_source(name, source, where=where)
+        if _COMPILE_ONLY.get():
+            check_source(name, source, where=where)
+            fn, filename = _not_run, f"<rft python grader '{name}' (not run)>"
+        else:
+            fn, filename = load_source(name, source, where=where)
         super().__init__(name, fn, filename=filename, isolated=True)
         self.source = source
 

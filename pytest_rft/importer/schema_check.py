@@ -20,26 +20,32 @@ _TYPES = {
 
 
 def problems(value: Any, schema: Any, path: str = "item") -> list[str]:
-    """Every way ``value`` breaks ``schema``, as ``"item.a: expected string, got int"``."""
+    """Every way ``value`` breaks ``schema``, as ``"item.a: expected string, got int"``.
+    Keywords of the wrong type (the schema is platform data too) are not checked."""
     if not isinstance(schema, dict):
         return []
-    if "anyOf" in schema and isinstance(schema["anyOf"], list):
-        if not any(not problems(value, s, path) for s in schema["anyOf"]):
+    any_of = schema.get("anyOf")
+    if isinstance(any_of, list) and any_of:
+        if not any(not problems(value, s, path) for s in any_of):
             return [f"{path}: matches none of anyOf"]
     kinds = schema.get("type")
     if kinds is not None:
         kinds = kinds if isinstance(kinds, list) else [kinds]
-        if not any(_TYPES.get(k, lambda v: True)(value) for k in kinds):
-            return [f"{path}: expected {' or '.join(map(str, kinds))}, got {_kind(value)}"]
-    if "enum" in schema and value not in schema["enum"]:
-        return [f"{path}: {value!r} is not one of {schema['enum']!r}"[:200]]
-    if "const" in schema and value != schema["const"]:
+        if not any(_TYPES.get(k, lambda v: True)(value) if isinstance(k, str) else True
+                   for k in kinds):
+            return [f"{path}: expected {' or '.join(map(str, kinds))}, got {_kind(value)}"[:200]]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and not any(_same(value, e) for e in enum):
+        return [f"{path}: {value!r} is not one of {enum!r}"[:200]]
+    if "const" in schema and not _same(value, schema["const"]):
         return [f"{path}: expected {schema['const']!r}"[:200]]
     found: list[str] = []
     if isinstance(value, dict):
-        properties = schema.get("properties") or {}
-        for key in schema.get("required") or []:
-            if key not in value:
+        properties = schema.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
+        required = schema.get("required")
+        for key in required if isinstance(required, list) else []:
+            if isinstance(key, str) and key not in value:
                 found.append(f"{path}: missing required field '{key}'")
         for key, sub in properties.items():
             if key in value:
@@ -50,6 +56,14 @@ def problems(value: Any, schema: Any, path: str = "item") -> list[str]:
         for i, element in enumerate(value):
             found += problems(element, schema["items"], f"{path}[{i}]")
     return found
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b) or (
+            _TYPES["number"](a) and _TYPES["number"](b) and a == b)
+    except Exception:  # noqa: BLE001  (comparing platform data of any type)
+        return False
 
 
 def _kind(value: Any) -> str:
