@@ -1,41 +1,26 @@
-"""Calibration of the baseline gate and of the reported intervals, checked by simulation.
+"""Calibration of the gates, the item verdicts and the intervals, checked by simulation.
 
-Every number comes from the shipped code path: simulated per-sample scores become
-``SampleResult`` objects, ``stats.all_item_stats`` and ``stats.suite_metrics`` aggregate them,
-each run is turned into a ``Baseline`` record the way ``summary.to_baseline`` does, and
-``compare.compare`` (paired bootstrap of ``paired.compare_values``; regressed items with
-``stats.classify``) and ``gates.check_gate`` with a baseline gate
-(``f1.mean``, ``max_drop: 0.02``, ``confidence: 0.95``) give the verdict. The bootstrap uses
-the plugin's defaults (1000 resamples, seed 0).
+Every verdict comes from the shipped code path: simulated per-sample scores become the records a
+baseline file holds (``BaselineItem``: per-item mean, spread, passing repeats and confirmation
+repeats), ``compare.compare`` pairs two runs, ``gates.check_gate`` works out each baseline gate,
+``gates.judge_gates`` and ``compare.judge_items`` correct a whole build's tests together (as
+``RftSession.judge_build`` does), and ``stats.suite_metrics`` / ``labels.label_metrics`` give the
+intervals of single runs. Items are drawn afresh in every simulated run, so the estimands are
+population quantities: E[mu] for ``<score>.mean``, E[mu'] - E[mu] for a paired delta.
 
-The model (the spread measured on the example suite ``eurovoc-level1``: SD of true item means
-0.245 around 0.62 -- the observed SD of 3-repeat means there is 0.264 -- and within-item SD
-0.164, the root mean square of the items' sample SDs):
+Populations (item true means mu, candidate mu' with latent correlation rho and a shift solved so
+that E[mu'] - E[mu] is exactly the scenario's delta; samples around mu):
 
-* item i has a true mean ``mu_i = expit(a + s * z_i)``, ``z_i ~ N(0, 1)`` (logit-normal), with
-  ``a``, ``s`` solved by Gauss-Hermite quadrature so that E[mu] = 0.62 and SD[mu] = 0.245;
-* one sample of item i scores ``Beta(k * mu_i, k * (1 - mu_i))``: in [0, 1], mean exactly
-  ``mu_i``, variance ``mu_i (1 - mu_i) / (k + 1)`` with k chosen so the mean within-item
-  variance is 0.164^2;
-* a candidate model with item correlation rho and shift delta has
-  ``mu'_i = expit(a' + s * (rho * z_i + sqrt(1 - rho^2) * e_i))``, ``e_i ~ N(0, 1)``, with
-  ``a'`` solved (quadrature) so that E[mu'] = E[mu] + delta exactly; rho is the correlation on
-  the latent (logit) scale, the correlation of the mu's is printed. "Same model" reuses mu_i
-  and draws fresh samples.
+* ``continuous``: the example suite's spread (logit-normal item means, SD 0.245 around 0.62;
+  Beta samples with within-item SD 0.164);
+* ``binary``: 0/1 scores, item difficulty p ~ Beta(0.5, 0.5) (most items always or never pass);
+* ``bimodal``: item means near 0.1 or 0.9 (Beta samples);
+* ``heavy``: heavy-tailed item latents (Student t, 2 df), so a few items move a lot;
+* ``clustered``: 20 clusters x 10 items whose change shares a cluster effect (ICC 0.1, 0.2).
 
-Every simulated run draws fresh items from the population and fresh samples for both models,
-so the estimands are population quantities (expectations over item sampling and sample noise):
+Each row states its goal and whether it is met; rates come with their binomial standard error.
 
-* ``f1.mean``: E[mu] (the expected mean of item means);
-* ``pass_rate``: P(mean of an item's r samples >= 0.5) for a random item (large Monte Carlo);
-* paired delta of ``f1.mean``: E[mu'] - E[mu] = delta.
-
-Checks: false alarms of the baseline gate when nothing changed, its power against a 5-point
-drop, coverage of the 95% intervals, false "regressed" items of an unchanged model, and the
-old absolute gate (f1.mean >= 0.50) for a model whose true F1 is 0.52. Rates come with their
-binomial standard error; the run is deterministic for a given --seed.
-
-    python benchmarks/gate_calibration.py [--runs 1000] [--boot 1000] [--seed 0] [--workers 2]
+    python benchmarks/gate_calibration.py [--runs 1000] [--seed 0] [--workers 2] [--quick]
 """
 
 from __future__ import annotations
@@ -50,7 +35,7 @@ import math  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, field, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -59,408 +44,522 @@ from tabulate import tabulate  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pytest_rft.baseline import Baseline, BaselineItem  # noqa: E402
-from pytest_rft.compare import compare  # noqa: E402
-from pytest_rft.gates import check_gate  # noqa: E402
-from pytest_rft.records import OK, SampleResult  # noqa: E402
-from pytest_rft.stats import (  # noqa: E402
-    TOLERANCE,
-    ItemStats,
-    all_item_stats,
-    classify,
-    suite_metrics,
-)
+from pytest_rft.compare import PassView, compare, dropped, judge_items  # noqa: E402
+from pytest_rft.gates import check_gate, judge_gates  # noqa: E402
+from pytest_rft.labels import label_metrics  # noqa: E402
+from pytest_rft.stats import ItemStats, ScoreStats, suite_metrics  # noqa: E402
 from pytest_rft.suite import Gate  # noqa: E402
 
-MEAN, SD_BETWEEN, SD_WITHIN = 0.62, 0.245, 0.164
-PASS_THRESHOLD = 0.5
+THRESHOLD = 0.5
 PRIMARY = "f1"
-MAX_DROP, CONFIDENCE = 0.02, 0.95
-BASELINE_GATE = Gate(metric="f1.mean", baseline=True, max_drop=MAX_DROP, confidence=CONFIDENCE)
-OLD_GATE = Gate(metric="f1.mean", min=0.50)
-OLD_TRUE_F1 = 0.52
-CHUNK = 50
-"""Runs per task: each task has its own seed, so results do not depend on scheduling."""
-
-_GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(161)
-_GH_W = _GH_W / _GH_W.sum()  # E[f(Z)] for Z ~ N(0, 1) = sum(w * f(x))
+ITEM_ALPHA = 0.05
+CONFIRM = 15  # the plugin's default item_repeats
 
 
-def expit(x: np.ndarray) -> np.ndarray:
+def expit(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 # --------------------------------------------------------------------------------------------
-# Population model
-
-
-def _moments(a: float, s: float) -> tuple[float, float]:
-    """Mean and SD of expit(a + s Z) by quadrature."""
-    p = expit(a + s * _GH_X)
-    m = float(_GH_W @ p)
-    return m, math.sqrt(float(_GH_W @ (p - m) ** 2))
-
-
-def _bisect(f, lo: float, hi: float, iters: int = 200) -> float:
-    """Root of an increasing f on [lo, hi]."""
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        if f(mid) < 0:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
-def location_for(mean: float, s: float) -> float:
-    """a with E[expit(a + s Z)] = mean."""
-    return _bisect(lambda a: _moments(a, s)[0] - mean, -20.0, 20.0)
+# Populations
 
 
 @dataclass(frozen=True)
 class Population:
-    a: float
-    s: float
-    k: float
-    """Beta concentration of one sample around its item's mean."""
+    kind: str
+    """continuous / binary / bimodal / heavy."""
+    rho: float = 0.8
+    """Latent correlation of a candidate's item means with the baseline's."""
+    icc: float = 0.0
+    cluster_size: int = 10
+    beta_k: float = 5.528
+    """Concentration of Beta samples around an item's mean (within SD 0.164 at the example's
+    spread)."""
 
-    @classmethod
-    def fit(cls) -> "Population":
-        s = _bisect(lambda s: _moments(location_for(MEAN, s), s)[1] - SD_BETWEEN, 0.01, 10.0)
-        a = location_for(MEAN, s)
-        m, sd = _moments(a, s)
-        mean_item_var = m - (sd * sd + m * m)  # E[mu (1 - mu)]
-        return cls(a=a, s=s, k=mean_item_var / SD_WITHIN**2 - 1.0)
+    def latents(self, rng, size):
+        if self.kind in ("continuous", "clustered"):
+            return 0.6607 + 1.3606 * rng.standard_normal(size)
+        if self.kind == "binary":
+            p = np.clip(rng.beta(0.5, 0.5, size), 1e-6, 1 - 1e-6)
+            return np.log(p / (1 - p))
+        if self.kind == "bimodal":
+            return np.where(rng.random(size) < 0.5, -2.2, 2.2) + 0.3 * rng.standard_normal(size)
+        if self.kind == "heavy":
+            return 0.5 + 1.2 * rng.standard_t(2, size)
+        raise ValueError(self.kind)
+
+    def candidate(self, z, rng, shift, clusters=None):
+        noise = rng.standard_normal(z.shape)
+        if clusters is not None and self.icc > 0:
+            g = int(clusters.max()) + 1
+            shared = rng.standard_normal(z.shape[:-1] + (g,))[..., clusters]
+            noise = math.sqrt(1 - self.icc) * noise + math.sqrt(self.icc) * shared
+        sd = _LATENT_SD[self.kind]
+        return self.rho * z + math.sqrt(1 - self.rho ** 2) * sd * noise + shift
+
+    def samples(self, mu, repeats, rng):
+        """items x repeats scores."""
+        if self.kind == "binary":
+            return (rng.random(mu.shape + (repeats,)) < mu[..., None]).astype(float)
+        m = np.clip(mu, 1e-6, 1 - 1e-6)[..., None]
+        m = np.broadcast_to(m, mu.shape + (repeats,))
+        return rng.beta(self.beta_k * m, self.beta_k * (1 - m))
+
+
+_LATENT_SD: dict[str, float] = {}
+_SHIFTS: dict[tuple, float] = {}
+
+
+def _calibrate(pop: Population, delta: float) -> float:
+    """The latent shift that makes E[mu'] - E[mu] = delta (a 400,000-item Monte Carlo)."""
+    key = (pop.kind, pop.rho, pop.icc, delta)
+    if key not in _SHIFTS:
+        rng = np.random.default_rng(12345)
+        z = pop.latents(rng, 400_000)
+        _LATENT_SD.setdefault(pop.kind, float(z.std()) if pop.kind != "heavy" else 1.2)
+        base = expit(z).mean()
+        clusters = np.arange(z.size) // pop.cluster_size if pop.icc else None
+        def gap(shift):
+            r = np.random.default_rng(54321)
+            return expit(pop.candidate(z, r, shift, clusters)).mean() - base - delta
+
+        lo, hi = -15.0, 15.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            if gap(mid) < 0:
+                lo = mid
+            else:
+                hi = mid
+        _SHIFTS[key] = (lo + hi) / 2
+    return _SHIFTS[key]
+
+
+# --------------------------------------------------------------------------------------------
+# One simulated run as the plugin records it
+
+
+def as_items(scores: np.ndarray) -> dict[str, BaselineItem]:
+    """items x repeats scores -> BaselineItem records (``summary.to_baseline``'s fields)."""
+    r = scores.shape[1]
+    means = scores.mean(axis=1).tolist()
+    stds = (scores.std(axis=1, ddof=1) if r > 1 else np.zeros(len(scores))).tolist()
+    lows, highs = scores.min(axis=1).tolist(), scores.max(axis=1).tolist()
+    passes = (scores >= THRESHOLD - 1e-9).sum(axis=1).tolist()
+    return {f"i{i:04d}": BaselineItem(
+        scores={PRIMARY: {"mean": means[i], "std": stds[i], "min": lows[i], "max": highs[i],
+                          "n": r}}, passes=passes[i], n=r) for i in range(len(means))}
+
+
+def as_run(items: dict[str, BaselineItem], model: str, repeats: int) -> Baseline:
+    return Baseline(suite="sim", model=model, repeats=repeats, primary=PRIMARY,
+                    pass_threshold=THRESHOLD, items=items)
+
+
+def item_stats(scores: np.ndarray) -> list[ItemStats]:
+    r = scores.shape[1]
+    means = scores.mean(axis=1).tolist()
+    stds = (scores.std(axis=1, ddof=1) if r > 1 else np.zeros(len(scores))).tolist()
+    rows = scores.tolist()
+    return [ItemStats(item_id=f"i{i:04d}",
+                      scores={PRIMARY: ScoreStats(means[i], max(row), min(row), stds[i], r)},
+                      n_samples=r, n_errors=0, n_grader_errors=0, primary_values=row,
+                      passed=means[i] >= THRESHOLD - 1e-9, primary=PRIMARY,
+                      pass_threshold=THRESHOLD) for i, row in enumerate(rows)]
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios
 
 
 @dataclass(frozen=True)
 class Scenario:
     key: str
+    pop: Population
     items: int
     repeats: int
-    rho: float | None = None
-    """Item correlation of the candidate (latent scale); None: the same model resampled."""
     delta: float = 0.0
-    base_mean: float = MEAN
-    compare: bool = True
-    """Also simulate a candidate and compare it with the baseline (else one model only)."""
+    same: bool = False
+    """The candidate is the baseline model resampled (nothing changed)."""
+    gates: tuple[Gate, ...] = (Gate(metric="f1.mean", baseline=True, max_drop=0.02),)
+    models: int = 1
+    """Candidates compared with the baseline in one build (all unchanged unless delta)."""
+    broken: int = 0
+    """Items that go from passing 90% of repeats to 10% (in the last model)."""
+    confirm: int = 0
+    """Confirmation repeats (item_repeats); 0: no item tests."""
+    metric_ci: bool = False
+    """Also the interval of the baseline run's own ``f1.mean`` (its coverage)."""
 
-    def label(self) -> str:
-        if not self.compare:
-            return f"one model, true F1 {self.base_mean:.2f}"
-        if self.rho is None:
-            return "same model resampled"
-        what = "same mean" if self.delta == 0 else f"true delta {self.delta:+.2f}"
-        return f"{what}, item corr {self.rho:g}"
-
-
-def draw_means(pop: Population, sc: Scenario, rng: np.random.Generator, n: int
-               ) -> tuple[np.ndarray, np.ndarray | None]:
-    """True item means of the baseline model and of the candidate (None: one model only)."""
-    a = pop.a if sc.base_mean == MEAN else location_for(sc.base_mean, pop.s)
-    z = rng.standard_normal(n)
-    mu = expit(a + pop.s * z)
-    if not sc.compare:
-        return mu, None
-    if sc.rho is None:
-        return mu, mu
-    a_c = location_for(sc.base_mean + sc.delta, pop.s)
-    z_c = sc.rho * z + math.sqrt(1.0 - sc.rho**2) * rng.standard_normal(n)
-    return mu, expit(a_c + pop.s * z_c)
+    def clusters(self):
+        if not self.pop.icc:
+            return None
+        return np.arange(self.items) // self.pop.cluster_size
 
 
-def draw_scores(pop: Population, mu: np.ndarray, repeats: int, rng: np.random.Generator
-                ) -> np.ndarray:
-    """items x repeats sample scores, Beta around each item's mean."""
-    m = np.clip(mu, 1e-9, 1 - 1e-9)[:, None]
-    shape = (len(mu), repeats)
-    out = rng.beta(np.broadcast_to(pop.k * m, shape), np.broadcast_to(pop.k * (1 - m), shape))
-    if not np.all(np.isfinite(out)):  # pragma: no cover - numpy's beta with tiny parameters
-        raise RuntimeError("non-finite Beta draw")
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# One simulated run through the plugin's code
-
-
-def _items(scores: np.ndarray, model: str) -> list[ItemStats]:
-    results = [SampleResult(f"item-{i:03d}", k, model, kind=OK, scores={PRIMARY: float(v)})
-               for i, row in enumerate(scores.tolist()) for k, v in enumerate(row)]
-    return all_item_stats(results, PRIMARY, PASS_THRESHOLD)
-
-
-def _r(value: float) -> float:
-    return round(float(value), 10)  # as summary.to_baseline rounds
-
-
-def _baseline(items: list[ItemStats], model: str, repeats: int) -> Baseline:
-    """A run as ``summary.to_baseline`` records it (without digests)."""
-    return Baseline(
-        suite="sim", model=model, repeats=repeats, primary=PRIMARY,
-        pass_threshold=PASS_THRESHOLD,
-        items={it.item_id: BaselineItem(
-            scores={name: {"mean": _r(s.mean), "std": _r(s.std), "min": _r(s.min),
-                           "max": _r(s.max), "n": s.n} for name, s in it.scores.items()},
-            passes=it.n_pass, n=len(it.primary_values)) for it in items})
-
-
-FIELDS = ("f1", "f1_lo", "f1_hi", "pr", "pr_lo", "pr_hi", "gate_fail", "d", "d_lo", "d_hi", "p",
-          "n_regressed", "n_flipped", "sd_items", "sd_diff")
-
-
-def simulate(pop: Population, sc: Scenario, runs: int, n_boot: int, entropy: int,
-             spawn_key: tuple[int, ...]) -> dict[str, np.ndarray]:
-    """``runs`` simulated runs of scenario ``sc``; per run: the baseline model's f1.mean and
-    pass_rate with their intervals, and the gate / paired delta / regressed items."""
-    rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=spawn_key))
-    out = {f: np.full(runs, np.nan) for f in FIELDS}
-    for j in range(runs):
-        mu_b, mu_c = draw_means(pop, sc, rng, sc.items)
-        s_b = draw_scores(pop, mu_b, sc.repeats, rng)
-        items_b = _items(s_b, "baseline")
-        m_b = suite_metrics(items_b, [PRIMARY], n_boot=n_boot, seed=0)
-        f1, pr = m_b[f"{PRIMARY}.mean"], m_b["pass_rate"]
-        out["f1"][j], out["f1_lo"][j], out["f1_hi"][j] = f1.value, f1.ci_low, f1.ci_high
-        out["pr"][j], out["pr_lo"][j], out["pr_hi"][j] = pr.value, pr.ci_low, pr.ci_high
-        means_b = s_b.mean(axis=1)
-        out["sd_items"][j] = means_b.std(ddof=1)
-        if mu_c is None:
-            continue
-        s_c = draw_scores(pop, mu_c, sc.repeats, rng)
-        items_c = _items(s_c, "candidate")
-        m_c = suite_metrics(items_c, [PRIMARY], n_boot=n_boot, seed=0)
-        cmp = compare(_baseline(items_c, "candidate", sc.repeats),
-                      _baseline(items_b, "baseline", sc.repeats),
-                      [BASELINE_GATE.metric], n_boot=n_boot, seed=0,
-                      confidence={BASELINE_GATE.metric: BASELINE_GATE.confidence})
-        gate = check_gate(BASELINE_GATE, m_c, cmp)
-        delta = cmp.deltas[BASELINE_GATE.metric]
-        # The gate's rule, spelled out: significantly worse and the drop above max_drop.
-        assert gate.passed == (not (delta.worse and -delta.delta > MAX_DROP + 1e-9))
-        # Flipped items, spelled out: stable-pass in the baseline, stable-fail now; the
-        # confirmed ones (compare.confirm_regressions) are those that fail their test.
-        passes_b = (s_b >= PASS_THRESHOLD - TOLERANCE).sum(axis=1)
-        passes_c = (s_c >= PASS_THRESHOLD - TOLERANCE).sum(axis=1)
-        flagged = sum(1 for pb, pc in zip(passes_b.tolist(), passes_c.tolist())
-                      if classify(pb, sc.repeats) == "stable-pass"
-                      and classify(pc, sc.repeats) == "stable-fail")
-        assert flagged == len(cmp.flipped_down)
-        assert set(cmp.regressed) <= set(cmp.flipped_down)
-        out["gate_fail"][j] = not gate.passed
-        out["d"][j], out["d_lo"][j], out["d_hi"][j] = delta.delta, delta.ci_low, delta.ci_high
-        out["p"][j] = delta.p_value
-        out["n_regressed"][j] = len(cmp.regressed)
-        out["n_flipped"][j] = len(cmp.flipped_down)
-        out["sd_diff"][j] = (s_c.mean(axis=1) - means_b).std(ddof=1)
-    return out
-
-
-def _task(args: tuple) -> tuple[int, int, dict[str, np.ndarray]]:
-    pop, si, ci, sc, runs, n_boot, entropy = args
-    return si, ci, simulate(pop, sc, runs, n_boot, entropy, (si, ci))
+def simulate(sc: Scenario, runs: int, seed: int, chunk: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(hash(sc.key) % 2**31,
+                                                                         chunk)))
+    shift = 0.0 if sc.same else _calibrate(sc.pop, sc.delta)
+    cl = sc.clusters()
+    cl_map = None if cl is None else {f"i{i:04d}": int(c) for i, c in enumerate(cl)}
+    out: dict[str, list] = {k: [] for k in (
+        "fail", "pass", "inconclusive", "lo", "hi", "zero_width", "any_fail", "any_fail_raw",
+        "item_fa", "broken_found", "broken_total", "extra_calls", "m_lo", "m_hi",
+        "hint_items", "hint_detects", "reason_small")}
+    for _ in range(runs):
+        z = sc.pop.latents(rng, sc.items)
+        mu_b = expit(z)
+        s_b = sc.pop.samples(mu_b, sc.repeats, rng)
+        results_b = as_items(s_b)
+        if sc.confirm:  # a baseline being written: its passing items get confirmation repeats
+            for i, item in enumerate(results_b.values()):
+                if item.scores[PRIMARY]["mean"] >= THRESHOLD - 1e-9:
+                    c = sc.pop.samples(mu_b[i:i + 1], sc.confirm, rng)[0]
+                    item.confirm = [int((c >= THRESHOLD - 1e-9).sum()), sc.confirm]
+        baseline = as_run(results_b, "base", sc.repeats)
+        if sc.metric_ci:
+            m = suite_metrics(item_stats(s_b), [PRIMARY], clusters=cl_map)[f"{PRIMARY}.mean"]
+            out["m_lo"].append(np.nan if m.ci_low is None else m.ci_low)
+            out["m_hi"].append(np.nan if m.ci_high is None else m.ci_high)
+        gates, comparisons, broken_ids = [], [], []
+        for k in range(sc.models):
+            mu_c = mu_b if sc.same else expit(sc.pop.candidate(z, rng, shift, cl))
+            broken = np.zeros(sc.items, bool)
+            if sc.broken and k == sc.models - 1:
+                broken[rng.choice(sc.items, sc.broken, replace=False)] = True
+            mu_c = np.where(broken, 0.1, mu_c)
+            if sc.broken:
+                mu_b_k = np.where(broken, 0.9, mu_b)
+                s_b_k = np.where(broken[:, None], sc.pop.samples(mu_b_k, sc.repeats, rng), s_b)
+                base_items = as_items(s_b_k)
+                for i, item in enumerate(base_items.values()):
+                    if item.scores[PRIMARY]["mean"] >= THRESHOLD - 1e-9:
+                        c = sc.pop.samples(mu_b_k[i:i + 1], sc.confirm, rng)[0]
+                        item.confirm = [int((c >= THRESHOLD - 1e-9).sum()), sc.confirm]
+                base_k = as_run(base_items, "base", sc.repeats)
+            else:
+                base_k = baseline
+            s_c = sc.pop.samples(mu_c, sc.repeats, rng)
+            current = as_items(s_c)
+            if sc.confirm:  # confirmation repeats for the items compare.dropped picks
+                for i, (item_id, item) in enumerate(current.items()):
+                    then = base_k.items[item_id]
+                    if dropped(PassView.of(then, PRIMARY), PassView.of(item, PRIMARY), THRESHOLD):
+                        c = sc.pop.samples(mu_c[i:i + 1], sc.confirm, rng)[0]
+                        item.confirm = [int((c >= THRESHOLD - 1e-9).sum()), sc.confirm]
+                        out["extra_calls"].append(sc.confirm)
+            cmp = compare(as_run(current, f"m{k}", sc.repeats), base_k,
+                          [g.metric for g in sc.gates], clusters=cl_map,
+                          confidence={g.metric: g.confidence for g in sc.gates})
+            comparisons.append(cmp)
+            gates += [check_gate(g, {}, cmp) for g in sc.gates]
+            broken_ids.append({f"i{i:04d}" for i in np.flatnonzero(broken)})
+        raw = [g.verdict == "FAIL" for g in gates]  # each gate alone (its own family)
+        judge_gates(gates, len(gates), "holm")
+        if sc.confirm:
+            judge_items(comparisons, sc.items * sc.models, "holm", alpha=ITEM_ALPHA)
+            fa = any(set(c.regressed) - b for c, b in zip(comparisons, broken_ids))
+            out["item_fa"].append(fa)
+            found = sum(len(set(c.regressed) & b) for c, b in zip(comparisons, broken_ids))
+            out["broken_found"].append(found)
+            out["broken_total"].append(sum(len(b) for b in broken_ids))
+        first = gates[0]
+        out["fail"].append(first.verdict == "FAIL")
+        out["pass"].append(first.verdict == "PASS")
+        out["inconclusive"].append(first.verdict == "INCONCLUSIVE")
+        lo, hi = first.delta_ci
+        out["lo"].append(np.nan if lo is None else lo)
+        out["hi"].append(np.nan if hi is None else hi)
+        out["zero_width"].append(lo is not None and hi is not None and hi - lo <= 1e-12)
+        out["reason_small"].append("a verdict needs at least" in first.reason)
+        out["any_fail"].append(any(g.verdict == "FAIL" for g in gates))
+        out["any_fail_raw"].append(any(raw))
+        hints = first.delta_info.hints(first.gate.max_drop) if first.delta_info else None
+        out["hint_items"].append(np.nan if hints is None or hints.pass_items is None
+                                 else hints.pass_items[0])
+        out["hint_detects"].append(np.nan if hints is None else hints.detects)
+    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------------------------
-# Population truths (large Monte Carlo)
+# Label metrics (macro F1 with rare labels)
+
+PREVALENCE = np.array([0.4, 0.3, 0.25, 0.2, 0.15, 0.1, 0.08, 0.06, 0.05, 0.04, 0.03, 0.02])
+RECALL = np.linspace(0.9, 0.5, len(PREVALENCE))
+FALSE_POSITIVE = 0.03
 
 
-def population_report(pop: Population, rng: np.random.Generator, n: int) -> dict[str, float]:
-    """Realised spread of the generator and the truths of the estimands, from n items."""
-    z = rng.standard_normal(n)
-    mu = expit(pop.a + pop.s * z)
-    s3 = draw_scores(pop, mu, 3, rng)
-    sd3 = s3.std(axis=1, ddof=1)
-    truth: dict[str, float | tuple[float, float]] = {
-        "E[mu]": (float(mu.mean()), float(mu.std() / math.sqrt(n))), "SD[mu]": float(mu.std()),
-        "SD of 3-repeat item means": float(s3.mean(axis=1).std()),
-        "within SD (RMS of items' sample SDs)": float(math.sqrt(np.mean(sd3**2))),
-        "within SD (mean of items' sample SDs)": float(sd3.mean()),
-        "share of items with mu in [0.3, 0.7]": float(np.mean((mu > 0.3) & (mu < 0.7))),
-    }
-    for r in (1, 3):
-        s = s3[:, :r]
-        p = float(np.mean(s.mean(axis=1) >= PASS_THRESHOLD - TOLERANCE))
-        truth[f"pass_rate truth r={r}"] = (p, math.sqrt(p * (1 - p) / n))
-    for rho in (0.95, 0.8, 0.5):
-        for delta in (0.0, -0.05):
-            a_c = location_for(MEAN + delta, pop.s)
-            mu_c = expit(a_c + pop.s * (rho * z + math.sqrt(1 - rho**2)
-                                        * rng.standard_normal(n)))
-            diff = mu_c - mu
-            truth[f"rho={rho:g} delta={delta:+.2f}: E[mu']-E[mu] (quadrature {delta:+.4f})"] = (
-                float(diff.mean()), float(diff.std() / math.sqrt(n)))
-            truth[f"rho={rho:g} delta={delta:+.2f}: corr(mu, mu')"] = float(
-                np.corrcoef(mu, mu_c)[0, 1])
-    a_old = location_for(OLD_TRUE_F1, pop.s)
-    mu_old = expit(a_old + pop.s * z)
-    truth[f"old-gate model E[mu] (quadrature {OLD_TRUE_F1})"] = (
-        float(mu_old.mean()), float(mu_old.std() / math.sqrt(n)))
-    return truth
+def _label_rows(rng, n, repeats):
+    L = len(PREVALENCE)
+    truth = rng.random((n, L)) < PREVALENCE
+    difficulty = rng.normal(0, 1, (n, 1))
+    logit = np.log(RECALL / (1 - RECALL))
+    rows = []
+    for _ in range(repeats):
+        recall = expit(logit + 0.8 * difficulty + 0.5 * rng.normal(0, 1, (n, L)))
+        hit = truth & (rng.random((n, L)) < recall)
+        false = ~truth & (rng.random((n, L)) < FALSE_POSITIVE)
+        rows.append(hit | false)
+    return truth, rows
+
+
+def _f1(tp, pred, true):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(true + pred > 0, 2 * tp / (true + pred), 0.0)
+
+
+_LABEL_TRUTH: dict[str, np.ndarray] = {}
+
+
+def label_truth() -> np.ndarray:
+    """Per-label population F1 (a 400,000-item Monte Carlo of the same generator)."""
+    if "f1" not in _LABEL_TRUTH:
+        rng = np.random.default_rng(777)
+        truth, (pred,) = _label_rows(rng, 400_000, 1)
+        _LABEL_TRUTH["f1"] = _f1((truth & pred).sum(0), pred.sum(0), truth.sum(0))
+    return _LABEL_TRUTH["f1"]
+
+
+def simulate_labels(n: int, repeats: int, runs: int, seed: int, chunk: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(n, repeats, chunk)))
+    names = [f"L{i:02d}" for i in range(len(PREVALENCE))]
+    f1 = label_truth()
+    out: dict[str, list] = {"shown": [], "covered": []}
+    for _ in range(runs):
+        truth, rows = _label_rows(rng, n, repeats)
+        predicted, reference, groups = [], [], []
+        for r, pred in enumerate(rows):
+            for i in range(n):
+                predicted.append([names[j] for j in np.flatnonzero(pred[i])])
+                reference.append([names[j] for j in np.flatnonzero(truth[i])])
+                groups.append(i)
+        support = {names[j]: int(truth[:, j].sum()) for j in range(len(names))}
+        m = label_metrics(predicted, reference, names, groups=groups, n_boot=1000, seed=0,
+                          label_items=support).macro_f1
+        supported = [j for j in range(len(names)) if truth[:, j].any()]
+        target = float(f1[supported].mean())
+        shown = m.ci_low is not None
+        out["shown"].append(shown)
+        out["covered"].append(shown and m.ci_low <= target <= m.ci_high)
+    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------------------------
-# Table
+# The table
+
+G = Gate  # short
 
 
-def _t_quantile(p: float, df: int) -> float:
-    """Student t quantile (Cornish-Fisher expansion; plenty for df >= 20)."""
-    from statistics import NormalDist
-    z = NormalDist().inv_cdf(p)
-    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+def scenarios(quick: bool) -> list[tuple[str, Scenario, list]]:
+    """(check, scenario, [(measure, goal text, predicate)])."""
+    m02 = (G(metric="f1.mean", baseline=True, max_drop=0.02),)
+    build_gates = (G(metric="f1.mean", baseline=True, max_drop=0.02),
+                   G(metric="f1.mean", baseline=True, max_drop=0.0),
+                   G(metric="pass_rate", baseline=True, max_drop=0.05),
+                   G(metric="pass_rate", baseline=True, max_drop=0.0),
+                   G(metric="f1.max", baseline=True, max_drop=0.02),
+                   G(metric="f1.min", baseline=True, max_drop=0.0))
+    cont, binary = Population("continuous"), Population("binary")
+    rows = []
+    at_margin = [("FAIL", "<= 3.5% (2.5% nominal)", lambda x: x <= 0.035),
+                 ("PASS", "<= 3.5% (2.5% nominal)", lambda x: x <= 0.035),
+                 ("coverage", "93-97%", lambda x: 0.93 <= x <= 0.97)]
+    for pop, shapes in ((cont, [(30, 3), (100, 3), (400, 3)]),
+                        (binary, [(30, 1), (100, 1), (100, 3)]),
+                        (Population("bimodal"), [(30, 3), (100, 3)]),
+                        (Population("heavy"), [(30, 3), (100, 3)])):
+        for n, r in shapes:
+            rows.append(("truth exactly at the margin 0.02", Scenario(
+                f"margin-{pop.kind}-{n}x{r}", pop, n, r, delta=-0.02, gates=m02), at_margin))
+    for icc in (0.1, 0.2):
+        pop = Population("clustered", icc=icc)
+        rows.append((f"clustered items, ICC {icc} (20 clusters x 10)", Scenario(
+            f"cluster-{icc}", pop, 200, 3, delta=-0.02, gates=m02), at_margin))
+        rows.append((f"clustered items, ICC {icc}: nothing changed (margin 0)", Scenario(
+            f"cluster0-{icc}", pop, 200, 3, delta=0.0, metric_ci=True,
+            gates=(G(metric="f1.mean", baseline=True, max_drop=0.0),)),
+            [("FAIL", "<= 5.5%", lambda x: x <= 0.055),
+             ("coverage", "93-97%", lambda x: 0.93 <= x <= 0.97),
+             ("metric coverage", "93-97%", lambda x: 0.93 <= x <= 0.97)]))
+    metric = [("metric coverage", "93-97%", lambda x: 0.93 <= x <= 0.97)]
+    tiny = [("FAIL", "<= 5.5%", lambda x: x <= 0.055),
+            ("INCONCLUSIVE", "- (info)", None),
+            ("zero-width CIs", "0", lambda x: x == 0),
+            ("coverage", "93-97% where shown", lambda x: 0.93 <= x <= 0.97)]
+    for pop, r in ((cont, 3), (binary, 1), (binary, 3)):
+        for n in (5, 10, 20, 30):
+            rows.append(("tiny suite, nothing changed (margin 0)", Scenario(
+                f"tiny-{pop.kind}-{n}x{r}", pop, n, r, delta=0.0, metric_ci=True,
+                gates=(G(metric="f1.mean", baseline=True, max_drop=0.0),)), tiny + metric))
+    build = [("any gate FAIL", "<= 5.5%", lambda x: x <= 0.055),
+             ("any gate FAIL, uncorrected", "- (info: no correction)", None)]
+    for pop, r in ((cont, 3), (binary, 1)):
+        rows.append(("build: 6 gates x 6 models, nothing changed", Scenario(
+            f"build-{pop.kind}", pop, 100, r, same=True, gates=build_gates, models=6), build))
+        rows.append(("build: 6 gates x 6 models, other models of equal mean", Scenario(
+            f"build2-{pop.kind}", pop, 100, r, delta=0.0, gates=build_gates, models=6), build))
+    items = [("unchanged item fails (builds)", "<= 5%", lambda x: x <= 0.05),
+             ("broken item (0.9 -> 0.1) fails", ">= 80%", lambda x: x >= 0.80),
+             ("extra calls per main call", "- (info)", None)]
+    for n, r, models in ((100, 3, 1), (100, 3, 6), (100, 5, 1), (300, 3, 1), (30, 3, 1)):
+        rows.append((f"broken items (10 of {n}; 1 if fewer than 100)", Scenario(
+            f"broken-{n}x{r}x{models}", binary, n, r, same=True, models=models,
+            broken=10 if n >= 100 else 1, confirm=CONFIRM), items))
+        rows.append(("unchanged items only", Scenario(
+            f"noitems-{n}x{r}x{models}", Population("continuous"), n, r, same=True,
+            models=models, confirm=CONFIRM), items[:1] + items[2:]))
+    hints = [("hint", "", None)]
+    for pop, n, r in ((cont, 30, 3), (cont, 100, 3), (binary, 100, 1)):
+        rows.append(("size hints", Scenario(f"hint-{pop.kind}-{n}x{r}", pop, n, r, delta=0.0,
+                                            gates=m02), hints))
+    if quick:
+        rows = [row for row in rows if row[1].items <= 100 and row[1].models == 1][:12]
+    return rows
+
+
+def _run_chunk(args):
+    sc, runs, seed, chunk = args
+    return sc.key, simulate(sc, runs, seed, chunk)
+
+
+def _label_chunk(args):
+    n, r, runs, seed, chunk = args
+    return (n, r), simulate_labels(n, r, runs, seed, chunk)
+
+
+def _merge(parts):
+    keys = parts[0].keys()
+    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
+
+
+def run_all(tasks, fn, workers):
+    results: dict = {}
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            for key, out in pool.map(fn, tasks, chunksize=1):
+                results.setdefault(key, []).append(out)
+    else:
+        for task in tasks:
+            key, out = fn(task)
+            results.setdefault(key, []).append(out)
+    return {k: _merge(v) for k, v in results.items()}
+
+
+def _rate(x) -> tuple[float, float]:
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return float("nan"), float("nan")
+    v = float(x.mean())
+    return v, math.sqrt(max(v * (1 - v), 1e-12) / x.size)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=1000, help="simulated runs per row (1000)")
-    ap.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (1000)")
+    ap.add_argument("--runs", type=int, default=1000, help="simulated builds per row (1000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--truth-items", type=int, default=2_000_000,
-                    help="items of the Monte Carlo for the truths (2,000,000)")
+    ap.add_argument("--quick", action="store_true", help="a few rows at 200 runs (a smoke test)")
     args = ap.parse_args()
+    runs = 200 if args.quick else args.runs
     t0 = time.perf_counter()
+    rows_spec = scenarios(args.quick)
+    chunk = 50
+    tasks = [(sc, min(chunk, runs - s), args.seed, s // chunk)
+             for _, sc, _ in rows_spec for s in range(0, runs, chunk)]
+    R = run_all(tasks, _run_chunk, args.workers)
+    label_shapes = [(30, 1), (100, 1), (100, 3), (300, 1), (300, 3)]
+    if args.quick:
+        label_shapes = label_shapes[:2]
+    ltasks = [(n, r, min(chunk, runs - s), args.seed, s // chunk)
+              for n, r in label_shapes for s in range(0, runs, chunk)]
+    L = run_all(ltasks, _label_chunk, args.workers)
 
-    pop = Population.fit()
-    m, sd = _moments(pop.a, pop.s)
-    print(f"item means: mu = expit({pop.a:.4f} + {pop.s:.4f} z), E[mu] = {m:.4f}, "
-          f"SD[mu] = {sd:.4f} (quadrature); samples Beta(k mu, k (1 - mu)), k = {pop.k:.3f}")
-    truth = population_report(pop, np.random.default_rng(
-        np.random.SeedSequence(args.seed, spawn_key=(999,))), args.truth_items)
-    print(f"realised over {args.truth_items:,} items (targets: SD[mu] {SD_BETWEEN}, "
-          f"within SD {SD_WITHIN} RMS; example suite: 3-repeat SD 0.264, mean within SD 0.110):")
-    for key, value in truth.items():
-        if isinstance(value, tuple):
-            print(f"  {key}: {value[0]:.4f} (MC SE {value[1]:.4f})")
-        else:
-            print(f"  {key}: {value:.4f}")
+    table = []
 
-    S = [
-        Scenario("same", 100, 3),
-        Scenario("b08", 100, 3, rho=0.8),
-        Scenario("c05", 100, 3, rho=0.5),
-        Scenario("p095", 100, 3, rho=0.95, delta=-0.05),
-        Scenario("p08", 100, 3, rho=0.8, delta=-0.05),
-        Scenario("p095_49", 49, 3, rho=0.95, delta=-0.05),
-        Scenario("p08_49", 49, 3, rho=0.8, delta=-0.05),
-        Scenario("s30", 30, 1, rho=0.8, delta=-0.05),
-        Scenario("same5", 100, 5),
-        Scenario("old", 100, 3, base_mean=OLD_TRUE_F1, compare=False),
-        Scenario("old49", 49, 3, base_mean=OLD_TRUE_F1, compare=False),
-    ]
-    tasks = []
-    for si, sc in enumerate(S):
-        for ci, start in enumerate(range(0, args.runs, CHUNK)):
-            tasks.append((pop, si, ci, sc, min(CHUNK, args.runs - start), args.boot, args.seed))
-    parts: dict[int, dict[int, dict[str, np.ndarray]]] = {}
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as pool:
-            for si, ci, out in pool.map(_task, tasks, chunksize=1):
-                parts.setdefault(si, {})[ci] = out
-    else:
-        for t in tasks:
-            si, ci, out = _task(t)
-            parts.setdefault(si, {})[ci] = out
-    R = {S[si].key: {f: np.concatenate([chunks[c][f] for c in sorted(chunks)]) for f in FIELDS}
-         for si, chunks in parts.items()}
-    by_key = {sc.key: sc for sc in S}
+    def add(check, scenario, shape, value, se, goal, ok, fmt="{:.1%}"):
+        shown = "n/a" if value != value else fmt.format(value)
+        verdict = "info" if ok is None else ("met" if ok else "NOT MET")
+        table.append([check, scenario, shape, shown, "" if se != se else fmt.format(se), goal,
+                      verdict])
 
-    rows: list[list[str]] = []
-    notes: list[str] = []
+    for check, sc, measures in rows_spec:
+        r = R[sc.key]
+        shape = f"{sc.items}x{sc.repeats}" + (f", {sc.models} models" if sc.models > 1 else "")
+        scenario = f"{sc.pop.kind}{f' ICC {sc.pop.icc}' if sc.pop.icc else ''}, " + (
+            "same model" if sc.same else f"true delta {sc.delta:+.2f}")
+        for what, goal, ok in measures:
+            if what in ("coverage", "metric coverage"):
+                lo, hi = (r["lo"], r["hi"]) if what == "coverage" else (r["m_lo"], r["m_hi"])
+                truth = sc.delta if what == "coverage" else float("nan")
+                if what == "metric coverage":
+                    rng = np.random.default_rng(1)
+                    truth = float(expit(sc.pop.latents(rng, 2_000_000)).mean())
+                shown = ~np.isnan(lo)
+                x = ((lo <= truth) & (truth <= hi)).astype(float)[shown]
+                v, se = _rate(x)
+                add(f"{check}: {what}", scenario, shape, v, se, goal, None if ok is None
+                    else (v == v and ok(v)))
+                continue
+            if what == "hint":
+                hint = int(np.nanmedian(r["hint_items"]))
+                detects = float(np.nanmedian(r["hint_detects"]))
+                for label, target in ((f"an unchanged model PASSes at the hinted {hint} items",
+                                       replace(sc, key=sc.key + "-n", items=hint, same=True)),
+                                      (f"FAIL at the hinted detectable drop {detects:.3f}",
+                                       replace(sc, key=sc.key + "-d", delta=-detects))):
+                    out = run_all([(target, min(chunk, runs - s), args.seed + 7, s // chunk)
+                                   for s in range(0, runs, chunk)], _run_chunk, args.workers)
+                    x = out[target.key]["pass" if "PASS" in label else "fail"]
+                    v, se = _rate(x)
+                    add(f"{check}: {label}", scenario, shape, v, se, "75-85%",
+                        0.75 <= v <= 0.85)
+                continue
+            if what == "FAIL":
+                x = r["fail"]
+            elif what == "PASS":
+                x = r["pass"]
+            elif what == "INCONCLUSIVE":
+                x = r["inconclusive"]
+            elif what == "zero-width CIs":
+                v = float(r["zero_width"].sum())
+                add(f"{check}: {what}", scenario, shape, v, float("nan"), goal, ok(v), "{:.0f}")
+                continue
+            elif what == "any gate FAIL":
+                x = r["any_fail"]
+            elif what == "any gate FAIL, uncorrected":
+                x = r["any_fail_raw"]
+            elif what.startswith("unchanged item fails"):
+                x = r["item_fa"]
+            elif what.startswith("broken item"):
+                total = r["broken_total"].sum()
+                v = float(r["broken_found"].sum() / total) if total else float("nan")
+                se = math.sqrt(v * (1 - v) / total) if total else float("nan")
+                add(f"{check}: {what}", scenario, shape, v, se, goal, ok(v))
+                continue
+            elif what.startswith("extra calls"):
+                v = float(r["extra_calls"].sum()) / (runs * sc.items * sc.repeats * sc.models)
+                add(f"{check}: {what}", scenario, shape, v, float("nan"), goal, None)
+                continue
+            else:
+                raise ValueError(what)
+            v, se = _rate(x)
+            add(f"{check}: {what}", scenario, shape, v, se, goal, None if ok is None else ok(v))
+    for (n, r), out in L.items():
+        v, se = _rate(out["shown"])
+        add("macro_f1 with rare labels: interval shown", "12 labels, prevalence 0.40..0.02",
+            f"{n}x{r}", v, se, "- (info)", None)
+        x = out["covered"][out["shown"] > 0]
+        v, se = _rate(x)
+        add("macro_f1 with rare labels: coverage where shown",
+            "12 labels, prevalence 0.40..0.02", f"{n}x{r}", v, se, "93-97%",
+            v != v or 0.93 <= v <= 0.97)
 
-    def shape(key: str) -> str:
-        sc = by_key[key]
-        return f"{sc.items}x{sc.repeats}"
-
-    def add(check: str, key: str, scenario: str, x: np.ndarray, goal: str,
-            ok: bool | None, rate: bool = True) -> None:
-        n = x.size
-        value = float(x.mean())
-        se = math.sqrt(value * (1 - value) / n) if rate else float(x.std(ddof=1) / math.sqrt(n))
-        shown = f"{value:.1%}" if rate else f"{value:.3f}"
-        se_shown = f"{se:.1%}" if rate else f"{se:.3f}"
-        verdict = "info" if ok is None else ("OK" if ok else "MISS")
-        rows.append([check, scenario, shape(key), n, shown, se_shown, goal, verdict])
-
-    def covered(lo: np.ndarray, hi: np.ndarray, truth_value: float, key: str, what: str
-                ) -> np.ndarray:
-        below, above = np.mean(hi < truth_value), np.mean(lo > truth_value)
-        notes.append(f"{what} [{shape(key)}]: interval entirely below the truth {below:.1%}, "
-                     f"above {above:.1%}; mean width {np.mean(hi - lo):.4f}")
-        return ((lo <= truth_value) & (truth_value <= hi)).astype(float)
-
-    # 1. False alarms
-    for key, name in (("same", "(a) same model resampled"),
-                      ("b08", "(b) other model, same mean, item corr 0.8"),
-                      ("c05", "(c) other model, same mean, item corr 0.5")):
-        x = R[key]["gate_fail"]
-        add("false alarm, baseline gate f1.mean", key, name, x, "<= 5.5%", x.mean() <= 0.055)
-        notes.append(f"{name} [{shape(key)}]: p < 0.05 in {np.mean(R[key]['p'] < 0.05):.1%} "
-                     f"of runs (the gate also needs a drop > {MAX_DROP})")
-
-    # 2. Power
-    for key, goal in (("p095", 0.90), ("p08", 0.75), ("p095_49", None), ("p08_49", None)):
-        x = R[key]["gate_fail"]
-        add("power vs true drop 0.05", key, by_key[key].label(), x,
-            f">= {goal:.0%}" if goal else "- (info)", None if goal is None else x.mean() >= goal)
-
-    # 3. Coverage
-    cov = "93-97%"
-    f1_truth = truth["E[mu]"][0]
-    for key in ("same", "s30"):
-        sc = by_key[key]
-        x = covered(R[key]["f1_lo"], R[key]["f1_hi"], MEAN, key, "f1.mean CI")
-        add("coverage 95% CI f1.mean (bootstrap)", key,
-            f"truth E[mu] = {MEAN} (MC {f1_truth:.4f})", x, cov, 0.93 <= x.mean() <= 0.97)
-        t = _t_quantile(0.975, sc.items - 1)
-        half = t * R[key]["sd_items"] / math.sqrt(sc.items)
-        tc = np.mean(np.abs(R[key]["f1"] - MEAN) <= half)
-        notes.append(f"  f1.mean [{shape(key)}]: a Student-t interval (mean +- t * sd / sqrt(n)) "
-                     f"would cover {tc:.1%}")
-    for key in ("same", "s30"):
-        pt = truth[f"pass_rate truth r={by_key[key].repeats}"][0]
-        x = covered(R[key]["pr_lo"], R[key]["pr_hi"], pt, key, "pass_rate CI")
-        add("coverage 95% CI pass_rate (Wilson)", key,
-            f"truth P(item mean >= 0.5) = {pt:.4f}", x, cov, 0.93 <= x.mean() <= 0.97)
-    for key in ("same", "p08", "s30"):
-        sc = by_key[key]
-        x = covered(R[key]["d_lo"], R[key]["d_hi"], sc.delta, key, "paired delta CI")
-        add("coverage 95% CI paired delta", key,
-            f"{sc.label()}; truth {sc.delta:+.2f}", x, cov, 0.93 <= x.mean() <= 0.97)
-        t = _t_quantile(0.975, sc.items - 1)
-        half = t * R[key]["sd_diff"] / math.sqrt(sc.items)
-        tc = np.mean(np.abs(R[key]["d"] - sc.delta) <= half)
-        notes.append(f"  paired delta [{shape(key)}]: a paired Student-t interval would cover "
-                     f"{tc:.1%}")
-
-    # 4. Items of an unchanged model that flip (reported) and fail as regressed (confirmed)
-    for key in ("same", "same5"):
-        n_flip, n_reg = R[key]["n_flipped"], R[key]["n_regressed"]
-        add("flipped items (reported): runs with >= 1", key, "same model resampled",
-            (n_flip > 0).astype(float), "- (info)", None)
-        add("flipped items (reported): per run", key, "same model resampled", n_flip,
-            "- (info)", None, rate=False)
-        add("false 'regressed' (item fails): runs >= 1", key, "same model resampled",
-            (n_reg > 0).astype(float), "<= 5.5%", float((n_reg > 0).mean()) <= 0.055)
-
-    # 5. The old absolute gate
-    for key in ("old", "old49"):
-        x = np.array([not OLD_GATE.passes(v) for v in R[key]["f1"]], dtype=float)
-        add("old gate f1.mean >= 0.50 fails", key, by_key[key].label(), x,
-            "- (22% before)", None)
-
-    elapsed = time.perf_counter() - t0
-    print()
-    print(tabulate(rows, headers=["check", "scenario", "items x repeats", "runs", "measured",
-                                  "+-SE", "goal", "verdict"]))
-    print()
-    for line in notes:
-        print(line)
-    print(f"\nestimands: f1.mean -> E[mu] over the item population and sample noise (items "
-          f"drawn afresh every run); pass_rate -> P(mean of an item's r samples >= "
-          f"{PASS_THRESHOLD}) for a random item; paired delta -> E[mu'] - E[mu]")
-    print(f"bootstrap {args.boot} resamples (seed 0, as the plugin), simulation seed "
-          f"{args.seed}, {args.workers} worker(s); elapsed {elapsed:.1f} s")
+    print(tabulate(table, headers=["check", "scenario", "items x repeats", "measured", "+-SE",
+                                   "goal", "verdict"], disable_numparse=True))
+    met = sum(1 for row in table if row[-1] == "met")
+    missed = [row for row in table if row[-1] == "NOT MET"]
+    print(f"\n{met} goals met, {len(missed)} not met; {runs} simulated builds per row, seed "
+          f"{args.seed}, {args.workers} worker(s), {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,14 @@ class BaselineItem:
     """[rows, sum of row precision, recall, F1] for the samples_* metrics."""
     stability: str = ""
     """stable-pass / stable-fail / flaky / unknown / no-score, from passes of n (for review)."""
+    confirm: list[int] | None = None
+    """[passes, n] of the item's confirmation repeats (``item_repeats``), drawn beyond the main
+    ones: they count in its regression test only, never in the suite's numbers."""
+
+    def all_passes(self) -> tuple[int, int]:
+        """Passing repeats and repeats, main and confirmation together."""
+        extra = self.confirm or (0, 0)
+        return self.passes + int(extra[0]), self.n + int(extra[1])
 
 
 @dataclass
@@ -353,13 +361,19 @@ def _item(value: Any, where: str) -> BaselineItem:
     rows = value.get("rows")
     if rows is not None:
         rows = [_real(v, f"{where}.rows") for v in _list(rows, 4, f"{where}.rows")]
+    confirm = value.get("confirm")
+    if confirm is not None:
+        confirm = [_count(c, f"{where}.confirm") for c in _list(confirm, 2, f"{where}.confirm")]
+        if confirm[0] > confirm[1]:
+            raise _Bad(f"{where}.confirm", f"{confirm[0]} passes of {confirm[1]} repeats")
     unknown = set(value) - _ITEM_KEYS
     if unknown:
         raise _Bad(f"{where}.{sorted(unknown)[0]}", "unknown key")
     return BaselineItem(scores=checked, passes=passes, n=n,
                         errors=_count(value.get("errors", 0), f"{where}.errors"),
                         digest=_text(value.get("digest", ""), f"{where}.digest"), labels=labels,
-                        rows=rows, stability=_text(value.get("stability", ""), f"{where}.stability"))
+                        rows=rows, stability=_text(value.get("stability", ""), f"{where}.stability"),
+                        confirm=confirm)
 
 
 _ITEM_KEYS = frozenset(f.name for f in fields(BaselineItem))

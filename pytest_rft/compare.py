@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import stats
+from .estimates import adjust, fisher_less
 from .baseline import DIGEST_PARTS, OPTIONAL_PARTS, Baseline, BaselineItem
 from .lazy_numpy import np
 from .paired import PairedDelta, compare_labels, compare_values
@@ -35,8 +36,18 @@ class Comparison:
     deltas: dict[str, PairedDelta] = field(default_factory=dict)
     flipped_down: list[str] = field(default_factory=list)
     """Stable-pass in the baseline, stable-fail now (reported)."""
+    dropped: list[str] = field(default_factory=list)
+    """Passed in the baseline, fail now, and lost at least half their passing repeats: the
+    items tested for a regression (``dropped``), each on its own evidence."""
+    item_p: dict[str, float] = field(default_factory=dict)
+    """Dropped item -> one-sided Fisher exact p-value that it passes less often now, over every
+    repeat of both runs (main and confirmation)."""
     regressed: list[str] = field(default_factory=list)
-    """Flipped down *and* confirmed (see ``confirm_regressions``): these fail their test."""
+    """Dropped items whose p-value stays below the level after the correction over the build's
+    items (``confirm_regressions``): these fail their test."""
+    item_family: int = 0
+    """Items the correction was over (0: this comparison's paired items)."""
+    correction: str = "holm"
     improved: list[str] = field(default_factory=list)
     """Stable-fail in the baseline, stable-pass now."""
     item_deltas: dict[str, float] = field(default_factory=dict)
@@ -65,12 +76,14 @@ def item_stability(item: BaselineItem) -> stats.Stability:
 def compare(current: Baseline, baseline: Baseline, metrics: Iterable[str], *,
             dataset_ids: Sequence[str] | None = None, labels: Sequence[str] | None = None,
             confidence: dict[str, float] | None = None, n_boot: int = 1000,
-            seed: int = 0) -> Comparison:
+            seed: int = 0, clusters: dict[str, object] | None = None) -> Comparison:
     """Compare ``current`` with ``baseline`` over the items both have (with unchanged records).
 
     ``dataset_ids``: every item id of the suite's dataset now (a baseline item missing from it was
     removed; one merely not selected is neither). ``labels``: the label set of label metrics
     (default: every label either run saw). ``confidence``: per metric (default 0.95).
+    ``clusters``: item id -> cluster, when items share documents or topics (every interval and
+    test is then cluster-robust).
     """
     result = Comparison(baseline=baseline)
     result.digest_changes = [
@@ -99,7 +112,7 @@ def compare(current: Baseline, baseline: Baseline, metrics: Iterable[str], *,
     for metric in dict.fromkeys([f"{current.primary}.mean", *metrics]):
         conf = (confidence or {}).get(metric, 0.95)
         delta = _metric_delta(metric, current, baseline, result.paired, labels, conf,
-                              n_boot=n_boot, seed=seed)
+                              n_boot=n_boot, seed=seed, clusters=clusters)
         if delta is not None:
             result.deltas[metric] = delta
 
@@ -113,54 +126,72 @@ def compare(current: Baseline, baseline: Baseline, metrics: Iterable[str], *,
             result.flipped_down.append(item_id)
         elif before == "stable-fail" and after == "stable-pass":
             result.improved.append(item_id)
-    suite_worse = result.deltas[f"{primary}.mean"].worse \
-        if f"{primary}.mean" in result.deltas else False
-    result.regressed = confirm_regressions(
-        {i: (baseline.items[i].passes, baseline.items[i].n, current.items[i].passes,
-             current.items[i].n) for i in result.paired},
-        result.flipped_down, suite_worse)
+        if dropped(PassView.of(then, baseline.primary), PassView.of(now, primary),
+                   baseline.pass_threshold):
+            result.dropped.append(item_id)
+            result.item_p[item_id] = fisher_less(*then.all_passes(), *now.all_passes())
+    result.regressed = confirm_regressions(result.item_p, len(result.paired))
     return result
 
 
-def confirm_regressions(counts: dict[str, tuple[int, int, int, int]], flipped: list[str],
-                        suite_worse: bool, alpha: float = 0.05) -> list[str]:
-    """The flipped items that fail as regressed.
+@dataclass(frozen=True)
+class PassView:
+    """What an item's regression test looks at: its mean primary score and passing repeats."""
 
-    With few repeats, items flip by chance: an item passing half its repeats goes 3/3 -> 0/3
-    once in 64 runs, so an unchanged model flips at least one of 100 items in about a third of
-    runs (``benchmarks/gate_calibration.py``). A flip is confirmed when the suite's primary mean
-    is significantly lower than the baseline's (the suite-level test guards the item-level
-    claims, so an unchanged model fails no item in more than ``alpha`` of runs), or when the
-    item's own pass counts differ significantly (one-sided Fisher exact test, Holm-corrected
-    over all paired items: needs about 7 or more repeats at 100 items).
-    """
-    if suite_worse:
-        return list(flipped)
-    m = len(counts)
-    ranked = sorted((fisher_less(*counts[i]), i) for i in flipped)
-    confirmed = []
-    for rank, (p, item_id) in enumerate(ranked):
-        if p > alpha / (m - rank):
-            break
-        confirmed.append(item_id)
-    return [i for i in flipped if i in set(confirmed)]
+    mean: float | None
+    passes: int
+    n: int
+
+    @classmethod
+    def of(cls, item: BaselineItem, primary: str) -> "PassView":
+        score = item.scores.get(primary)
+        return cls(None if score is None else score.get("mean"), item.passes, item.n)
+
+    def passed(self, threshold: float) -> bool:
+        return self.mean is not None and stats.at_least(self.mean, threshold)
 
 
-def fisher_less(base_pass: int, base_n: int, cur_pass: int, cur_n: int) -> float:
-    """One-sided Fisher exact p-value that the current pass rate is lower than the baseline's."""
-    total, passes = base_n + cur_n, base_pass + cur_pass
-    denominator = math.comb(total, base_n)
-    upper = min(passes, base_n)
-    return sum(math.comb(passes, x) * math.comb(total - passes, base_n - x)
-               for x in range(base_pass, upper + 1)) / denominator
+def dropped(then: PassView, now: PassView, threshold: float) -> bool:
+    """Whether an item is tested for a regression: it passed in the baseline, fails now, and
+    the share of its repeats that pass fell by at least half (2 of 3 -> 0 of 3 does, 3 of 3 ->
+    2 of 3 doesn't). Only the main repeats decide, so the choice can't favour a test that then
+    uses every repeat (a p-value computed on all of them stays valid: choosing not to test an
+    item only ever removes a rejection)."""
+    if then.n == 0 or now.n == 0 or now.mean is None:
+        return False
+    return (then.passed(threshold) and not now.passed(threshold)
+            and then.passes / then.n - now.passes / now.n >= 0.5 - 1e-9)
+
+
+def judge_items(comparisons: list[Comparison], family: int, correction: str,
+                undecided: list[Comparison] | None = None, alpha: float = 0.05) -> None:
+    """Decide a build's item tests together (every comparison's ``item_p``), corrected over
+    ``family`` items; only ``undecided`` comparisons (default: all) get their ``regressed``."""
+    tested = [(c, i) for c in comparisons for i in c.item_p]
+    adjusted = adjust([c.item_p[i] for c, i in tested], family, correction)
+    for comparison in (comparisons if undecided is None else undecided):
+        comparison.regressed = [i for (c, i), p in zip(tested, adjusted)
+                                if c is comparison and p < alpha]
+        comparison.item_family, comparison.correction = family, correction
+
+
+def confirm_regressions(item_p: dict[str, float], family: int, alpha: float = 0.05,
+                        correction: str = "holm") -> list[str]:
+    """The tested items that fail as regressed: p-value below ``alpha`` after ``correction``
+    over ``family`` items (every item of the build that could be tested, selected as a test
+    or not, so a verdict doesn't change with -k; the untested count as p = 1)."""
+    ids = list(item_p)
+    adjusted = adjust([item_p[i] for i in ids], family, correction)
+    return [i for i, p in zip(ids, adjusted) if p < alpha]
 
 
 def _metric_delta(metric: str, current: Baseline, baseline: Baseline, ids: list[str],
                   labels: Sequence[str] | None, confidence: float, *, n_boot: int,
-                  seed: int) -> PairedDelta | None:
+                  seed: int, clusters: dict[str, object] | None) -> PairedDelta | None:
     if metric in LABEL_METRICS:
-        return _label_delta(metric, current, baseline, ids, labels, confidence, n_boot, seed)
-    cur, base, within = [], [], []
+        return _label_delta(metric, current, baseline, ids, labels, confidence, n_boot, seed,
+                            clusters)
+    cur, base, within, used = [], [], [], []
     for item_id in ids:
         a = _item_value(metric, current.items[item_id], current)
         b = _item_value(metric, baseline.items[item_id], baseline)
@@ -169,9 +200,17 @@ def _metric_delta(metric: str, current: Baseline, baseline: Baseline, ids: list[
         cur.append(a[0])
         base.append(b[0])
         within.append(a[1] + b[1])
+        used.append(item_id)
     return compare_values(metric, np.array(cur), np.array(base), within_var=np.array(within),
-                          repeats=max(current.repeats, 1), n_boot=n_boot, seed=seed,
-                          confidence=confidence)
+                          repeats=max(current.repeats, 1), confidence=confidence,
+                          clusters=_groups(used, clusters))
+
+
+def _groups(ids: list[str], clusters: dict[str, object] | None) -> list[object] | None:
+    """The clusters of ``ids`` (an item missing from the map is its own cluster)."""
+    if clusters is None:
+        return None
+    return [clusters.get(i, ("item", i)) for i in ids]
 
 
 def _item_value(metric: str, item: BaselineItem, run: Baseline) -> tuple[float, float] | None:
@@ -192,7 +231,7 @@ def _item_value(metric: str, item: BaselineItem, run: Baseline) -> tuple[float, 
 
 def _label_delta(metric: str, current: Baseline, baseline: Baseline, ids: list[str],
                  labels: Sequence[str] | None, confidence: float, n_boot: int,
-                 seed: int) -> PairedDelta | None:
+                 seed: int, clusters: dict[str, object] | None) -> PairedDelta | None:
     ids = [i for i in ids if current.items[i].labels is not None
            and baseline.items[i].labels is not None]
     if not ids:
@@ -208,7 +247,7 @@ def _label_delta(metric: str, current: Baseline, baseline: Baseline, ids: list[s
         return np.array([counts_row(run.items[i], labels) for i in ids], dtype=np.float64)
 
     return compare_labels(metric, matrix(current), matrix(baseline), n_boot=n_boot, seed=seed,
-                          confidence=confidence)
+                          confidence=confidence, clusters=_groups(ids, clusters))
 
 
 def counts_row(item: BaselineItem, labels: Sequence[str]) -> list[float]:

@@ -62,6 +62,7 @@ def record(run: Any, summary: Any, *, git_commit: str | None, created: str) -> d
         for name, m in summary.metrics.items()
     }
     gates = [{"label": g.label, "metric": getattr(g, "metric", None), "passed": bool(g.passed),
+              "verdict": getattr(g, "verdict", "PASS" if g.passed else "FAIL"),
               "value": _number(g.value)} for g in summary.gates]
     return {
         "time": created,

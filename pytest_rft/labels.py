@@ -7,14 +7,20 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .lazy_numpy import np
 from .stats import Metric, _div0, _divnan, _metric, _resampled_sums
 
-__all__ = ["LabelScore", "LabelMetrics", "label_metrics", "item_counts", "extract_labels", "prf"]
+__all__ = ["LabelScore", "LabelMetrics", "label_metrics", "item_counts", "extract_labels", "prf",
+           "supported", "MIN_LABEL_ITEMS"]
+
+MIN_LABEL_ITEMS = 5
+"""A macro average whose rarest label is on fewer items than this has no interval: F1 on a
+handful of items is too biased and too skewed for one (coverage checked by simulation in
+``benchmarks/gate_calibration.py``)."""
 
 # --------------------------------------------------------------------------------------------
 # Multi-label metrics
@@ -46,8 +52,10 @@ class LabelMetrics:
     samples_f1: Metric
     per_label: list[LabelScore]
     labels: list[str]
-    """The label set the metrics are over (macro averages over all of them)."""
+    """The label set the metrics are over (macro averages over those with support)."""
     n_rows: int
+    macro_labels: list[str] = field(default_factory=list)
+    """The labels macro averages are over: those some reference row has."""
 
     def metrics(self) -> dict[str, Metric]:
         """The nine averaged metrics by name (``micro_precision`` ...)."""
@@ -56,6 +64,13 @@ class LabelMetrics:
             for avg in ("micro", "macro", "samples")
             for m in ("precision", "recall", "f1")
         }
+
+
+def supported(true_counts: np.ndarray) -> np.ndarray:
+    """Indices of the labels with support (true count > 0): what macro averages are over. A
+    label no reference has scores 0 by scikit-learn's convention whatever the model does, and
+    would move the average by chance of which items were drawn."""
+    return np.flatnonzero(np.asarray(true_counts) > 0)
 
 
 def prf(tp: np.ndarray, pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -78,16 +93,20 @@ def label_metrics(
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    label_items: dict[str, int] | None = None,
 ) -> LabelMetrics:
     """Micro, macro and samples-averaged precision / recall / F1 of label sets.
 
     Matches ``sklearn.metrics.precision_recall_fscore_support(Y_true, Y_pred, average=...,
     zero_division=0)`` on MultiLabelBinarizer matrices: duplicates within a row count once;
-    with ``labels`` every metric (micro and samples too) is restricted to those labels and
-    macro averages over all of them, including never-seen ones (which score 0); without it the
-    label set is the sorted union of labels in both. A row with no true and no predicted label
-    scores 0 in the samples average. CIs resample ``groups`` (rows of one item together), or
-    rows when ``groups`` is None; ``Metric.n`` is the number of groups.
+    with ``labels`` every metric (micro and samples too) is restricted to those labels; without
+    it the label set is the sorted union of labels in both. Macro averages are over the labels
+    with support (some reference row has them; scikit-learn's ``labels=`` would also average in
+    never-seen labels at 0). A row with no true and no predicted label scores 0 in the samples
+    average. CIs (bias-corrected, ``stats._metric``) resample ``groups`` (the rows of one item,
+    or of one cluster, together), or rows when ``groups`` is None; ``Metric.n`` is the number of
+    groups. ``label_items``: label -> items having it; a macro average over a label on fewer than
+    ``MIN_LABEL_ITEMS`` items gets no interval.
     """
     n_rows = len(predicted)
     if len(reference) != n_rows:
@@ -157,14 +176,17 @@ def label_metrics(
     ]
     mp, mr, mf = (float(x) for x in prf(l_tp.sum(), l_pred.sum(), l_true.sum()))
     rp, rr, rf = prf(row_tp, row_pred, row_true)
+    keep = supported(l_true)
+    macro = bool(n_rows) and keep.size > 0
+    rare_note = _rarity(label_list, keep, label_items)
 
     values: dict[str, float | None] = {
         "micro_precision": mp if n_rows else None,
         "micro_recall": mr if n_rows else None,
         "micro_f1": mf if n_rows else None,
-        "macro_precision": float(lp.mean()) if n_rows and n_labels else None,
-        "macro_recall": float(lr.mean()) if n_rows and n_labels else None,
-        "macro_f1": float(lf.mean()) if n_rows and n_labels else None,
+        "macro_precision": float(lp[keep].mean()) if macro else None,
+        "macro_recall": float(lr[keep].mean()) if macro else None,
+        "macro_f1": float(lf[keep].mean()) if macro else None,
         "samples_precision": float(rp.mean()) if n_rows else None,
         "samples_recall": float(rr.mean()) if n_rows else None,
         "samples_f1": float(rf.mean()) if n_rows else None,
@@ -187,10 +209,9 @@ def label_metrics(
             prf(b_tp.sum(axis=1), b_pred.sum(axis=1), b_true.sum(axis=1)),
         ):
             boots[name] = arr
-        if L:
-            for name, arr in zip(
-                ("macro_precision", "macro_recall", "macro_f1"), prf(b_tp, b_pred, b_true)
-            ):
+        if keep.size:
+            for name, arr in zip(("macro_precision", "macro_recall", "macro_f1"),
+                                 prf(b_tp[:, keep], b_pred[:, keep], b_true[:, keep])):
                 boots[name] = arr.mean(axis=1)
         rows_b = s[:, 3 * L + 3]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -198,10 +219,25 @@ def label_metrics(
                 boots[name] = _divnan(s[:, 3 * L + j], rows_b)
 
     m = {
-        name: _metric(name, value, n_groups, boots.get(name), confidence, bounds=(0.0, 1.0))
+        name: _metric(name, value, n_groups, boots.get(name), confidence, bounds=(0.0, 1.0),
+                      note=rare_note if name.startswith("macro_") else None)
         for name, value in values.items()
     }
-    return LabelMetrics(**m, per_label=per_label, labels=label_list, n_rows=n_rows)
+    return LabelMetrics(**m, per_label=per_label, labels=label_list, n_rows=n_rows,
+                        macro_labels=[label_list[i] for i in keep])
+
+
+def _rarity(labels: list[str], keep: np.ndarray, label_items: dict[str, int] | None) -> str | None:
+    """Why macro averages get no interval (a label on too few items), or None."""
+    if label_items is None:
+        return None
+    rare = sorted((label_items.get(labels[i], 0), labels[i]) for i in keep
+                  if label_items.get(labels[i], 0) < MIN_LABEL_ITEMS)
+    if not rare:
+        return None
+    shown = ", ".join(f"{lab} ({k})" for k, lab in rare[:5]) + (" ..." if len(rare) > 5 else "")
+    return (f"no interval: {len(rare)} label(s) on fewer than {MIN_LABEL_ITEMS} items "
+            f"({shown}), too rare to bound a macro average")
 
 
 # --------------------------------------------------------------------------------------------

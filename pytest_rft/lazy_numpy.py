@@ -3,7 +3,8 @@
 Collecting suites never needs numpy (about 0.1 s to import); the statistics after sampling do.
 ``from .lazy_numpy import np`` gives a stand-in that imports numpy at its first attribute and
 keeps each attribute it hands out, so later lookups cost what a module's do.
-``import_while_waiting`` imports it on a thread while the event loop waits for answers.
+``import_while_waiting`` imports it (and scipy.special, for the statistics' t quantiles) on a
+thread while the event loop waits for answers.
 """
 
 from __future__ import annotations
@@ -30,15 +31,16 @@ np: Any = _Numpy()
 
 
 def import_while_waiting() -> None:
-    """Import numpy on a daemon thread (sampling waits on the network most of the time; the
-    summaries after it need numpy)."""
-    if "numpy" in sys.modules:
+    """Import numpy and scipy.special on a daemon thread (sampling waits on the network most
+    of the time; the summaries after it need them)."""
+    if "scipy.special" in sys.modules:
         return
     default = sys.getswitchinterval()
 
     def load() -> None:
         try:
             import numpy  # noqa: F401
+            import scipy.special  # noqa: F401
         except Exception:  # noqa: BLE001 - the statistics will raise it where it is used
             pass
         finally:

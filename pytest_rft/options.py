@@ -64,7 +64,19 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("max-answer-size", {}, "largest answer accepted from a model once decoded, e.g. 16MB "
                             "(0 for no limit; default 16MB); a larger one is that sample's error"),
     ("retry-backoff", {"type": float}, "first backoff in seconds, doubling per retry (default 0.5)"),
-    ("bootstrap", {"type": int}, "bootstrap resamples for confidence intervals (default 1000)"),
+    ("bootstrap", {"type": int}, "bootstrap resamples for the intervals of label metrics "
+                                 "(default 1000)"),
+    ("inconclusive", {"choices": ["pass", "fail", "exit2"]},
+     "what a gate that can't tell (INCONCLUSIVE) does to the build: pass (default: exit 0, "
+     "said loudly), fail (the gate fails), exit2 (the gate passes, the run exits with 2)"),
+    ("correction", {"choices": ["holm", "bh", "none"]},
+     "correction for the many tests of a build (every baseline gate, model and suite; every "
+     "item tested for a regression): holm (default, family-wise), bh (false discovery rate), "
+     "none"),
+    ("item-repeats", {"type": int}, "confirmation repeats for an item tested for a regression "
+                                    "(and for each passing item of a baseline being written); "
+                                    "0 turns them off (default: the suite's item_repeats, "
+                                    "else 15)"),
     ("seed", {"type": int}, "seed of the bootstrap and of retry jitter (default 0)"),
     ("grader-isolation", {"choices": ["on", "off"]}, "run python graders in worker processes "
                                                      "with time and memory limits (default on)"),
@@ -86,11 +98,11 @@ DEFAULTS = {"http-client": "direct", "concurrency": 16, "timeout": 60.0, "max-re
             "retry-backoff": 0.5, "bootstrap": 1000, "seed": 0, "baseline-update": False,
             "suite-pattern": ["rft_*.yaml", "*.rft.yaml"], "grader-isolation": "on", "cache-raw": False,
             "grader-timeout": 120.0, "grader-memory": "2GB", "batch-poll": 30.0,
-            "max-answer-size": "16MB"}
-MAXIMUM = {"repeats": 10_000}
+            "max-answer-size": "16MB", "inconclusive": "pass", "correction": "holm"}
+MAXIMUM = {"repeats": 10_000, "item-repeats": 10_000}
 MINIMUM = {"budget-tokens": 1, "budget-cost": 0.0, "repeats": 1, "limit": 0, "concurrency": 1,
            "timeout": 0.001, "max-retries": 0, "retry-backoff": 0.0, "bootstrap": 0,
-           "grader-timeout": 0.001, "batch-poll": 0.0}
+           "grader-timeout": 0.001, "batch-poll": 0.0, "item-repeats": 0}
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -147,8 +159,11 @@ def validate(config: pytest.Config) -> None:
         judge_models(option(config, "judge-model"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if option(config, "grader-isolation") not in ("on", "off"):
-        raise pytest.UsageError("--rft-grader-isolation / rft_grader_isolation must be on or off")
+    for name in ("grader-isolation", "inconclusive", "correction"):
+        choices = next(k for n, k, _ in OPTIONS if n == name)["choices"]
+        if option(config, name) not in choices:
+            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be one of "
+                                    f"{', '.join(choices)}, got {option(config, name)!r}")
     for name, kwargs, _ in OPTIONS:
         value = option(config, name)
         if kwargs.get("type") is float and value is not None and not math.isfinite(value):

@@ -355,6 +355,10 @@ class RftItem(_RftNode):
                   + f" n={primary.n}") if primary else "no score"
         if delta is not None:
             status += f" Δ{delta:+.3f}"
+        if comparison and self.item.id in comparison.regressed:
+            status += " regressed"
+        elif comparison and self.item.id in comparison.dropped:
+            status += " dropped, not confirmed"
         if flaky:
             status += " flaky"
         self.show(status)
@@ -379,7 +383,8 @@ def _mean_key(name: str) -> str:
 
 
 def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: int = 160) -> str:
-    """Why an item counts as regressed: its baseline and current scores, and its outputs."""
+    """Why an item counts as regressed: its baseline and current passes (main and confirmation
+    repeats), the test and its correction, and its outputs."""
     comparison = summary.comparison
     assert comparison is not None
     base = comparison.baseline.items[item_id]
@@ -387,10 +392,18 @@ def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: in
     now = summary.items[item_id]
     then_score = base.scores.get(comparison.baseline.primary, {}).get("mean")
     now_score = now.scores[primary].mean if primary in now.scores else None
-    return (f"regressed: stable-pass in the baseline ({comparison.baseline.model}: "
-            f"{primary}={_num(then_score)}, {base.passes}/{base.n} repeats passed) and stable-fail "
-            f"now ({primary}={_num(now_score)}, {now.n_pass}/{len(now.primary_values)} passed)"
-            + outputs_text(run, item_id, width))
+    from .stats import pass_counts
+
+    then_passes, then_n = base.all_passes()
+    confirm = pass_counts(run.confirm.get(item_id, []), primary, run.suite.pass_threshold)
+    now_passes, now_n = now.n_pass + confirm[0], len(now.primary_values) + confirm[1]
+    lines = [f"regressed: passed in the baseline ({comparison.baseline.model}: "
+             f"{primary}={_num(then_score)}, {then_passes}/{then_n} repeats passed) and fails now "
+             f"({primary}={_num(now_score)}, {now_passes}/{now_n} repeats passed, "
+             f"{confirm[1]} of them confirmation repeats); one-sided Fisher exact "
+             f"p={comparison.item_p[item_id]:.2g}, below {0.05:g} after {comparison.correction} "
+             f"over the build's {comparison.item_family or len(comparison.paired)} items"]
+    return "\n".join(lines) + outputs_text(run, item_id, width)
 
 
 MAX_ERROR_LINES = 10
@@ -485,10 +498,13 @@ class GateItem(_RftNode):
         result = next(g for g in self.summary().gates if g.label == self.gate.label)
         self.show(result.status)
         self.user_properties.append((self.gate.metric, result.value))
+        self.user_properties.append(("verdict", result.verdict))
         if result.delta is not None:
             self.user_properties.append((f"{self.gate.metric}.delta_vs_baseline", result.delta))
-        if not result.passed:
+        if result.verdict == "FAIL":
             raise RftFailure(f"gate failed: {result.detail}")
+        if result.inconclusive and option(self.config, "inconclusive") == "fail":
+            raise RftFailure(f"gate INCONCLUSIVE (--rft-inconclusive=fail): {result.detail}")
 
 
 def _selected_runs(session: pytest.Session) -> list[SuiteRun]:
@@ -685,3 +701,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.pytest_session = session
     state.finish(int(exitstatus))
     signals.exit_status(config, session, state)
+    if option(config, "inconclusive") == "exit2" and session.exitstatus == 0 \
+            and state.inconclusive_gates():
+        session.exitstatus = 2  # its own status: no gate failed, some could not tell

@@ -56,6 +56,9 @@ class SuiteRun:
     """Items sampled for the gates but not selected as tests (-k, --deselect ...)."""
     gated: bool = True
     """False when no gate of this run was selected: its numbers cover the selected items only."""
+    confirm: dict[str, list[SampleResult]] = field(default_factory=dict)
+    """Confirmation repeats (after the main ones) of the items tested for a regression, or of
+    the passing items of a baseline being written: they count in item tests only."""
 
     @property
     def key(self) -> str:
@@ -151,13 +154,17 @@ class AdaptiveLimiter:
 Progress = Callable[[CallStats], None]
 ItemDone = Callable[[SuiteRun, str], None]
 """Told when every repeat of an item has its result (sorted by repeat from then on)."""
+Confirmations = Callable[[], list[tuple[SuiteRun, Item, int]]]
+"""Asked once the main repeats are in: (run, item, k) to sample k more repeats of, into
+``run.confirm`` (repeats numbered after the main ones)."""
 
 
 async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: RunSettings,
-                  progress: Progress | None = None, item_done: ItemDone | None = None
-                  ) -> CallStats:
+                  progress: Progress | None = None, item_done: ItemDone | None = None,
+                  confirmations: Confirmations | None = None) -> CallStats:
     """Sample and grade every (run, item, repeat); results land in ``run.results`` as they
-    finish, so an interrupted run keeps what it has."""
+    finish, so an interrupted run keeps what it has. Then the ``confirmations``, under the same
+    budget and counts."""
     stats = CallStats()
     limiter = AdaptiveLimiter(settings.concurrency)
     rng = random.Random(settings.seed)
@@ -175,6 +182,11 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
     feeder = _Feeder(backends, limiter, settings, stats, rng, item_done)
     try:
         await feeder.run(runs)
+        extra = _confirmation_jobs(confirmations(), stats) if confirmations else []
+        await asyncio.gather(*(
+            _sample(run, item, repeat, messages, backends[run.model], limiter, settings, stats,
+                    rng, into=run.confirm)
+            for run, item, repeat, messages in extra))
     finally:
         stats.wall_s = time.perf_counter() - started
         stats.cpu_s = time.process_time() - cpu_started
@@ -182,7 +194,7 @@ async def run_all(runs: list[SuiteRun], backends: dict[str, Backend], settings: 
         if ticker:
             ticker.cancel()
         for run in runs:  # keep the report stable whatever the completion order was
-            for results in run.results.values():
+            for results in (*run.results.values(), *run.confirm.values()):
                 results.sort(key=lambda r: r.repeat)
         if progress:
             progress(stats)
@@ -269,6 +281,18 @@ class _Feeder:
                 self.item_done(run, item.id)
 
 
+def _confirmation_jobs(targets: list[tuple[SuiteRun, Item, int]], stats: CallStats
+                       ) -> list[tuple[SuiteRun, Item, int, list[dict[str, Any]]]]:
+    jobs = []
+    for run, item, k in targets:
+        start = _repeats(run)
+        run.confirm.setdefault(item.id, [])
+        messages = run.suite.render_messages(item)  # it rendered for the main repeats
+        jobs.extend((run, item, repeat, messages) for repeat in range(start, start + k))
+    stats.planned += len(jobs)
+    return jobs
+
+
 def _unrenderable(run: SuiteRun, item: Item, exc: RftError, stats: CallStats) -> None:
     message = f"the prompt template can't be filled from this record: {exc.message}"
     if exc.fix:
@@ -291,7 +315,8 @@ async def _tick(stats: CallStats, progress: Progress) -> None:
 
 async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[str, Any]],
                   backend: Backend, limiter: AdaptiveLimiter, settings: RunSettings,
-                  stats: CallStats, rng: random.Random) -> None:
+                  stats: CallStats, rng: random.Random,
+                  into: dict[str, list[SampleResult]] | None = None) -> None:
     suite = run.suite
     tools = suite.tools_for(item)
     request = Request(model=run.model, messages=messages, response_schema=suite.response_schema,
@@ -327,7 +352,7 @@ async def _sample(run: SuiteRun, item: Item, repeat: int, messages: list[dict[st
             stats.grader_errors += 1
         if result.zeroed:
             stats.zeroed += 1
-    run.results[item.id].append(result)
+    (run.results if into is None else into)[item.id].append(result)
     stats.done += 1
 
 

@@ -29,7 +29,30 @@ from .runner import CallStats, RunSettings, SuiteRun, run_all
 from .secrets import for_terminal
 from .stats import ItemStats
 from .suite import Suite
-from .summary import SuiteSummary, compared_metrics, summarize, to_baseline
+from .summary import SuiteSummary, compared_metrics, run_clusters, summarize, to_baseline
+
+
+ITEM_ALPHA = 0.05
+"""Family-wise error rate of the items failing as regressed, per build."""
+DEFAULT_ITEM_REPEATS = 15
+"""Confirmation repeats per item tested for a regression (``benchmarks/gate_calibration.py``:
+a broken item, 0.9 -> 0.1, fails in at least 80% of builds of up to 300 items x 6 models at 3-5
+repeats; an unchanged one in well under 5%)."""
+
+
+def _pass_views(run: SuiteRun) -> dict[str, Any]:
+    """Each item's primary mean and passing repeats over its main repeats."""
+    from .compare import PassView
+
+    suite = run.suite
+    views = {}
+    for item in run.items:
+        results = run.results.get(item.id, [])
+        passes, n = stats.pass_counts(results, suite.primary, suite.pass_threshold)
+        st = stats.item_stats(item.id, results, suite.primary, suite.pass_threshold)
+        score = st.scores.get(suite.primary)
+        views[item.id] = PassView(None if score is None else score.mean, passes, n)
+    return views
 
 
 class RftSession:
@@ -58,6 +81,11 @@ class RftSession:
         reported (while sampling goes on, ``streaming.py``)."""
         self.gate_nodes: list[Any] = []
         """Every collected gate node (so --lf can bring a rerun item's gates back)."""
+        self._worker_verdicts: dict[str, dict[str, Any]] = {}
+        """Run key -> the verdicts an xdist worker gave its run (the controller reports them)."""
+        self._decided: set[int] = set()
+        """Gates and comparisons whose verdicts the build's judgement gave (``judge_build``)."""
+        self._summarizing: set[str] = set()
         self._warned: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ collection
@@ -216,7 +244,8 @@ class RftSession:
                     prefix = "--rft-regrade: " if option(self.config, "regrade") else ""
                     raise pytest.UsageError(prefix + for_terminal(str(exc))) from None
             with isolation.activate(pool), judges.activate(judge):  # python graders: workers
-                calls = asyncio.run(_run(runs, backends, settings, progress, judge, stream))
+                calls = asyncio.run(_run(runs, backends, settings, progress, judge, stream,
+                                         lambda: self.confirmation_targets(runs)))
             if self.calls is None:
                 self.calls = calls
             else:  # an xdist worker samples one suite at a time
@@ -239,7 +268,8 @@ class RftSession:
     def worker_output(self) -> dict[str, Any]:
         from .xdist_glue import dump_calls, dump_run
 
-        return {"runs": [dump_run(run) for run in self.runs if run.sampled],
+        return {"runs": [dump_run(run, self.summaries.get(run.key))
+                         for run in self.runs if run.sampled],
                 "calls": dump_calls(self.calls)}
 
     def merge_worker(self, data: dict[str, Any]) -> None:
@@ -259,8 +289,11 @@ class RftSession:
             run = SuiteRun(suite=suite, model=raw["model"], repeats=raw["repeats"], api=raw["api"],
                            items=[by_id[i] for i in raw["items"] if i in by_id],
                            results=load_results(raw["results"]), sampled=True,
-                           untested=raw["untested"], gated=raw["gated"])
+                           untested=raw["untested"], gated=raw["gated"],
+                           confirm=load_results(raw.get("confirm", {})))
             self.runs.append(run)
+            if raw.get("verdicts"):
+                self._worker_verdicts[run.key] = raw["verdicts"]
         self.calls = merge_calls(self.calls, data.get("calls"))
 
 
@@ -356,23 +389,165 @@ class RftSession:
     # ------------------------------------------------------------------ numbers
 
     def summary(self, run: SuiteRun) -> SuiteSummary:
-        """The run's numbers, computed once (after sampling) and shared by items, gates, reports."""
+        """The run's numbers, computed once (after sampling) and shared by items, gates, reports.
+        A run compared with a baseline is judged with the build (``judge_build``): every sampled
+        run that is compared is summarized first."""
         if run.key not in self.summaries:
-            n_boot, seed = option(self.config, "bootstrap"), option(self.config, "seed")
-            base, problem = self._baseline_for(run)
-            if base is None and problem is None:  # updating: compared with what will be written
-                base = to_baseline(run, summarize(run, n_boot=n_boot, seed=seed))
-            summary = summarize(run, n_boot=n_boot, seed=seed, baseline=base,
-                                baseline_problem=problem, known=self._own.pop(run.key, None))
-            self.summaries[run.key] = summary
-            reference = self.reference_run(run)
-            if reference is not None and reference is not run:
-                ref_summary = self.summary(reference)
-                summary.versus = compare(
-                    to_baseline(run, summary), to_baseline(reference, ref_summary),
-                    compared_metrics(run), dataset_ids=[i.id for i in run.suite.items],
-                    labels=summary.labels or None, n_boot=n_boot, seed=seed)
+            if self.needs_suite(run):
+                for other in self.runs:
+                    if other.sampled and other.key not in self.summaries \
+                            and other.key not in self._summarizing and self.needs_suite(other):
+                        self._summarize(other)
+            if run.key not in self.summaries:
+                self._summarize(run)
+            self.judge_build()
         return self.summaries[run.key]
+
+    def _summarize(self, run: SuiteRun) -> None:
+        """``summarize`` for one run (its baseline may be another run's summary: that one is
+        made first; ``_summarizing`` keeps the chain from coming back here)."""
+        self._summarizing.add(run.key)
+        try:
+            self._make_summary(run)
+        finally:
+            self._summarizing.discard(run.key)
+
+    def _make_summary(self, run: SuiteRun) -> None:
+        n_boot, seed = option(self.config, "bootstrap"), option(self.config, "seed")
+        base, problem = self._baseline_for(run)
+        summary = summarize(run, n_boot=n_boot, seed=seed, baseline=base,
+                            baseline_problem=problem, writing=base is None and problem is None,
+                            known=self._own.pop(run.key, None))
+        self.summaries[run.key] = summary
+        reference = self.reference_run(run)
+        if reference is not None and reference is not run:
+            ref_summary = self.summary(reference)
+            summary.versus = compare(
+                to_baseline(run, summary), to_baseline(reference, ref_summary),
+                compared_metrics(run, everything=True),
+                dataset_ids=[i.id for i in run.suite.items],
+                labels=summary.labels or None, n_boot=n_boot, seed=seed,
+                clusters=run_clusters(run))
+
+    # ------------------------------------------------------------------ the build's verdicts
+
+    def judge_build(self) -> None:
+        """Correct every test of the build at once: each tested baseline gate (every gate,
+        model and suite) and each item tested for a regression, over families counted from
+        what was collected (so a verdict doesn't change with -k or a pasted id; tests not run
+        here -- deselected, or on another xdist worker -- count as p = 1). Verdicts already
+        given stay: deciding later with more tests known only adds rejections that were valid
+        then too."""
+        from .compare import judge_items
+        from .gates import judge_gates
+
+        summaries = [self.summaries[r.key] for r in self.runs if r.key in self.summaries]
+        for summary in summaries:
+            if summary.key in self._worker_verdicts:
+                self._apply_worker_verdicts(summary, self._worker_verdicts.pop(summary.key))
+        correction = option(self.config, "correction")
+        gates = [g for s in summaries for g in s.gates if g.tested]
+        undecided = [g for g in gates if id(g) not in self._decided]
+        judge_gates(gates, self.gate_family(), correction, undecided)
+        self._decided.update(id(g) for g in undecided)
+        comparisons = [s.comparison for s in summaries if s.comparison is not None]
+        pending = [c for c in comparisons if id(c) not in self._decided]
+        judge_items(comparisons, self.item_family(), correction, pending, alpha=ITEM_ALPHA)
+        self._decided.update(id(c) for c in pending)
+
+    def _apply_worker_verdicts(self, summary: SuiteSummary, verdicts: dict[str, Any]) -> None:
+        from .gates import decide
+
+        for gate in summary.gates:
+            given = verdicts["gates"].get(gate.label)
+            if gate.tested and given is not None:
+                decide(gate, given[0], correction=given[1], family=given[2])
+                self._decided.add(id(gate))
+        comparison, regressed = summary.comparison, verdicts.get("regressed")
+        if comparison is not None and regressed is not None:
+            comparison.regressed, comparison.item_family = list(regressed[0]), regressed[1]
+            self._decided.add(id(comparison))
+
+    def gate_family(self) -> int:
+        """Baseline-gate tests the build makes: every baseline gate of every collected run
+        that is compared with something (a run writing the baseline is not)."""
+        return max(1, sum(sum(1 for g in r.suite.config.gates if g.baseline)
+                          for r in self.runs if not self.writes_baseline(r)))
+
+    def item_family(self) -> int:
+        """Item tests the build could make: every item of every collected run that has a
+        baseline to compare with (``--rft-limit`` counted)."""
+        limit = option(self.config, "limit")
+        total = 0
+        for run in self.runs:
+            if self.writes_baseline(run) or self._baseline_for_family(run) is None:
+                continue
+            n = len(run.suite.items)
+            total += min(n, limit) if limit is not None else n
+        return max(1, total)
+
+    def _baseline_for_family(self, run: SuiteRun) -> Any:
+        if option(self.config, "baseline-update"):
+            return True  # compared with the reference run being written
+        return self._baseline_for(run)[0]
+
+    def writes_baseline(self, run: SuiteRun) -> bool:
+        """Whether ``run`` is the one --rft-baseline-update writes (its suite's reference)."""
+        if not option(self.config, "baseline-update"):
+            return False
+        wanted = option(self.config, "baseline-model")
+        same = [r for r in self.runs if r.suite.path == run.suite.path]
+        reference = next((r for r in same if r.model == wanted), None) if wanted else same[0]
+        return reference is run
+
+    def item_repeats(self, run: SuiteRun) -> int:
+        """Confirmation repeats per tested item; none when the samples come from a file or a
+        batch (``--rft-regrade``, batch modes: nothing more can be drawn)."""
+        if any(option(self.config, mode) for mode in ("regrade", "batch", "batch-export",
+                                                      "batch-import")):
+            return 0
+        value = option(self.config, "item-repeats")
+        if value is None:
+            value = run.suite.config.item_repeats
+        return DEFAULT_ITEM_REPEATS if value is None else value
+
+    def confirmation_targets(self, runs: list[SuiteRun]) -> list[tuple[SuiteRun, Any, int]]:
+        """What to sample again once the main repeats are in: each item a compared run drops
+        (``compare.dropped``), and each passing item of a baseline being written (its
+        confirmation counts go into the file, for later runs' item tests)."""
+        from .compare import PassView, dropped
+
+        targets = []
+        for run in runs:
+            k = self.item_repeats(run)
+            if k <= 0:
+                continue
+            now = _pass_views(run)
+            if self.writes_baseline(run):
+                targets += [(run, item, k) for item in run.items
+                            if now[item.id].passed(run.suite.pass_threshold)]
+                continue
+            then = self._comparison_views(run)
+            if then is None:
+                continue
+            targets += [(run, item, k) for item in run.items if item.id in then
+                        and dropped(then[item.id], now[item.id], run.suite.pass_threshold)]
+        return targets
+
+    def _comparison_views(self, run: SuiteRun) -> dict[str, Any] | None:
+        """The baseline's items as ``PassView``s: from the file, or (updating, another model)
+        from the reference run's main repeats."""
+        from .compare import PassView
+
+        if option(self.config, "baseline-update"):
+            reference = self.reference_run(run)
+            if reference is None or reference is run:
+                return None
+            return _pass_views(reference)
+        base, _ = self._baseline_for(run)
+        if base is None:
+            return None
+        return {i: PassView.of(item, base.primary) for i, item in base.items.items()}
 
     def item_numbers(self, run: SuiteRun, item_id: str
                      ) -> tuple[ItemStats, Comparison | None, bool]:
@@ -609,14 +784,32 @@ class RftSession:
             reporter.write_line(for_terminal(note))
         for problem in self.problems:
             reporter.write_line(for_terminal(problem), red=True, bold=True)
+        undecided = self.inconclusive_gates()
+        if undecided:
+            what = {"pass": "the build passes anyway (--rft-inconclusive=pass)",
+                    "fail": "they fail the build (--rft-inconclusive=fail)",
+                    "exit2": "the run exits with status 2 unless something failed "
+                             "(--rft-inconclusive=exit2)"}[option(self.config, "inconclusive")]
+            reporter.write_line(
+                f"rft: INCONCLUSIVE: {len(undecided)} gate(s) could not tell a regression from "
+                f"none ({', '.join(undecided[:4])}{' ...' if len(undecided) > 4 else ''}); "
+                f"{what}. Each gate's line above says why and what size would decide.",
+                yellow=True, bold=True)
+
+    def inconclusive_gates(self) -> list[str]:
+        """``suite[model] gate`` of every INCONCLUSIVE gate of the run."""
+        return [f"{s.key} gate:{g.label}" for _, s in self.sampled() for g in s.gates
+                if g.inconclusive]
 
 
-async def _run(runs, backends, settings, progress, judge=None, stream=None) -> CallStats:
+async def _run(runs, backends, settings, progress, judge=None, stream=None,
+               confirmations=None) -> CallStats:
     try:
         update = progress.update if progress else None
         if stream is None:
-            return await run_all(runs, backends, settings, update)
-        return await stream.alongside(run_all(runs, backends, settings, update, stream.item_done))
+            return await run_all(runs, backends, settings, update, confirmations=confirmations)
+        return await stream.alongside(run_all(runs, backends, settings, update, stream.item_done,
+                                              confirmations=confirmations))
     finally:
         closing = [b.aclose() for b in backends.values()] + ([judge.aclose()] if judge else [])
         await asyncio.gather(*closing, return_exceptions=True)

@@ -181,6 +181,19 @@ def item_stats(
     )
 
 
+def pass_counts(results: Iterable[SampleResult], primary: str, pass_threshold: float
+                ) -> tuple[int, int]:
+    """(repeats whose primary score reaches the threshold, repeats with a primary score)."""
+    passes = n = 0
+    for r in results:
+        value = None if r.error is not None or primary in r.grader_errors else r.scores.get(primary)
+        if value is None or not math.isfinite(value):
+            continue
+        n += 1
+        passes += at_least(value, pass_threshold)
+    return passes, n
+
+
 def all_item_stats(
     results: Iterable[SampleResult], primary: str, pass_threshold: float
 ) -> list[ItemStats]:
@@ -222,7 +235,8 @@ def stability(item: ItemStats) -> Stability:
 
 @dataclass(slots=True)
 class Metric:
-    """A suite-level value with its bootstrap confidence interval."""
+    """A suite-level value with its confidence interval (None when there is none: ``note``
+    says why)."""
 
     name: str
     value: float | None
@@ -230,7 +244,9 @@ class Metric:
     ci_low: float | None
     ci_high: float | None
     n: int
-    """Number of units (items, or groups for label metrics) the value is over."""
+    """Number of units (items, groups for label metrics, or clusters) the value is over."""
+    note: str | None = None
+    """Why there is no interval, when there is none."""
 
 
 def _resampled_sums(columns: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
@@ -276,34 +292,33 @@ def _metric(
     n: int,
     boot: np.ndarray | None,
     confidence: float,
-    degenerate: bool = False,
     bounds: tuple[float, float] = (-math.inf, math.inf),
+    note: str | None = None,
 ) -> Metric:
-    """Metric with the percentile interval of the finite bootstrap values, widened by
-    sqrt(n / (n - 1)) around the value (the bootstrap's variance is (n - 1) / n of the truth),
-    and kept within ``bounds`` (what the metric can be: a mean lies between the values it
-    averages).
+    """Metric with a bias-corrected t interval from bootstrap values over ``n`` units: centred
+    on the value less the bootstrap's bias (ratios such as F1 are biased low on few items),
+    half-width t(n - 1) times the bootstrap standard error widened by sqrt(n / (n - 1)) (the
+    bootstrap's variance is (n - 1) / n of the truth), kept within ``bounds``.
 
-    No interval over fewer than 2 units; with all units identical (``degenerate``) the interval
-    is the value itself.
+    No interval over fewer than 2 units, without bootstrap values, or with ``note`` (why not).
     """
     if value is None:
-        return Metric(name, None, None, None, n)
-    if n <= 1:
-        return Metric(name, value, None, None, n)
-    if degenerate:
-        return Metric(name, value, value, value, n)
-    if boot is None:
-        return Metric(name, value, None, None, n)
+        return Metric(name, None, None, None, n, note=note or "nothing to compute it over")
+    if note is not None or n <= 1 or boot is None:
+        return Metric(name, value, None, None, n,
+                      note=note or ("one unit: no interval" if n <= 1 else None))
     finite = boot[np.isfinite(boot)]
-    if finite.size == 0:
-        return Metric(name, value, None, None, n)
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.percentile(finite, [100.0 * alpha, 100.0 * (1.0 - alpha)])
-    widen = math.sqrt(n / (n - 1))
-    lo = max(value + (lo - value) * widen, bounds[0])
-    hi = min(value + (hi - value) * widen, bounds[1])
-    return Metric(name, value, float(lo), float(hi), n)
+    if finite.size < 2:
+        return Metric(name, value, None, None, n, note="undefined on resampled items")
+    se = float(finite.std(ddof=1)) * math.sqrt(n / (n - 1))
+    if se <= 1e-12:
+        return Metric(name, value, None, None, n,
+                      note="the same on every resample: no spread to estimate from")
+    from .estimates import t_quantile
+
+    centre = value - (float(finite.mean()) - value)
+    half = t_quantile(1 - (1 - confidence) / 2, n - 1) * se
+    return Metric(name, value, max(centre - half, bounds[0]), min(centre + half, bounds[1]), n)
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,59 +329,54 @@ def suite_metrics(
     items: Sequence[ItemStats],
     score_names: Sequence[str],
     *,
-    n_boot: int = 1000,
-    seed: int = 0,
     confidence: float = 0.95,
     thresholds: Mapping[str, float] | None = None,
+    clusters: Mapping[str, object] | None = None,
 ) -> dict[str, Metric]:
     """Suite metrics over items, each item counting once.
 
     ``thresholds`` (score name -> a grader's own ``pass_threshold``) adds ``<score>.pass_rate``:
     the share of the items having that score whose mean reaches the threshold (Wilson interval).
+    ``clusters`` (item id -> cluster): items of one cluster are not independent, and every
+    interval becomes cluster-robust (CR1, t on clusters - 1).
 
     Keys: ``<score>.mean`` / ``.max`` / ``.min`` (mean over the items having the score of the
-    per-item mean / max (best-of-N) / min; bootstrap CIs over items), ``pass_rate`` (items
+    per-item mean / max (best-of-N) / min; t intervals over items), ``pass_rate`` (items
     passed / items with a primary score) and ``error_rate`` (failed samples + successful samples
-    with any grader error, over all samples), both with Wilson intervals.
+    with any grader error, over all samples), both with Wilson intervals (CR1 with clusters).
     """
-    n = len(items)
+    from .estimates import mean_estimate
+
+    level = confidence
     out: dict[str, Metric] = {}
-    cols: list[np.ndarray] = []
-    specs: list[tuple[str, float | None, int, int, bool, tuple[float, float]]] = []
+
+    def metric(name: str, units: Sequence[ItemStats], values: list[float]) -> Metric:
+        groups = None if clusters is None else [clusters.get(it.item_id, it.item_id)
+                                                for it in units]
+        est = mean_estimate(values, clusters=groups)
+        low, high = est.interval(level) if est.reason is None else (None, None)
+        return Metric(name, est.value, low, high, est.n, note=est.reason)
 
     for score in score_names:
-        present = np.array([score in it.scores for it in items], dtype=bool)
-        units = int(present.sum())
+        having = [it for it in items if score in it.scores]
         for k in ("mean", "max", "min"):
-            v = np.array([getattr(it.scores[score], k) for it in items if score in it.scores],
-                         dtype=np.float64)
-            value = math.fsum(v.tolist()) / units if units else None
-            col = np.zeros(n, dtype=np.float64)
-            col[present] = v
-            cols += [col, present.astype(np.float64)]
-            degenerate = bool(v.size) and bool(v.min() == v.max())
-            bounds = (float(v.min()), float(v.max())) if v.size else (-math.inf, math.inf)
-            specs.append((f"{score}.{k}", value, units, len(cols) - 2, degenerate, bounds))
+            out[f"{score}.{k}"] = metric(f"{score}.{k}", having,
+                                         [getattr(it.scores[score], k) for it in having])
 
-    boot: np.ndarray | None = None
-    if n > 1 and n_boot > 0 and cols:
-        boot = _resampled_sums(np.column_stack(cols), n_boot, seed)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name, value, units, col, degenerate, bounds in specs:
-            b = None if boot is None else _divnan(boot[:, col], boot[:, col + 1])
-            out[name] = _metric(name, value, units, b, confidence, degenerate, bounds)
+    def rate(name: str, units: Sequence[ItemStats], passed: list[bool]) -> Metric:
+        if clusters is not None and units:
+            return metric(name, units, [float(p) for p in passed])
+        return proportion(name, sum(passed), len(passed), confidence)
 
     for score, bound in (thresholds or {}).items():
-        means = [it.scores[score].mean for it in items if score in it.scores]
-        out[f"{score}.pass_rate"] = proportion(
-            f"{score}.pass_rate", sum(1 for m in means if at_least(m, bound)), len(means),
-            confidence)
+        having = [it for it in items if score in it.scores]
+        out[f"{score}.pass_rate"] = rate(f"{score}.pass_rate", having,
+                                         [at_least(it.scores[score].mean, bound) for it in having])
     known = [it for it in items if it.passed is not None]
-    out["pass_rate"] = proportion("pass_rate", sum(1 for it in known if it.passed), len(known),
-                                  confidence)
+    out["pass_rate"] = rate("pass_rate", known, [bool(it.passed) for it in known])
     errors = sum(it.n_errors + it.n_grader_errors for it in items)
     samples = sum(it.n_samples for it in items)
-    out["error_rate"] = proportion("error_rate", errors, samples, confidence, units=n)
+    out["error_rate"] = proportion("error_rate", errors, samples, confidence, units=len(items))
     return out
 
 

@@ -9,8 +9,10 @@ nothing a hook sees differs from pytest's own loop.
 When a verdict can be known:
 
 * an item of a suite without a baseline: when its repeats are all in (its numbers are its own);
-* an item compared with a baseline, and a gate: when every run of its suite is in (regressions,
-  gates and the models side by side are judged over the whole suite).
+* a gate of a suite without a baseline: when every run of its suite is in;
+* an item or a gate of a run compared with a baseline: when sampling is over, confirmation
+  repeats included (regressions and baseline gates are judged over the whole build, every
+  test corrected for the others: ``RftSession.judge_build``).
 
 Only the leading nodes of the session that take the lean protocol stream: the first other test
 (a Python test, a marked node) waits until sampling ends, and so does everything after it, so no
@@ -32,7 +34,7 @@ from .runner import CallStats, SuiteRun
 class Stream:
     """The leading ``nodes`` of the session, reported by ``alongside`` while sampling runs.
 
-    ``whole(run)``: whether the run's items need their whole suite (a baseline to compare with).
+    ``whole(run)``: whether the run's nodes need the whole build (a baseline to compare with).
     ``item_reported(run, item)``: told after an item (a dataset ``Item``) reported, to do then
     what the end of the session will need of it (the loop is idle then).
     """
@@ -65,8 +67,10 @@ class Stream:
         if self._finished:
             return True
         run = node.run
+        if self._whole[run.key]:
+            return False  # judged with the whole build, once sampling is over
         item = getattr(node, "item", None)
-        if item is not None and not self._whole[run.key]:
+        if item is not None:
             return (run.key, item.id) in self._items_done
         return all(not self._left[r.key] for r in self._suite_runs[str(run.suite.path)])
 
@@ -77,13 +81,14 @@ class Stream:
         sampler = asyncio.ensure_future(sampling)
         reporter = asyncio.ensure_future(self._report())
         try:
-            await asyncio.wait({sampler, reporter}, return_when=asyncio.FIRST_EXCEPTION)
-            if reporter.done() and reporter.exception() is not None:
+            done, _ = await asyncio.wait({sampler, reporter},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if reporter in done and reporter.exception() is not None:
                 sampler.cancel()
                 await asyncio.gather(sampler, return_exceptions=True)
                 return reporter.result()  # raises what the reporting raised
-            calls = sampler.result()
-            self._finished = True
+            calls = await sampler  # reporting may have stopped early (-x): sampling goes on
+            self._finished = True  # nodes judged with the whole build may report now
             self._changed.set()
             await reporter
             return calls

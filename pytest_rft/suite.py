@@ -190,6 +190,25 @@ class SuiteConfig(_Strict):
     tools can be answered (implementations or recorded results), else 1."""
     errors_as_zero: bool = False
     """Score grader errors 0, as the hosted platform does (they are still shown)."""
+    cluster: str | None = None
+    """The record field that groups items which are not independent (items cut from one
+    document, one topic, one user): ``document_id`` or ``meta.topic``. Every interval and test
+    is then cluster-robust."""
+    item_repeats: int | None = Field(None, ge=0, le=MAX_REPEATS)
+    """Confirmation repeats for items tested for a regression (default: --rft-item-repeats,
+    else 15; 0 turns them off); they never count in the suite's numbers."""
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None:
+            from .labels import _parse_path
+
+            path = value[5:] if value.startswith("item.") else value
+            if not path or _parse_path(path) is None:
+                raise ValueError("a field path into the record, such as document_id or "
+                                 "meta.topic")
+        return value
 
     @field_validator("suite")
     @classmethod
@@ -242,6 +261,7 @@ class Suite:
     """Gate label -> its line in the suite file (the error gate's: ``max_error_rate:``, else
     line 1); where reports (GitHub annotations, ``-rs``) point for a gate."""
     _sampling: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _clusters: dict[str, object] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -307,6 +327,19 @@ class Suite:
                                  recorded if isinstance(recorded, dict) else None, item.data,
                                  timeout)
 
+    def clusters(self) -> dict[str, object] | None:
+        """Item id -> its cluster (``cluster:``), worked out once; an item without the field is
+        a cluster of its own. None when the suite has no ``cluster:``."""
+        if self.config.cluster is None:
+            return None
+        if self._clusters is None:
+            from .labels import _parse_path
+
+            path = self.config.cluster
+            steps = _parse_path(path[5:] if path.startswith("item.") else path) or ()
+            self._clusters = {item.id: _lookup(item.data, steps, item.id) for item in self.items}
+        return self._clusters
+
     def remaps(self) -> dict[str, str]:
         """``models:`` entries with ``use:``: old name -> the model called instead."""
         return {name: entry.use for name, entry in (self.config.models or {}).items()
@@ -359,6 +392,23 @@ class Suite:
         if "seed" in params:
             params["seed"] += repeat
         return params
+
+
+def _lookup(data: Any, steps: tuple, item_id: str) -> object:
+    """The value at ``steps`` in a record (hashable), or a cluster of its own when absent."""
+    value: Any = data
+    for step in steps:
+        if isinstance(step, str) and isinstance(value, dict) and step in value:
+            value = value[step]
+        elif isinstance(step, int) and isinstance(value, list) and -len(value) <= step < len(value):
+            value = value[step]
+        else:
+            return ("no cluster", item_id)
+    if value is None:
+        return ("no cluster", item_id)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return value
 
 
 def confined(base: Path, name: str, roots: tuple[Path, ...] | None, where: str, what: str) -> Path:

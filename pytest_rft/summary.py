@@ -19,9 +19,6 @@ from .labels import extract_labels, item_counts, label_metrics
 from .runner import SuiteRun, sample_view
 from .stats import ItemStats, Metric
 
-RARE_LABEL_ITEMS = 5
-"""Labels on fewer items than this make macro averages' intervals unreliable (warned)."""
-
 
 @dataclass
 class SuiteSummary:
@@ -50,8 +47,19 @@ class SuiteSummary:
 
     @property
     def passed(self) -> bool | None:
-        """Whether every gate passed; None when the gates were not judged."""
+        """No gate FAILed (INCONCLUSIVE gates are the user's choice: ``verdict``); None when the
+        gates were not judged."""
         return all(g.passed for g in self.gates) if self.judged else None
+
+    @property
+    def verdict(self) -> str:
+        """FAIL if a gate failed, else INCONCLUSIVE if one could not tell, else PASS; "not
+        judged" when no gate was selected."""
+        if self.passed is None:
+            return "not judged"
+        if not self.passed:
+            return "FAIL"
+        return "INCONCLUSIVE" if any(g.inconclusive for g in self.gates) else "PASS"
 
 
 @dataclass
@@ -83,20 +91,37 @@ def versus_rows(group: list[tuple[SuiteRun, "SuiteSummary"]]) -> tuple[str, list
     return reference, rows
 
 
-def compared_metrics(run: SuiteRun) -> list[str]:
-    """Metrics with a paired delta: the primary mean, pass rate, label F1s and any gated one."""
+def compared_metrics(run: SuiteRun, *, everything: bool = False) -> list[str]:
+    """Metrics with a paired delta: the primary mean, pass rate, label F1s and any gated one;
+    ``everything`` (models side by side): every grader's mean too."""
     suite = run.suite
     names = [f"{suite.primary}.mean", "pass_rate"]
+    if everything:
+        names += [f"{score}.mean" for score in suite.score_names]
     if suite.config.classification:
         names += ["micro_precision", "micro_recall", "micro_f1", "macro_f1"]
     names += [g.metric for g in suite.config.gates if g.baseline]
     return list(dict.fromkeys(names))
 
 
+MIN_CLUSTERS = 20
+"""Below this many clusters, cluster-robust intervals are rougher (said in the summary)."""
+
+
+def run_clusters(run: SuiteRun) -> dict[str, object] | None:
+    """The run's items' clusters (``cluster:``), or None."""
+    clusters = run.suite.clusters()
+    if clusters is None:
+        return None
+    return {item.id: clusters[item.id] for item in run.items if item.id in clusters}
+
+
 def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0,
               baseline: Baseline | None = None, baseline_problem: str | None = None,
-              known: dict[str, stats.ItemStats] | None = None) -> SuiteSummary:
-    """``known``: items' stats worked out already (from the same, final results)."""
+              known: dict[str, stats.ItemStats] | None = None,
+              writing: bool = False) -> SuiteSummary:
+    """The run's numbers. ``known``: items' stats worked out already (from the same, final
+    results); ``writing``: the run becomes the baseline (nothing to compare)."""
     suite = run.suite
     known = known or {}
     item_stats = {
@@ -104,15 +129,18 @@ def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0,
             item.id, run.results.get(item.id, []), suite.primary, suite.pass_threshold)
         for item in run.items
     }
+    clusters = run_clusters(run)
     metrics = stats.suite_metrics(list(item_stats.values()), suite.score_names,
-                                  n_boot=n_boot, seed=seed, thresholds=suite.score_thresholds)
+                                  thresholds=suite.score_thresholds, clusters=clusters)
     summary = SuiteSummary(key=run.key, model=run.model, items=item_stats, metrics=metrics)
     if suite.threshold_note:
         summary.warnings.append(suite.threshold_note)
     if suite.tools_note:
         summary.warnings.append(suite.tools_note)
+    if clusters is not None:
+        summary.warnings += _cluster_warnings(suite.config.cluster or "", clusters)
     if suite.config.classification:
-        _label_summary(run, summary, n_boot=n_boot, seed=seed)
+        _label_summary(run, summary, n_boot=n_boot, seed=seed, clusters=clusters)
     classes = {item_id: stats.stability(s) for item_id, s in item_stats.items()}
     summary.stability = dict(collections.Counter(classes.values()))
     summary.flaky = [item_id for item_id, c in classes.items() if c == "flaky"]
@@ -123,21 +151,37 @@ def summarize(run: SuiteRun, *, n_boot: int = 1000, seed: int = 0,
             to_baseline(run, summary), baseline, compared_metrics(run),
             dataset_ids=[item.id for item in suite.items],
             labels=suite.config.classification.labels if suite.config.classification else None,
-            confidence=confidence, n_boot=n_boot, seed=seed)
+            confidence=confidence, n_boot=n_boot, seed=seed, clusters=clusters)
     summary.judged = run.gated
     if run.gated:  # a subset's numbers judge nothing: no verdict is made of them
         gates = [*suite.config.gates, error_gate(suite.config.max_error_rate)]
-        summary.gates = [check_gate(gate, metrics, summary.comparison, baseline_problem)
-                         for gate in gates]
+        summary.gates = [check_gate(gate, metrics, summary.comparison, baseline_problem,
+                                    writing=writing) for gate in gates]
     return summary
 
 
-def _label_summary(run: SuiteRun, summary: SuiteSummary, *, n_boot: int, seed: int) -> None:
+def _cluster_warnings(field: str, clusters: dict[str, object]) -> list[str]:
+    alone = sum(1 for c in clusters.values() if isinstance(c, tuple) and c[:1] == ("no cluster",))
+    count = len(set(clusters.values()))
+    notes = []
+    if alone:
+        notes.append(f"{alone} item(s) have no {field!r}: each counts as a cluster of its own")
+    if count < MIN_CLUSTERS:
+        notes.append(f"only {count} clusters of {field!r}: cluster-robust intervals (t on "
+                     f"{max(count - 1, 1)} df) are wide and rougher below {MIN_CLUSTERS}")
+    return notes
+
+
+def _label_summary(run: SuiteRun, summary: SuiteSummary, *, n_boot: int, seed: int,
+                   clusters: dict[str, object] | None = None) -> None:
     classification = run.suite.config.classification
     predicted, reference, groups = [], [], []
     per_item: dict[str, tuple[list[list[str]], list[list[str]]]] = {}
+    support: collections.Counter = collections.Counter()
     for item in run.items:
         truth = extract_labels(item.data, classification.reference)
+        support.update(set(truth))
+        group = item.id if clusters is None else clusters.get(item.id, item.id)
         rows = per_item.setdefault(item.id, ([], []))
         for result in run.results.get(item.id, []):
             if result.failed:
@@ -145,26 +189,21 @@ def _label_summary(run: SuiteRun, summary: SuiteSummary, *, n_boot: int, seed: i
             guess = extract_labels(sample_view(result), classification.predicted)
             predicted.append(guess)
             reference.append(truth)
-            groups.append(item.id)
+            groups.append(group)
             rows[0].append(guess)
             rows[1].append(truth)
     labels = label_metrics(predicted, reference, classification.labels, groups=groups,
-                           n_boot=n_boot, seed=seed)
+                           n_boot=n_boot, seed=seed, label_items=dict(support))
     summary.metrics.update(labels.metrics())
     summary.per_label = labels.per_label
     summary.labels = labels.labels
     summary.label_counts = {item_id: item_counts(p, t, labels.labels)
                             for item_id, (p, t) in per_item.items() if p}
-    support = collections.Counter(
-        lab for item in run.items
-        for lab in set(extract_labels(item.data, classification.reference)))
-    rare = [lab for lab in labels.labels if support[lab] < RARE_LABEL_ITEMS]
-    if rare and len(labels.labels) > 1:
-        shown = ", ".join(f"{lab} ({support[lab]})" for lab in rare[:8])
+    unsupported = len(labels.labels) - len(labels.macro_labels)
+    if unsupported and labels.macro_labels:
         summary.warnings.append(
-            f"macro averages weigh every label equally, and {len(rare)} label(s) are on fewer "
-            f"than {RARE_LABEL_ITEMS} items: {shown}{' ...' if len(rare) > 8 else ''}; "
-            "macro_* confidence intervals are unreliable (too narrow) with so little support")
+            f"macro averages are over the {len(labels.macro_labels)} label(s) some item has; "
+            f"{unsupported} listed label(s) no item has are left out")
 
 
 def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = None,
@@ -177,7 +216,7 @@ def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = N
     by_id = {item.id: item for item in run.items}
 
     def build(item_id: str) -> BaselineItem:
-        return _baseline_item(summary, item_id, by_id)
+        return _baseline_item(run, summary, item_id, by_id)
 
     items: Mapping[str, BaselineItem] = (_LazyItems(summary.items, build) if lazy else
                                          {item_id: build(item_id) for item_id in summary.items})
@@ -190,7 +229,8 @@ def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = N
                     judges=suite.judge_models())
 
 
-def _baseline_item(summary: SuiteSummary, item_id: str, by_id: dict[str, Any]) -> BaselineItem:
+def _baseline_item(run: SuiteRun, summary: SuiteSummary, item_id: str,
+                   by_id: dict[str, Any]) -> BaselineItem:
     st = summary.items[item_id]
     labels = summary.labels
     counts = summary.label_counts.get(item_id)
@@ -207,7 +247,8 @@ def _baseline_item(summary: SuiteSummary, item_id: str, by_id: dict[str, Any]) -
         passes=st.n_pass, n=len(st.primary_values),
         errors=st.n_errors + st.n_grader_errors,
         digest=item_digest(by_id[item_id]) if item_id in by_id else "",
-        labels=label_counts, rows=rows, stability=stats.stability(st))
+        labels=label_counts, rows=rows, stability=stats.stability(st),
+        confirm=_confirm_counts(run, item_id))
 
 
 class _LazyItems(Mapping):
@@ -227,6 +268,13 @@ class _LazyItems(Mapping):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+def _confirm_counts(run: SuiteRun, item_id: str) -> list[int] | None:
+    results = run.confirm.get(item_id)
+    if not results:
+        return None
+    return list(stats.pass_counts(results, run.suite.primary, run.suite.pass_threshold))
 
 
 def _r(value: float | None) -> float | None:

@@ -30,14 +30,25 @@ class SuiteScheduling(LoadScopeScheduling):
         return nodeid
 
 
-def dump_run(run: Any) -> dict[str, Any]:
-    """What a worker sends about one sampled run (JSON-able)."""
-    return {"path": str(run.suite.path), "model": run.model, "repeats": run.repeats,
+def dump_run(run: Any, summary: Any = None) -> dict[str, Any]:
+    """What a worker sends about one sampled run (JSON-able), with the verdicts it gave: the
+    controller reports those, not ones of its own (its correction would see every worker's
+    tests, the worker's saw its own)."""
+    data = {"path": str(run.suite.path), "model": run.model, "repeats": run.repeats,
             "api": run.api, "gated": run.gated, "untested": run.untested,
             "items": [item.id for item in run.items],
             "tool_sources": run.suite.implementation_sources,
             "results": {item_id: [dataclasses.asdict(r) for r in results]
-                        for item_id, results in run.results.items()}}
+                        for item_id, results in run.results.items()},
+            "confirm": {item_id: [dataclasses.asdict(r) for r in results]
+                        for item_id, results in run.confirm.items()}}
+    if summary is not None:
+        data["verdicts"] = {
+            "gates": {g.label: [g.p_adjusted, g.correction, g.family]
+                      for g in summary.gates if g.tested},
+            "regressed": None if summary.comparison is None else
+            [list(summary.comparison.regressed), summary.comparison.item_family]}
+    return data
 
 
 def load_results(data: dict[str, list[dict[str, Any]]]) -> dict[str, list[SampleResult]]:

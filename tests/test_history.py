@@ -33,8 +33,8 @@ def fake_summary(value: float, *, gate_min: float = 0.5) -> SimpleNamespace:
         "error_rate": Metric("error_rate", 0.0, 0.0, float("nan"), 49),
     }
     gates = [GateResult(f"f1.mean>={gate_min:g}", "f1.mean", value, (value - 0.05, value + 0.05),
-                        value >= gate_min, "detail"),
-             GateResult("error_rate<=0", "error_rate", 0.0, (0.0, 0.0), True, "detail")]
+                        "PASS" if value >= gate_min else "FAIL", "detail"),
+             GateResult("error_rate<=0", "error_rate", 0.0, (0.0, 0.0), "PASS", "detail")]
     return SimpleNamespace(key="k", model="m", metrics=metrics, gates=gates)
 
 
@@ -93,7 +93,7 @@ def test_record_append_read_round_trip(tmp_path):
                                            "ci_high": pytest.approx(0.45), "n": 49}
     assert first["metrics"]["error_rate"]["ci_high"] is None  # NaN is not JSON: stored as null
     assert first["gates"][0] == {"label": "f1.mean>=0.5", "metric": "f1.mean", "passed": False,
-                                 "value": 0.4}
+                                 "verdict": "FAIL", "value": 0.4}
     assert first["passed"] is False and records[1]["passed"] is True
 
     path = tmp_path / "deep" / "dir" / "history.jsonl"  # parent dirs are created

@@ -273,11 +273,16 @@ def test_a_worse_model_fails_the_imported_baseline_gates(platform, pytester):
     out = pytester.path / "imported"
     run_import(platform, "eval", pf.EVAL_ID, "--out", str(out))
     platform.policy = lambda body: json.dumps({"answer": "0"})  # wrong every time
+    # the platform's eval has 8 items (7 with a platform score): too few for any baseline
+    # verdict, which the gates say
+    # (INCONCLUSIVE); --rft-inconclusive=fail makes that fail the build
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", str(out), "-v",
-                                           f"--rft-base-url={platform.base_url}")
+                                           f"--rft-base-url={platform.base_url}",
+                                           "--rft-inconclusive=fail")
     result.assert_outcomes(passed=len(pf.PAIRS) + 1, failed=2)
-    result.stdout.fnmatch_lines(["*gate?Exact answer.mean*baseline*FAILED*",
-                                 "*gate?pass_rate*baseline*FAILED*"])
+    result.stdout.fnmatch_lines(["*gate?Exact answer.mean*baseline*FAILED*INCONCLUSIVE*",
+                                 "*gate?pass_rate*baseline*FAILED*INCONCLUSIVE*"])
+    result.stdout.fnmatch_lines(["*only 7 paired item(s): a verdict needs at least 10*"])
 
 
 def test_regrade_flag_scores_the_platform_samples_as_the_platform_did(platform, pytester,

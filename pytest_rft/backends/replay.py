@@ -60,18 +60,20 @@ def load_replay(path: Path, model: str | None = None) -> dict[Key, dict[str, Any
             continue
         for i, item in enumerate(run["items"]):
             at = f"{where}.items[{i}]"
-            if not isinstance(item, dict) or not isinstance(item.get("samples") or [], list):
+            if not isinstance(item, dict) or not all(isinstance(item.get(k) or [], list)
+                                                     for k in ("samples", "confirm_samples")):
                 raise RftError("an item needs an 'id' and a 'samples' list", where=at, fix=fix)
-            for j, sample in enumerate(item.get("samples") or []):
-                _check_sample(sample, f"{at}.samples[{j}]", fix)
-                key = (str(run.get("suite")), str(item.get("id")), sample.get("repeat", 0))
-                if key in recorded:
-                    raise RftError(f"item {key[1]!r} repeat {key[2]} of suite {key[0]!r} is "
-                                   f"recorded twice (models {owner[key]!r} and "
-                                   f"{run.get('model')!r})", where=where,
-                                   fix="replay one model's samples: pass its name")
-                recorded[key] = sample
-                owner[key] = str(run.get("model"))
+            for name in ("samples", "confirm_samples"):
+                for j, sample in enumerate(item.get(name) or []):
+                    _check_sample(sample, f"{at}.{name}[{j}]", fix)
+                    key = (str(run.get("suite")), str(item.get("id")), sample.get("repeat", 0))
+                    if key in recorded:
+                        raise RftError(f"item {key[1]!r} repeat {key[2]} of suite {key[0]!r} is "
+                                       f"recorded twice (models {owner[key]!r} and "
+                                       f"{run.get('model')!r})", where=where,
+                                       fix="replay one model's samples: pass its name")
+                    recorded[key] = sample
+                    owner[key] = str(run.get("model"))
     return recorded
 
 

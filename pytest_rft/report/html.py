@@ -21,7 +21,8 @@ from .. import __version__, files, secrets
 from ..labels import extract_labels
 from ..runner import CallStats, SuiteRun
 from ..stats import STABILITIES, stability
-from ..summary import RARE_LABEL_ITEMS, SuiteSummary
+from ..labels import MIN_LABEL_ITEMS as RARE_LABEL_ITEMS
+from ..summary import SuiteSummary
 from . import html_charts as charts
 from . import terminal
 from .html_items import ASSETS_CSS, ASSETS_JS, items_section
@@ -46,15 +47,16 @@ def json_script(element_id: str, data: Any) -> str:
 def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
     rows = []
     for g in summary.gates:
-        state = ('<span class="badge warn">INCONCLUSIVE</span>' if g.inconclusive and g.passed
+        state = ('<span class="badge warn">INCONCLUSIVE</span>' if g.inconclusive
                  else badge(g.passed))
+        p = p_text(g.p_value) + (f"<br><small>{e(g.correction)}: {p_text(g.p_adjusted)}</small>"
+                                 if g.family > 1 and g.p_adjusted is not None else "")
         rows.append([f"<code>{e(g.label)}</code>", num(g.value), charts.ci_text(*g.ci),
                      num(g.baseline), num(g.delta, signed=True),
-                     charts.ci_text(*g.delta_ci, signed=True), p_text(g.p_value), state,
-                     _why(g)])
+                     charts.ci_text(*g.delta_ci, signed=True), p, state, _why(g)])
     parts = ["<h3>Verdict</h3>", table(["gate (bound)", "value", "95% CI", "baseline", "Δ",
-                                        "Δ 95% CI", "p (worse)", "verdict", "why"], rows,
-                                       "gates") if summary.judged else
+                                        "Δ CI", "p (drop > margin)", "verdict", "why"],
+                                       rows, "gates") if summary.judged else
              f'<p class="note warn">{e(terminal.scope(run, summary))}.</p>']
     c = summary.comparison
     if c is not None:
@@ -65,9 +67,10 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
         if c.changes_text():
             parts.append(f'<p class="note warn">{e(c.changes_text())}</p>')
         parts.append(deltastable(c))
-        unconfirmed = [i for i in c.flipped_down if i not in c.regressed]
-        lists = [("regressed (stable-pass → stable-fail, confirmed)", c.regressed, "fail"),
-                 ("flipped down, not confirmed", unconfirmed, "warn"),
+        unconfirmed = [i for i in c.dropped if i not in c.regressed]
+        lists = [(f"regressed (dropped and confirmed, {e(c.correction)} over "
+                  f"{c.item_family or len(c.paired)} items)", c.regressed, "fail"),
+                 ("dropped, not confirmed", unconfirmed, "warn"),
                  ("improved (stable-fail → stable-pass)", c.improved, "pass")]
         parts.append("<ul class='flips'>" + "".join(
             f'<li><span class="badge {cls}">{len(members)}</span> {what}: {ids(members)}</li>'
@@ -75,9 +78,8 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
     elif summary.baseline_problem:
         parts.append(f'<p class="note warn">Baseline: {e(summary.baseline_problem)}</p>')
     if summary.flaky:
-        parts.append(f'<p><span class="badge warn">{len(summary.flaky)}</span> flaky, '
-                     f'quarantined (reported, never failing on their own): '
-                     f'{ids(summary.flaky)}</p>')
+        parts.append(f'<p><span class="badge warn">{len(summary.flaky)}</span> flaky '
+                     f'(repeats disagree): {ids(summary.flaky)}</p>')
     parts += [f'<p class="note warn">{e(w)}</p>' for w in summary.warnings]
     parts.append(errors_block(run))
     return "\n".join(parts)
@@ -103,10 +105,11 @@ def _why(gate) -> str:
 
 def deltastable(c) -> str:
     rows = [[e(metric), num(d.baseline), num(d.current), num(d.delta, signed=True),
-             charts.ci_text(d.ci_low, d.ci_high, signed=True), p_text(d.p_value), str(d.n)]
+             charts.ci_text(d.ci_low, d.ci_high, signed=True), p_text(d.p_value), str(d.n),
+             e(d.estimate.method or d.estimate.reason or "")]
             for metric, d in c.deltas.items()]
-    return table(["metric", "baseline", "now", "Δ", "Δ 95% CI", "p (worse)", "paired items"],
-                  rows, "sortable")
+    return table(["metric", "baseline", "now", "Δ", "Δ CI", "p (worse)", "paired items",
+                  "method"], rows, "sortable")
 
 
 def errors_block(run: SuiteRun) -> str:

@@ -29,9 +29,14 @@ def models_section(group: list[Pair], history: list[dict] | None) -> str:
         parts.append(f'<div class="chartbox">{charts.models_chart(names, models, values)}</div>')
         rows = [[e(n), *(f"{num(values[m][n][0])}<br><small>{charts.ci_text(*values[m][n][1:])}"
                          "</small>" for m in models)] for n in names]
-        rows.append(["gates", *(badge(s.passed, none="not judged") for _, s in group)])
+        rows.append(["gates", *('<span class="badge warn">INCONCLUSIVE</span>'
+                                if s.verdict == "INCONCLUSIVE" else
+                                badge(s.passed, none="not judged") for _, s in group)])
         parts.append(table(["metric", *(f"<code>{e(m)}</code>" for m in models)], rows))
         reference, entries = versus_rows(group)
+        from .terminal import versus_p_adjusted
+
+        adjusted = versus_p_adjusted(entries)
         delta_rows = []
         for r in entries:
             model = f"<code>{e(r.model)}</code>"
@@ -42,10 +47,12 @@ def models_section(group: list[Pair], history: list[dict] | None) -> str:
                 d = r.delta
                 delta_rows.append([model, e(r.metric), num(d.delta, signed=True),
                                    charts.ci_text(d.ci_low, d.ci_high, signed=True),
-                                   p_text(d.p_value), str(d.n)])
+                                   p_text(adjusted.get(id(r))), str(d.n)])
         if delta_rows:
             parts.append(f"<h4>Paired deltas against <code>{e(reference)}</code></h4>"
-                         + table(["model", "metric", "Δ", "Δ 95% CI", "p (worse)", "items"],
+                         "<p class='muted'>p: one-sided for “worse”, Benjamini–Hochberg-adjusted "
+                         "over this table; exploratory (the gates decide the build).</p>"
+                         + table(["model", "metric", "Δ", "Δ CI", "p worse (BH)", "items"],
                                   delta_rows, "sortable"))
     if history:
         svg = charts.history_chart(suite.name, history)

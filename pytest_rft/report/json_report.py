@@ -55,8 +55,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
-SCHEMA_VERSION = 2
-"""2: baselines (per run ``baseline`` snapshot, ``comparison``, ``versus``, per-item deltas)."""
+SCHEMA_VERSION = 3
+"""2: baselines (per run ``baseline`` snapshot, ``comparison``, ``versus``, per-item deltas);
+3: three verdicts per gate (``verdict``, ``reason``, corrected p-values), deltas with their
+method and level, items tested for a regression with their p-values."""
+
+
+def delta_json(d: Any) -> dict[str, Any]:
+    """A ``PairedDelta`` as the report shows it."""
+    est = d.estimate
+    return _plain({"metric": d.metric, "n": d.n, "current": d.current, "baseline": d.baseline,
+                   "delta": d.delta, "ci_low": d.ci_low, "ci_high": d.ci_high, "level": d.level,
+                   "p_worse": d.p_value, "method": est.method, "reason": est.reason,
+                   "correlation": d.correlation})
+
+
+GATE_FIELDS = ("label", "metric", "kind", "verdict", "passed", "value", "ci", "baseline",
+               "delta", "delta_ci", "level", "p_value", "p_adjusted", "correction", "family",
+               "reason", "rules_out", "detail")
+
+
+def gate_json(g: Any) -> dict[str, Any]:
+    return _plain({name: getattr(g, name) for name in GATE_FIELDS})
 
 
 def comparison(c: Comparison | None) -> dict[str, Any] | None:
@@ -67,8 +87,9 @@ def comparison(c: Comparison | None) -> dict[str, Any] | None:
                          "path": c.baseline.path},
             "digest_changes": c.digest_changes, "added": c.added, "removed": c.removed,
             "changed": c.changed, "paired": len(c.paired), "regressed": c.regressed,
-            "flipped_down": c.flipped_down,
-            "improved": c.improved, "deltas": _plain(c.deltas)}
+            "dropped": c.dropped, "item_p": _plain(c.item_p), "item_family": c.item_family,
+            "correction": c.correction, "flipped_down": c.flipped_down,
+            "improved": c.improved, "deltas": {k: delta_json(d) for k, d in c.deltas.items()}}
 
 
 def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | None,
@@ -91,9 +112,10 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
             "selected_items": len(run.items),
             "dataset_items": len(run.suite.items),
             "passed": summary.passed if summary else None,
+            "verdict": summary.verdict if summary else None,
             "gates_judged": summary.judged if summary else False,
             "metrics": _plain(summary.metrics) if summary else None,
-            "gates": _plain(summary.gates) if summary else None,
+            "gates": [gate_json(g) for g in summary.gates] if summary else None,
             "per_label": _plain(summary.per_label) if summary else None,
             "flaky": summary.flaky if summary else None,
             "warnings": summary.warnings if summary else None,
@@ -127,11 +149,16 @@ def _items(run: SuiteRun, summary: SuiteSummary | None, item_deltas: dict[str, f
             yield RawJSON(text)
         else:
             yield _item(item.id, summary.items.get(item.id) if summary else None,
-                        item_deltas.get(item.id), run.results.get(item.id, []))
+                        item_deltas.get(item.id), run.results.get(item.id, []),
+                        run.confirm.get(item.id))
 
 
-def _item(item_id: str, stats: Any, delta: float | None, samples: list[Any]) -> dict[str, Any]:
-    return {"id": item_id, "stats": stats, "delta_vs_baseline": delta, "samples": samples}
+def _item(item_id: str, stats: Any, delta: float | None, samples: list[Any],
+          confirm: list[Any] | None = None) -> dict[str, Any]:
+    entry = {"id": item_id, "stats": stats, "delta_vs_baseline": delta, "samples": samples}
+    if confirm:  # confirmation repeats: the item's regression test only
+        entry["confirm_samples"] = confirm
+    return entry
 
 
 def encode_item(run: SuiteRun, item_id: str, stats: Any) -> str:

@@ -25,15 +25,18 @@ def _table(rows, headers) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
+MARK = {"PASS": "✅", "FAIL": "❌", "INCONCLUSIVE": "⚠️"}
+
+
 def _ids(ids: list[str], limit: int = 30) -> str:
     shown = ", ".join(f"`{i}`" for i in ids[:limit])
     return shown + (f" … (+{len(ids) - limit} more)" if len(ids) > limit else "")
 
 
 def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
-    verdict = {True: "✅ pass", False: "❌ FAIL"}.get(
-        summary.passed, f"gates not judged (none selected; numbers over {len(summary.items)} "
-                        f"of {len(run.suite.items)} items)")
+    verdict = {"PASS": "✅ pass", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}.get(
+        summary.verdict, f"gates not judged (none selected; numbers over {len(summary.items)} "
+                         f"of {len(run.suite.items)} items)")
     entries, compared = terminal.metric_rows(summary)
     rows = []
     for name, metric, d, gates in entries:
@@ -44,18 +47,20 @@ def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
                     terminal._p(d)]
         if summary.judged:
             row += ["<br>".join(f"`{g.label}`" for g in gates),
-                    " ".join("✅" if g.passed else "❌" for g in gates)]
+                    " ".join(MARK[g.verdict] for g in gates)]
         rows.append(row)
     headers = ["metric", "value", "95% CI"]
     if compared:
-        headers += ["baseline", "Δ", "Δ 95% CI", "p (worse)"]
+        levels = {f"{d.level * 100:.4g}%" for _, _, d, _ in entries if d is not None}
+        headers += ["baseline", "Δ", f"Δ {'/'.join(sorted(levels))} CI", "p (worse)"]
     if summary.judged:
         headers += ["gate", ""]
     parts = [f"### {run.key}: {verdict}",
              f"{len(summary.items)} items × {run.repeats or run.suite.config.repeats} repeats",
              _table(rows, headers)]
-    failed = [f"- ❌ `{g.label}`: {g.detail}" for g in summary.gates if not g.passed]
-    inconclusive = [f"- ⚠️ `{g.label}`: {g.detail}" for g in summary.gates if g.inconclusive]
+    failed = [f"- ❌ `{g.label}`: {g.detail}" for g in summary.gates if g.verdict == "FAIL"]
+    inconclusive = [f"- ⚠️ INCONCLUSIVE `{g.label}`: {g.detail}" for g in summary.gates
+                    if g.inconclusive]
     if failed or inconclusive:
         parts.append("\n".join(failed + inconclusive))
     errors = problems.run_lines(problems.run_errors(run.results, summary.items))
@@ -68,11 +73,12 @@ def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
                  f"{c.baseline.created or 'undated'}; {len(c.paired)} items paired"]
         if c.changes_text():
             lines.append(f"- ⚠️ {c.changes_text()}")
-        lines.append(f"- regressed (stable-pass → stable-fail): {len(c.regressed)} "
+        lines.append(f"- regressed (dropped and confirmed, {c.correction} over "
+                     f"{c.item_family or len(c.paired)} items): {len(c.regressed)} "
                      + _ids(c.regressed))
-        unconfirmed = [i for i in c.flipped_down if i not in c.regressed]
+        unconfirmed = [i for i in c.dropped if i not in c.regressed]
         if unconfirmed:
-            lines.append(f"- flipped down, not confirmed (no significant drop of the suite): "
+            lines.append(f"- dropped, not confirmed (can't be told from chance): "
                          f"{len(unconfirmed)} " + _ids(unconfirmed))
         lines.append(f"- improved (stable-fail → stable-pass): {len(c.improved)} "
                      + _ids(c.improved))
@@ -80,7 +86,7 @@ def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
     elif summary.baseline_problem:
         parts.append(f"**Baseline**: {summary.baseline_problem}")
     if summary.flaky:
-        parts.append(f"**Flaky, quarantined** ({len(summary.flaky)}): {_ids(summary.flaky)}")
+        parts.append(f"**Flaky** (repeats disagree, {len(summary.flaky)}): {_ids(summary.flaky)}")
     parts += [f"> ⚠️ {w}" for w in summary.warnings]
     parts.append("<details><summary>Variance study</summary>\n\n```\n"
                  + terminal.variance_table(run, summary) + "\n```\n</details>")
@@ -106,8 +112,7 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
         names = [f"{primary}.mean" if n == "mean" else n for n in terminal.COMPARED]
         names = [n for n in names if n in group[0][1].metrics]
         rows = [[n, *(_num(s.metrics[n].value) for _, s in group)] for n in names]
-        rows.append(["gates", *({True: "✅", False: "❌"}.get(s.passed, "not judged")
-                                for _, s in group)])
+        rows.append(["gates", *(MARK.get(s.verdict, "not judged") for _, s in group)])
         block = f"### {name}: models side by side\n\n" + _table(
             rows, ["metric", *(f"`{run.model}`" for run, _ in group)])
         reference, entries = versus_rows(group)

@@ -108,21 +108,21 @@ def metrics_table(run: SuiteRun, summary: SuiteSummary) -> str:
         if compared:
             row += [_num(d.baseline) if d else "", _delta(d), _delta_ci(d), _p(d)]
         if summary.judged:
-            row += [", ".join(g.label for g in gates),
-                    " ".join("PASS" if g.passed else "FAIL" for g in gates)]
+            row += [", ".join(g.label for g in gates), " ".join(g.verdict for g in gates)]
         rows.append(row)
     headers = ["metric", "value", "95% CI", "n"]
     if compared:
-        headers += ["baseline", "delta", "delta 95% CI", "p (worse)"]
+        levels = {f"{d.level * 100:.4g}%" for _, _, d, _ in entries if d is not None}
+        headers += ["baseline", "delta", f"delta {'/'.join(sorted(levels))} CI", "p (worse)"]
     if summary.judged:
         headers += ["gate", "verdict"]
     return tabulate(rows, headers=headers)
 
 
 def gate_lines(summary: SuiteSummary) -> str:
-    """Every failed gate and every baseline gate, spelled out."""
-    lines = [f"{'PASS' if g.passed else 'FAIL'} gate:{g.label}: {g.detail}"
-             for g in summary.gates if not g.passed or g.delta is not None or ">=baseline" in g.label]
+    """Every gate that did not pass and every baseline gate, spelled out."""
+    lines = [f"{g.verdict} gate:{g.label}: {g.detail}" for g in summary.gates
+             if g.verdict != "PASS" or g.kind == "baseline" or g.reason]
     return "\n".join(lines)
 
 
@@ -137,16 +137,16 @@ def baseline_block(summary: SuiteSummary) -> str:
         changes = c.changes_text()
         if changes:
             lines.append(changes)
-        lines.append(_ids("regressed (stable-pass -> stable-fail)", c.regressed))
-        unconfirmed = [i for i in c.flipped_down if i not in c.regressed]
+        family = f"{c.correction} over {c.item_family or len(c.paired)} items"
+        lines.append(_ids(f"regressed (dropped and confirmed: Fisher exact on every repeat, "
+                          f"{family})", c.regressed))
+        unconfirmed = [i for i in c.dropped if i not in c.regressed]
         if unconfirmed:
-            lines.append(_ids("flipped down but not confirmed (no significant drop of the suite; "
-                              "flips this rare happen by chance, so they do not fail)",
-                              unconfirmed))
+            lines.append(_ids("dropped but not confirmed (their repeats can't tell a regression "
+                              "from chance after the correction; they do not fail)", unconfirmed))
         lines.append(_ids("improved (stable-fail -> stable-pass)", c.improved))
     if summary.flaky:
-        lines.append(_ids("flaky, quarantined (repeats disagree; never fail the build alone)",
-                          summary.flaky))
+        lines.append(_ids("flaky (repeats disagree)", summary.flaky))
     lines += [f"warning: {w}" for w in summary.warnings]
     return "\n".join(line for line in lines if line)
 
@@ -204,26 +204,41 @@ def comparison_table(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
     names = [f"{primary}.mean" if n == "mean" else n for n in COMPARED]
     names = [n for n in names if n in pairs[0][1].metrics]
     rows = [[name, *(_num(s.metrics[name].value) for _, s in pairs)] for name in names]
-    verdicts = ["gates", *(verdict(s.passed) for _, s in pairs)]
+    verdicts = ["gates", *(s.verdict for _, s in pairs)]
     return tabulate([*rows, verdicts], headers=["metric", *(run.model for run, _ in pairs)])
 
 
 def deltas_table(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
-    """Each model's paired deltas against the reference model, with the items that flipped."""
+    """Each model's paired deltas against the reference model, with the items that flipped;
+    p-values BH-adjusted over the table (exploratory: no gate reads them)."""
     reference, entries = versus_rows(pairs)
+    adjusted = versus_p_adjusted(entries)
     rows = []
     for r in entries:
         d = r.delta
         if d is None:
             rows.append([r.model, r.metric, "", r.flips, "", "", "", len(r.comparison.paired)])
         else:
-            rows.append([r.model, r.metric, _num(d.current), _delta(d), _delta_ci(d), _p(d),
+            p = adjusted.get(id(r))
+            rows.append([r.model, r.metric, _num(d.current), _delta(d), _delta_ci(d),
+                         "" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}"),
                          "" if d.correlation is None else f"{d.correlation:.2f}", d.n])
     if not rows:
         return ""
-    return (f"paired deltas vs {reference} (p: one-sided, for 'worse'):\n"
-            + tabulate(rows, headers=["model", "metric", "value", "delta", "95% CI", "p (worse)",
-                                      "corr", "items"]))
+    level = next((f"{r.delta.level * 100:.4g}%" for r in entries if r.delta), "90%")
+    return (f"paired deltas vs {reference} ({level} CIs; p: one-sided for 'worse', "
+            f"BH-adjusted over the {len(adjusted)} p-values of this table, exploratory):\n"
+            + tabulate(rows, headers=["model", "metric", "value", "delta", f"{level} CI",
+                                      "p worse (BH)", "corr", "items"]))
+
+
+def versus_p_adjusted(entries) -> dict[int, float]:
+    """id(row) -> the row's p-value, Benjamini-Hochberg-adjusted over the rows that have one."""
+    from ..estimates import adjust
+
+    rows = [r for r in entries if r.delta is not None and r.delta.p_value is not None]
+    values = adjust([r.delta.p_value for r in rows], len(rows), "bh")
+    return {id(r): p for r, p in zip(rows, values)}
 
 
 def calls_table(calls: CallStats) -> str:
@@ -253,7 +268,7 @@ def scope(run: SuiteRun, summary: SuiteSummary) -> str:
     if not summary.judged:
         return (f"gates not judged: none selected (numbers over the {len(summary.items)} "
                 f"selected of {total} items)")
-    text = f"gates {verdict(summary.passed)}"
+    text = f"gates {summary.verdict}"
     if len(summary.items) < total:
         text += f" on {len(summary.items)} of {total} items (--rft-limit)"
     if run.untested:
