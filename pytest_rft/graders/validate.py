@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import RftError
-from ..files import safe_filename, write_atomic
+from ..core.errors import RftError
+from ..core.files import safe_filename, write_atomic
 from .registry import build_grader, load_grader_file
 
 
@@ -56,7 +56,7 @@ def as_in_a_run(sample: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     text = sample.get("output_text")
     if not isinstance(text, str) or "output_json" in sample:
         return sample, None
-    from ..runner import sample_for_output
+    from ..sampling.runner import sample_for_output
 
     derived = {**sample_for_output(text), **sample}
     note = ("output_json parsed from output_text, as in a run" if "output_json" in derived
