@@ -153,6 +153,10 @@ def read(path: str | os.PathLike) -> list[dict]:
     return records
 
 
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
+"""A gate's verdict as written since the three verdicts (older records have ``passed`` only)."""
+
+
 def _plain(rec: dict) -> dict:
     """A record in the shape the tables and the chart read, whatever was edited into the file:
     numbers or None for metric values, a list of gate objects, text for time and commit."""
@@ -164,7 +168,8 @@ def _plain(rec: dict) -> dict:
     gates = [{"label": str(g.get("label", "")), "metric": g.get("metric")
               if isinstance(g.get("metric"), str) else None,
               "passed": g.get("passed") if isinstance(g.get("passed"), bool) else None,
-              "value": _real(g.get("value"))}
+              "value": _real(g.get("value")),
+              **({"verdict": g["verdict"]} if g.get("verdict") in VERDICTS else {})}
              for g in (gates if isinstance(gates, list) else []) if isinstance(g, dict)]
     commit = rec.get("git_commit")
     passed = rec.get("passed")
