@@ -7,7 +7,6 @@ the first, or ``--rft-baseline-model``): a run is turned into a ``Baseline`` fir
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 

@@ -29,6 +29,25 @@ from statistics import NormalDist
 
 from ..core.lazy_numpy import np
 
+
+def z_value(confidence: float, *, two_sided: bool = True) -> float:
+    tail = (1.0 - confidence) / (2.0 if two_sided else 1.0)
+    return NormalDist().inv_cdf(1.0 - tail)
+
+
+def wilson(k: float, n: float, confidence: float = 0.95, *, two_sided: bool = True
+           ) -> tuple[float, float]:
+    """Wilson score interval of a proportion k/n (good coverage near 0 and 1, unlike the
+    bootstrap, which gives [0, 0] for 0 of 30)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    z = z_value(confidence, two_sided=two_sided)
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
 _NORMAL = NormalDist()
 
 
@@ -283,7 +302,6 @@ class WilsonEstimate(Estimate):
         return 1.0 - _NORMAL.cdf(self._z(bound))
 
     def interval(self, level: float) -> tuple[float | None, float | None]:
-        from .stats import wilson
 
         return wilson(self.k, self.n, level)
 

@@ -4,13 +4,12 @@ extraction from JSON paths."""
 
 from __future__ import annotations
 
-import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, NamedTuple
 
+from ..core.json_path import parse_path
 from ..core.lazy_numpy import np
 from .stats import Metric, _div0, _divnan, _metric, _resampled_sums
 
@@ -243,29 +242,6 @@ def _rarity(labels: list[str], keep: np.ndarray, label_items: dict[str, int] | N
 # --------------------------------------------------------------------------------------------
 # Label extraction from JSON
 
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\*|-?\d+)\]|(\.)")
-
-
-@lru_cache(maxsize=256)
-def _parse_path(path: str) -> tuple[str | int | None, ...] | None:
-    """``a.b[*].c[0]`` -> ("a", "b", None, "c", 0) (None = every element); None if malformed."""
-    p = path.strip()
-    if p.startswith("$"):
-        p = p[1:]
-    steps: list[str | int | None] = []
-    pos = 0
-    for m in _SEGMENT.finditer(p):
-        if m.start() != pos:
-            return None
-        pos = m.end()
-        key, sub, _dot = m.groups()
-        if key is not None:
-            steps.append(key)
-        elif sub is not None:
-            steps.append(None if sub == "*" else int(sub))
-    return tuple(steps) if pos == len(p) else None
-
-
 def extract_labels(value: Any, path: str) -> list[str]:
     """Labels found at ``path`` in a JSON value, e.g. ``level1[*].code`` or ``labels``.
 
@@ -273,7 +249,7 @@ def extract_labels(value: Any, path: str) -> list[str]:
     strings is flattened. Missing keys, wrong shapes and non-string leaves are skipped;
     returns [] when nothing matches.
     """
-    steps = _parse_path(path)
+    steps = parse_path(path)
     if steps is None:
         return []
     current: list[Any] = [value]

@@ -29,10 +29,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from statistics import NormalDist
 from typing import Literal
 
 from ..core.lazy_numpy import np
+from ..core.numbers import TOLERANCE, at_least, at_most  # noqa: F401  (stats.at_least ...)
+from .estimates import t_quantile, wilson, z_value  # noqa: F401  (stats.wilson ...)
 from ..core.records import SampleResult
 
 __all__ = [
@@ -48,9 +49,6 @@ __all__ = [
     "suite_metrics",
 ]
 
-TOLERANCE = 1e-9
-"""Slack when comparing a score with a threshold (float rounding of means)."""
-
 Stability = Literal["stable-pass", "stable-fail", "flaky", "unknown", "no-score"]
 STABILITIES: tuple[Stability, ...] = ("stable-pass", "stable-fail", "flaky", "unknown", "no-score")
 STABILITY_CONFIDENCE = 0.95
@@ -58,34 +56,6 @@ STABILITY_CONFIDENCE = 0.95
 
 _CHUNK_ELEMS = 500_000
 """Upper bound on resamples x units drawn at once (about 4 MB per int64/float64 array)."""
-
-
-def at_least(value: float, bound: float) -> bool:
-    """``value >= bound`` up to float rounding."""
-    return value >= bound - TOLERANCE * max(1.0, abs(bound))
-
-
-def at_most(value: float, bound: float) -> bool:
-    return value <= bound + TOLERANCE * max(1.0, abs(bound))
-
-
-def z_value(confidence: float, *, two_sided: bool = True) -> float:
-    tail = (1.0 - confidence) / (2.0 if two_sided else 1.0)
-    return NormalDist().inv_cdf(1.0 - tail)
-
-
-def wilson(k: float, n: float, confidence: float = 0.95, *, two_sided: bool = True
-           ) -> tuple[float, float]:
-    """Wilson score interval of a proportion k/n (good coverage near 0 and 1, unlike the
-    bootstrap, which gives [0, 0] for 0 of 30)."""
-    if n <= 0:
-        return (0.0, 1.0)
-    z = z_value(confidence, two_sided=two_sided)
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,7 +284,6 @@ def _metric(
     if se <= 1e-12:
         return Metric(name, value, None, None, n,
                       note="the same on every resample: no spread to estimate from")
-    from .estimates import t_quantile
 
     centre = value - (float(finite.mean()) - value)
     half = t_quantile(1 - (1 - confidence) / 2, n - 1) * se
@@ -345,7 +314,7 @@ def suite_metrics(
     passed / items with a primary score) and ``error_rate`` (failed samples + successful samples
     with any grader error, over all samples), both with Wilson intervals (CR1 with clusters).
     """
-    from .estimates import mean_estimate
+    from .estimates import mean_estimate  # noqa: F811
 
     level = confidence
     out: dict[str, Metric] = {}

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import __version__
+from ..core.version import __version__
 from . import stats
 from ..store.baseline import Baseline, BaselineItem, item_digest, now, suite_digests
 from .compare import Comparison, compare

@@ -35,7 +35,6 @@ class JudgeOverrides:
     def from_option(cls, values: Any, base_url: str | None = None) -> "JudgeOverrides":
         """``--rft-judge-model`` values: ``NAME`` replaces every judge, ``OLD=NEW`` only judges
         named OLD (checked when the options are validated)."""
-        from ..plugin.options import judge_models
 
         model, remaps = judge_models(values)
         return cls(model=model, base_url=base_url, remaps=remaps)
@@ -214,6 +213,24 @@ class EmbeddingsBackend:
 
 
 _ACTIVE: list[Judge | None] = []
+
+
+def judge_models(values: Any) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """``--rft-judge-model`` values (repeatable; a string from the ini): (``NAME`` replacing
+    every judge, or None; ``OLD=NEW`` remaps). A malformed remap is a ValueError."""
+    if isinstance(values, str):
+        values = values.split()
+    model, remaps = None, []
+    for value in values or []:
+        old, sep, new = str(value).partition("=")
+        if not sep:
+            model = str(value)
+        elif old.strip() and new.strip():
+            remaps.append((old.strip(), new.strip()))
+        else:
+            raise ValueError(f"--rft-judge-model {value!r}: write OLD=NEW "
+                             "(e.g. --rft-judge-model o3-mini=gpt-5-mini)")
+    return model, tuple(remaps)
 
 
 def current_judge() -> Judge | None:

@@ -16,7 +16,7 @@ from typing import Any
 from ..core.errors import RftError
 from .base import TransientError
 from ..core.records import Completion, Request, Usage
-from ..suite.tools import normalize_calls
+from ..core.tools import normalize_calls
 
 ModelFn = Callable[[Request], Any]
 

@@ -16,7 +16,7 @@ import time
 from typing import Any, Mapping
 
 from ..core.records import Completion, Request, Usage
-from ..suite.tools import normalize_calls, tool_call
+from ..core.tools import normalize_calls, tool_call
 from .base import CallError, TransientError
 
 KNOWN_SAMPLING_KEYS: frozenset[str] = frozenset(

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import aiohttp
 
-from .. import __version__
+from ..core.version import __version__
 from .files import BatchCollector, Key, encode, parse_custom_id, parse_output
 from ..backends.direct import DEFAULT_BASE_URL, status_message
 from ..backends.wire import scrub, short

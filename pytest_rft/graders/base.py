@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.errors import RftError
 from ..core.records import Grades
-from ..suite.template import TemplateError, compile_template
+from ..core.template import TemplateError, compile_template
 
 
 class Grader:

@@ -24,7 +24,7 @@ from typing import Any
 from ..backends import judge as judges
 from ..core.errors import RftError
 from ..core.records import Grades, Request
-from ..suite.template import TemplateError, check_template, compile_template
+from ..core.template import TemplateError, check_template, compile_template
 from .base import Grader, read_threshold
 from .registry import register_type
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.errors import RftError
 from ..core.records import Grades
-from ..suite.template import check_template
+from ..core.template import check_template
 from .base import Grader, InputReferenceGrader
 from .registry import register_type
 

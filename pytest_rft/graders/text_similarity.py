@@ -47,7 +47,7 @@ from typing import Any
 
 from ..core.errors import RftError
 from ..core.records import Grades
-from ..suite.template import TemplateError, compile_template
+from ..core.template import TemplateError, compile_template
 from .base import Grader, InputReferenceGrader, read_threshold
 from .registry import register_type
 from .string_check import template_field

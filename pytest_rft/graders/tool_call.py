@@ -33,8 +33,8 @@ from typing import Any
 
 from ..core.errors import RftError
 from ..core.records import Grades
-from ..suite.template import TemplateError, check_template, resolve
-from ..suite.tools import parse_arguments
+from ..core.template import TemplateError, check_template, resolve
+from ..core.tools import parse_arguments
 from .base import Grader, read_threshold
 from .registry import _import_ref, register_type
 

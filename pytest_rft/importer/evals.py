@@ -16,7 +16,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..core.version import __version__
 from ..analysis import stats
 from ..store import baseline as baseline_mod
 from ..backends.replay import RECORDED_MODEL

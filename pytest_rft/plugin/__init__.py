@@ -66,7 +66,7 @@ REGISTRATIONS = pytest.StashKey[dict]()
 
 REGISTRIES = (("pytest_rft.backends.python_backend", "_MODELS"),
               ("pytest_rft.graders.registry", "_FUNCTIONS"),
-              ("pytest_rft.suite.tools", "_TOOLS"))
+              ("pytest_rft.core.tools", "_TOOLS"))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+
 from ..report.html_charts import checked_path
 
 OPTIONS: list[tuple[str, dict[str, Any], str]] = [
@@ -156,6 +157,8 @@ def validate(config: pytest.Config) -> None:
         except ValueError as exc:
             raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')}: {exc}") from None
     try:
+        from ..backends.judge import judge_models
+
         judge_models(option(config, "judge-model"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -179,21 +182,3 @@ def validate(config: pytest.Config) -> None:
         if value is not None and value > high:
             raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be at "
                                     f"most {high:,}, got {value!r}")
-
-
-def judge_models(values: Any) -> tuple[str | None, tuple[tuple[str, str], ...]]:
-    """``--rft-judge-model`` values (repeatable; a string from the ini): (``NAME`` replacing
-    every judge, or None; ``OLD=NEW`` remaps). A malformed remap is a ValueError."""
-    if isinstance(values, str):
-        values = values.split()
-    model, remaps = None, []
-    for value in values or []:
-        old, sep, new = str(value).partition("=")
-        if not sep:
-            model = str(value)
-        elif old.strip() and new.strip():
-            remaps.append((old.strip(), new.strip()))
-        else:
-            raise ValueError(f"--rft-judge-model {value!r}: write OLD=NEW "
-                             "(e.g. --rft-judge-model o3-mini=gpt-5-mini)")
-    return model, tuple(remaps)

@@ -197,7 +197,7 @@ class RftSession:
         """``--rft-export-graders DIR``: the suite's graders as OpenAI grader JSON."""
         folder = option(self.config, "export-graders")
         if folder:
-            from ..graders.validate import export_graders
+            from ..graders.export import export_graders
 
             written = export_graders(suite, Path(folder))
             where = written[0].parent if written else Path(folder)
@@ -517,7 +517,7 @@ class RftSession:
         """What to sample again once the main repeats are in: each item a compared run drops
         (``compare.dropped``), and each passing item of a baseline being written (its
         confirmation counts go into the file, for later runs' item tests)."""
-        from ..analysis.compare import PassView, dropped
+        from ..analysis.compare import dropped
 
         targets = []
         for run in runs:

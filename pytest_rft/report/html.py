@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..core.version import __version__
 from ..core import files, secrets
 from ..analysis.labels import extract_labels
 from ..sampling.runner import CallStats, SuiteRun

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from .. import __version__
+from ..core.version import __version__
 from ..sampling.runner import CallStats, SuiteRun
 from ..analysis.summary import SuiteSummary, versus_rows
 from . import html_charts as charts

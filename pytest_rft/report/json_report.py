@@ -13,7 +13,7 @@ from pathlib import Path
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .. import __version__
+from ..core.version import __version__
 from ..store.baseline import dump_chunks
 from ..analysis.compare import Comparison
 from ..sampling.runner import CallStats, SuiteRun

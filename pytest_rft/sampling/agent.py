@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.records import Completion, Request, Usage
-from ..suite.tools import ToolCrash, Toolbox
+from ..core.tools import ToolCrash, Toolbox
 
 Call = Callable[[Request], Awaitable["Completion | None"]]
 """Makes one model call; None when it failed for good (the runner recorded why)."""

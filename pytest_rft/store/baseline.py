@@ -9,8 +9,6 @@ file or from an earlier ``--rft-report`` JSON. Comparing against it is ``compare
 from __future__ import annotations
 
 import datetime
-import hashlib
-import inspect
 import json
 import math
 from dataclasses import dataclass, field, fields
@@ -19,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..core import files, secrets
+from ..core.digests import digest
 from ..core.errors import RftError
 
 SCHEMA_VERSION = 1
@@ -88,13 +87,6 @@ class Baseline:
 # Digests
 
 
-def digest(value: Any) -> str:
-    """Short stable digest of a JSON-able value (key order does not matter)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    # surrogatepass: a lone surrogate in a record digests (same bytes as before for any other text)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
 def suite_digests(suite: Any, sampling: dict[str, Any], repeats: int) -> dict[str, str]:
     """Digests of what a suite's scores depend on: dataset, prompt, response schema, graders,
     sampling (for the model run), the number of repeats (pass_rate, .max, .min depend on it),
@@ -137,14 +129,6 @@ def _record_fields(item: Any) -> Any:
     if item.messages is not None and data.get("messages") is item.messages:
         return {k: v for k, v in data.items() if k != "messages"}
     return data
-
-
-def callable_source(fn: Any) -> str:
-    """Source of a registered Python grader, for its digest (its name when unavailable)."""
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        return getattr(fn, "__qualname__", repr(fn))
 
 
 def partial_update(old: Baseline, new: Baseline, dataset_ids: set[str]) -> Baseline:

@@ -17,12 +17,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..core import files
-from ..analysis import stats
-from . import template
-from . import tools as tools_mod
+from ..core import numbers
+from ..core import template
+from ..core import tools as tools_mod
 from .dataset import Item, conversation, load_items, parse_yaml, plain_record, read_text
 from ..core.errors import RftError
-from ..store.baseline import callable_source
+from ..core.digests import callable_source
 from ..graders import build_grader
 from ..graders.registry import _import_ref, load_grader_file, nested, registered_graders
 from ..graders.base import Grader
@@ -125,8 +125,8 @@ class Gate(_Strict):
         """An absolute gate's verdict (with a tolerance for float rounding)."""
         if value is None:
             return False
-        return ((self.min is None or stats.at_least(value, self.min))
-                and (self.max is None or stats.at_most(value, self.max)))
+        return ((self.min is None or numbers.at_least(value, self.min))
+                and (self.max is None or numbers.at_most(value, self.max)))
 
 
 class Classification(_Strict):
@@ -204,10 +204,10 @@ class SuiteConfig(_Strict):
     @classmethod
     def _cluster(cls, value: str | None) -> str | None:
         if value is not None:
-            from ..analysis.labels import _parse_path
+            from ..core.json_path import parse_path
 
             path = value[5:] if value.startswith("item.") else value
-            if not path or _parse_path(path) is None:
+            if not path or parse_path(path) is None:
                 raise ValueError("a field path into the record, such as document_id or "
                                  "meta.topic")
         return value
@@ -335,10 +335,10 @@ class Suite:
         if self.config.cluster is None:
             return None
         if self._clusters is None:
-            from ..analysis.labels import _parse_path
+            from ..core.json_path import parse_path
 
             path = self.config.cluster
-            steps = _parse_path(path[5:] if path.startswith("item.") else path) or ()
+            steps = parse_path(path[5:] if path.startswith("item.") else path) or ()
             self._clusters = {item.id: _lookup(item.data, steps, item.id) for item in self.items}
         return self._clusters
 
@@ -525,7 +525,7 @@ def load_suite(path: Path, roots: tuple[Path, ...] | None = (), *,
                        where=where("primary"), fix=f"use one of: {', '.join(score_names)}")
     own = thresholds.get(suite.primary)
     if config.pass_threshold is not None and own is not None and \
-            abs(own - config.pass_threshold) > stats.TOLERANCE:
+            abs(own - config.pass_threshold) > numbers.TOLERANCE:
         suite.threshold_note = (
             f"items pass at the suite's pass_threshold {config.pass_threshold:g}, not the "
             f"primary grader '{suite.primary}''s own pass_threshold {own:g} (remove the "
@@ -719,8 +719,6 @@ def _set_errors_as_zero(grader: Grader, value: bool) -> None:
         _set_errors_as_zero(sub, value)
 
 
-def _set_judge(grader: Grader, judge: JudgeConfig | None) -> None:
-    """Give judge graders (also inside multi graders) the suite's ``judge:`` block."""
 def _set_judge(grader: Grader, judge: JudgeConfig | None,
                remaps: dict[str, str] | None = None) -> None:
     """Give judge graders (also inside multi graders) the suite's ``judge:`` block and its

@@ -96,7 +96,7 @@ def test_export_graders_round_trips(pytester, capsys) -> None:
 def test_export_leaves_out_what_openai_would_refuse(tmp_path) -> None:
     from pathlib import Path as _Path
 
-    from pytest_rft.graders.validate import export_graders, openai_grader
+    from pytest_rft.graders.export import export_graders, openai_grader
 
     string_check = {"type": "string_check", "input": "{{ sample.output_text }}",
                     "reference": "x", "operation": "eq"}

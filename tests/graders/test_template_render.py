@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_rft.core.errors import RftError
-from pytest_rft.suite.template import (
+from pytest_rft.core.template import (
     TemplateError,
     check_template,
     compile_template,

@@ -11,7 +11,7 @@ import pytest
 
 from pytest_rft.core.errors import RftError
 from pytest_rft.graders import build_grader
-from pytest_rft.suite.tools import tool_call
+from pytest_rft.core.tools import tool_call
 
 
 def grader(**definition):

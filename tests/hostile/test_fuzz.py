@@ -15,7 +15,7 @@ from pytest_rft.suite.dataset import load_items
 from pytest_rft.core.errors import GraderError, RftError
 from pytest_rft.graders.formula import compile_formula
 from pytest_rft.suite.loader import load_suite
-from pytest_rft.suite.template import check_template, compile_template
+from pytest_rft.core.template import check_template, compile_template
 
 FUZZ = settings(max_examples=150, deadline=10_000,  # a hang, not a slow shared machine
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -22,7 +22,7 @@ from pytest_rft.importer.openai_api import list_checkpoint_models
 from pytest_rft.core.records import Request
 from pytest_rft.sampling.runner import RunSettings, SuiteRun, run_all
 from pytest_rft.suite.loader import load_suite
-from tests import platform_fixtures as pf
+from tests.support import platform_fixtures as pf
 from tests.support.openai_server import last_user_content
 
 

@@ -19,7 +19,7 @@ from pytest_rft.cli.main import main
 from pytest_rft.core.errors import RftError
 from pytest_rft.importer import import_eval, import_rft_job
 from pytest_rft.importer.source import SavedSource
-from tests import platform_fixtures as pf
+from tests.support import platform_fixtures as pf
 from tests.support.hostile_http import Answer, HostileServer, Seen
 
 KEY = "sk-hostile-test-key-0123456789abcdef"

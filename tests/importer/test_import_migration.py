@@ -20,8 +20,8 @@ from pytest_rft.importer.common import Output
 from pytest_rft.importer.sampling import map_sampling
 from pytest_rft.backends.retired import retirement, warning
 from pytest_rft.suite.loader import SuiteConfig, load_suite
-from tests import platform_fixtures as pf
-from tests import public_definitions as pd
+from tests.support import platform_fixtures as pf
+from tests.support import public_definitions as pd
 
 ITEM_KEEPS_MESSAGES = "messages" in to_item(
     {"messages": [{"role": "user", "content": "x"}], "k": 1}, 1, "x").data

@@ -19,7 +19,7 @@ from pytest_rft.core.errors import RftError
 from pytest_rft.core.records import Completion, Request
 from pytest_rft.sampling.runner import RunSettings, SuiteRun, run_all, sample_view
 from pytest_rft.suite.loader import load_suite
-from pytest_rft.suite.tools import ToolError, function_tool, tool_call, tool_list
+from pytest_rft.core.tools import ToolError, function_tool, tool_call, tool_list
 
 ORDER_TOOL = {"type": "function", "function": {
     "name": "lookup_order", "description": "Find an order",
@@ -277,7 +277,7 @@ def lookup():
         return {"order_id": order_id, "status": "shipped"}
 
     yield calls
-    from pytest_rft.suite import tools
+    from pytest_rft.core import tools
     tools._TOOLS.pop("lookup", None)
 
 
@@ -464,7 +464,7 @@ def test_rft_rows_keep_every_key_and_templates_read_messages(tmp_path):
 
 
 def test_a_tool_name_registered_twice_is_an_error():
-    from pytest_rft.suite import tools
+    from pytest_rft.core import tools
 
     def first(x):
         return x

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Union
 
-from ..core.errors import RftError
+from .errors import RftError
 
 Segment = Union[str, int]
 

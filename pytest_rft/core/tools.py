@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..core.errors import RftError
+from .errors import RftError
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """OpenAI's rule for function names."""
