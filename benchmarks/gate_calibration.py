@@ -4,9 +4,10 @@ Every verdict comes from the shipped code path: simulated per-sample scores beco
 baseline file holds (``BaselineItem``: per-item mean, spread, passing repeats and confirmation
 repeats), ``compare.compare`` pairs two runs, ``gates.check_gate`` works out each baseline gate,
 ``gates.judge_gates`` and ``compare.judge_items`` correct a whole build's tests together (as
-``RftSession.judge_build`` does), and ``stats.suite_metrics`` / ``labels.label_metrics`` give the
-intervals of single runs. Items are drawn afresh in every simulated run, so the estimands are
-population quantities: E[mu] for ``<score>.mean``, E[mu'] - E[mu] for a paired delta.
+``plugin/summaries.py``'s ``Summaries.judge_build`` does), and ``stats.suite_metrics`` /
+``labels.label_metrics`` give the intervals of single runs. Items are drawn afresh in every
+simulated run, so the estimands are population quantities: E[mu] for ``<score>.mean``,
+E[mu'] - E[mu] for a paired delta.
 
 Populations (item true means mu, candidate mu' with latent correlation rho and a shift solved so
 that E[mu'] - E[mu] is exactly the scenario's delta; samples around mu):

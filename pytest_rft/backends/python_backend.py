@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..core.registry import REGISTRY
 from ..core.errors import RftError
 from .base import TransientError
 from ..core.records import Completion, Request, Usage
@@ -20,7 +21,7 @@ from ..core.tools import normalize_calls
 
 ModelFn = Callable[[Request], Any]
 
-_MODELS: dict[str, ModelFn] = {}
+_MODELS: dict[str, ModelFn] = REGISTRY.models  # the one registry (core/registry.py)
 _MODULE_ATTR = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 

@@ -34,7 +34,6 @@ from ..core.version import __version__
 from .files import BatchCollector, Key, encode, parse_custom_id, parse_output
 from ..backends.direct import DEFAULT_BASE_URL, status_message
 from ..backends.wire import scrub, short
-from ..plugin.options import option
 
 STATE_FILE = ".rft-batches.json"
 FINAL = ("completed", "failed", "expired", "cancelled")
@@ -233,20 +232,19 @@ async def run_group(client: BatchClient, state: BatchState, url: str, model: str
     return answered
 
 
-def run_batches(session: Any, collector: BatchCollector
+def run_batches(collector: BatchCollector, *, base_url: str | None, timeout: float,
+                poll_s: float, root: Path, say: Callable[[str], Any]
                 ) -> tuple[dict[Key, dict[str, Any]], list[str]]:
-    config = session.config
-    base_url = (option(config, "base-url") or os.environ.get("OPENAI_BASE_URL")
-                or DEFAULT_BASE_URL)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    say = reporter.write_line if reporter else (lambda text: None)
-    state = BatchState(config.rootpath / STATE_FILE)
-    poll_s = option(config, "batch-poll")
+    """Send ``collector``'s requests, one batch per (endpoint, model), resuming the batches
+    recorded in ``root/.rft-batches.json``; ``say`` tells progress. Returns the answered lines
+    by key and the notes for the summary."""
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    state = BatchState(root / STATE_FILE)
     notes: list[str] = []
 
     async def go() -> dict[Key, dict[str, Any]]:
         client = BatchClient(base_url, os.environ.get("OPENAI_API_KEY"),
-                             timeout=option(config, "timeout"))
+                             timeout=timeout)
         groups = collector.groups()
         try:
             await client.__aenter__()

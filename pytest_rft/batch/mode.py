@@ -15,21 +15,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 from .files import EXPORTED, BatchCollector, ExportBackend, ImportBackend, load_output
 from ..core.errors import RftError
-from ..plugin.options import option
 from ..sampling.runner import RunSettings, SuiteRun, run_all
-
-
-def active(config: Any) -> str | None:
-    for name in ("batch-export", "batch-import", "batch"):
-        if option(config, name):
-            return name
-    return None
 
 
 def collect(runs: list[SuiteRun], settings: RunSettings) -> BatchCollector:
@@ -45,40 +37,41 @@ def collect(runs: list[SuiteRun], settings: RunSettings) -> BatchCollector:
     return collector
 
 
-def backends(session: Any, runs: list[SuiteRun], settings: RunSettings
+def backends(runs: list[SuiteRun], settings: RunSettings, *, mode: str | None,
+             path: str | None, notes: list[str], send: Callable[[BatchCollector], Any] | None = None
              ) -> dict[str, Any] | None:
-    """None without a batch option; {} when the requests were exported (nothing to sample);
-    else the import backends that answer the run from batch output."""
-    config = session.config
-    mode = active(config)
+    """None without a batch ``mode`` (``batch-export``, ``batch-import`` or ``batch``, with its
+    file ``path``); {} when the requests were exported (nothing to sample); else the import
+    backends that answer the run from batch output. ``send`` runs a collector's requests
+    through the Batch API (``api.run_batches`` with the run's settings); ``notes`` gets the
+    lines for the summary."""
     if mode is None:
         return None
     models = {r.model for r in runs}
     if mode == "batch-import":
-        path = Path(option(config, "batch-import"))
+        source = Path(str(path))
         try:
-            lines, foreign = load_output([path])
+            lines, foreign = load_output([source])
         except RftError as exc:  # one clear line, not an internal error
             raise pytest.UsageError(f"--rft-batch-import: {exc}") from None
         if foreign:
-            session.notes.append(f"rft: {foreign} line(s) of {path} have custom ids that are "
-                                 "not pytest-rft's (ignored)")
-        return {m: ImportBackend(m, lines, source=str(path)) for m in models}
+            notes.append(f"rft: {foreign} line(s) of {source} have custom ids that are not "
+                         "pytest-rft's (ignored)")
+        return {m: ImportBackend(m, lines, source=str(source)) for m in models}
     collector = collect(runs, settings)
     if mode == "batch-export":
-        path = Path(option(config, "batch-export"))
-        n = collector.write(path)
+        target = Path(str(path))
+        n = collector.write(target)
         groups = collector.groups()
-        session.notes.append(
-            f"rft: {n} request(s) written to {path} as Batch API input "
+        notes.append(
+            f"rft: {n} request(s) written to {target} as Batch API input "
             f"({', '.join(f'{len(v)} {model} {url}' for (url, model), v in groups.items())}); "
             "nothing was sampled: grade the batch's output with --rft-batch-import FILE")
         if collector.failed:
-            session.notes.append("rft: WARNING: request(s) not exported (they can't be built): "
-                                 + ", ".join(f"{c} {n}" for c, n in collector.failed.items()))
+            notes.append("rft: WARNING: request(s) not exported (they can't be built): "
+                         + ", ".join(f"{c} {n}" for c, n in collector.failed.items()))
         return {}
-    from .api import run_batches
-
-    lines, notes = run_batches(session, collector)
-    session.notes.extend(notes)
+    assert send is not None, "--rft-batch: the Batch API sender"
+    lines, sent = send(collector)
+    notes.extend(sent)
     return {m: ImportBackend(m, lines, source="the Batch API output") for m in models}

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .registry import REGISTRY
 from .errors import RftError
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -46,7 +47,7 @@ class ToolCrash(Exception):
     """A tool implementation raised (not a ToolError): the sample is an error."""
 
 
-_TOOLS: dict[str, Callable[..., Any]] = {}
+_TOOLS: dict[str, Callable[..., Any]] = REGISTRY.tools  # the one registry (core/registry.py)
 
 
 def tool(name: Any = None) -> Any:

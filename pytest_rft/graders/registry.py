@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, overload
 
+from ..core.registry import REGISTRY
 from ..core.errors import RftError
 from ..core.files import path_problem, read_text, shown_path
 from .base import Grader
@@ -57,8 +58,8 @@ class GraderType:
 
 _COMMON_KEYS = frozenset({"type", "name"})
 _TYPES: dict[str, GraderType] = {}
-_FUNCTIONS: dict[str, Callable[..., Any]] = {}
-_ISOLATED: set[str] = set()
+_FUNCTIONS: dict[str, Callable[..., Any]] = REGISTRY.graders  # the one registry (core/registry.py)
+_ISOLATED: set[str] = REGISTRY.isolated_graders
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,8 +1,9 @@
-"""The ``--rft-*`` options: each is also an ini key ``rft_*``; the command line wins."""
+"""The ``--rft-*`` options: each is also an ini key ``rft_*``; the command line wins. Read once,
+at configure, into ``settings.Settings``."""
 
 from __future__ import annotations
 
-import math
+import argparse
 from typing import Any
 
 import pytest
@@ -120,65 +121,18 @@ def _dest(name: str) -> str:
 
 
 def option(config: pytest.Config, name: str) -> Any:
-    """Command line first, then the ini key, then the default."""
-    dest = _dest(name)
-    value = config.getoption(dest)
+    """Command line first, then the ini key, then the default (read once, into
+    ``settings.Settings``: everything else takes its values from there)."""
+    key = _dest(name)
+    value = config.getoption(key)
     if value is None:
-        raw = config.getini(dest)
+        raw = config.getini(key)
         if raw not in ("", [], None, False):
             kind = next(k for n, k, _ in OPTIONS if n == name).get("type")
             try:
                 value = kind(raw) if kind else raw
             except ValueError:
-                raise pytest.UsageError(f"ini key {dest} = {raw!r}: expected {kind.__name__}") from None
+                raise pytest.UsageError(f"ini key {key} = {raw!r}: expected {kind.__name__}") from None
+            except argparse.ArgumentTypeError as exc:  # --rft-html's check (matplotlib)
+                raise pytest.UsageError(f"ini key {key} = {raw!r}: {exc}") from None
     return DEFAULTS.get(name) if value is None else value
-
-
-def validate(config: pytest.Config) -> None:
-    """Reject values that would silently mean something else (``--rft-repeats 0``)."""
-    record, replay = option(config, "record"), option(config, "replay")
-    if record and replay:
-        raise pytest.UsageError("--rft-record and --rft-replay exclude each other")
-    for name in ("record", "replay", "cache-raw"):
-        if option(config, name) and not option(config, "cache"):
-            raise pytest.UsageError(f"--rft-{name} needs --rft-cache DIR (or the ini key "
-                                    "rft_cache)")
-    modes = [f"--rft-{n}" for n in ("batch-export", "batch-import", "batch", "regrade")
-             if option(config, n)]
-    if len(modes) > 1:
-        raise pytest.UsageError(f"{' and '.join(modes)} exclude each other")
-    if modes and modes[0] != "--rft-regrade" and (config.getoption("numprocesses", None) or 0):
-        raise pytest.UsageError(f"{modes[0]} needs one process: run it without -n (xdist)")
-    from ..core.sizes import parse_size
-
-    for name in ("grader-memory", "max-answer-size"):
-        try:
-            parse_size(option(config, name))
-        except ValueError as exc:
-            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')}: {exc}") from None
-    try:
-        from ..backends.judge import judge_models
-
-        judge_models(option(config, "judge-model"))
-    except ValueError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    for name in ("grader-isolation", "inconclusive", "correction"):
-        choices = next(k for n, k, _ in OPTIONS if n == name)["choices"]
-        if option(config, name) not in choices:
-            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be one of "
-                                    f"{', '.join(choices)}, got {option(config, name)!r}")
-    for name, kwargs, _ in OPTIONS:
-        value = option(config, name)
-        if kwargs.get("type") is float and value is not None and not math.isfinite(value):
-            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be a "
-                                    f"finite number, got {value!r}")
-    for name, low in MINIMUM.items():
-        value = option(config, name)
-        if value is not None and not value >= low:
-            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be at "
-                                    f"least {low:g}, got {value!r}")
-    for name, high in MAXIMUM.items():
-        value = option(config, name)
-        if value is not None and value > high:
-            raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')} must be at "
-                                    f"most {high:,}, got {value!r}")

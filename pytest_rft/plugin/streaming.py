@@ -12,7 +12,7 @@ When a verdict can be known:
 * a gate of a suite without a baseline: when every run of its suite is in;
 * an item or a gate of a run compared with a baseline: when sampling is over, confirmation
   repeats included (regressions and baseline gates are judged over the whole build, every
-  test corrected for the others: ``RftSession.judge_build``).
+  test corrected for the others: ``Summaries.judge_build`` in ``plugin/summaries.py``).
 
 Only the leading nodes of the session that take the lean protocol stream: the first other test
 (a Python test, a marked node) waits until sampling ends, and so does everything after it, so no

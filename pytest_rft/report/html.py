@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import datetime
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -264,25 +263,3 @@ def write(path: Path, pairs: list[Pair], calls: CallStats | None,
     data = render(pairs, calls, history).encode("utf-8")
     files.write_atomic(path, data)
     return len(data)
-
-
-def write_for(session: Any, pairs: list) -> None:
-    """``RftSession.finish``'s one call: ``--rft-html`` / ``rft_html`` if given (raises when
-    the page can't be written: the session reports it)."""
-    from ..plugin.options import option
-
-    target = option(session.config, "html")  # an ini value is checked here (matplotlib)
-    if not target or not any(s is not None for _, s in pairs):
-        return
-    history = None
-    history_path = option(session.config, "history")
-    if history_path and Path(history_path).is_file():
-        from ..store import history as history_io
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # broken lines: `pytest-rft history` says which
-                history = history_io.read(history_path)
-        except (OSError, ValueError):
-            history = None  # the page without the history chart
-    size = write(Path(target), pairs, session.calls, history)
-    session.notes.append(f"rft: HTML report written to {target} ({size / 1024:.0f} kB)")
