@@ -26,7 +26,9 @@ from pytest_rft.suite.dataset import load_items, plain_record
 from pytest_rft.core.errors import RftError
 from pytest_rft.core.records import Request
 
-from tests.plugin.test_pytest_native import CONFTEST, SUITE, write_qa_project
+from tests.support.projects import QA_CONFTEST as CONFTEST
+from tests.support.projects import QA_SUITE as SUITE
+from tests.support.projects import write_qa_project
 
 WIDE = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

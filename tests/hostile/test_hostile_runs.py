@@ -15,7 +15,9 @@ import pytest
 
 from tests.support.openai_server import FaultPlan
 from tests.support.subprocesses import INTERRUPTIBLE
-from tests.plugin.test_pytest_native import CONFTEST, SUITE, write_qa_project
+from tests.support.projects import QA_CONFTEST as CONFTEST
+from tests.support.projects import QA_SUITE as SUITE
+from tests.support.projects import write_qa_project
 
 OUTPUTS = ("--rft-report=out/r.json", "--rft-html=out/r.html", "--rft-history=out/h.jsonl",
            "--junitxml=out/j.xml")

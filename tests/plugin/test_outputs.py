@@ -3,7 +3,9 @@ option given, written in order: baselines and history before the reports."""
 
 from __future__ import annotations
 
-from tests.plugin.test_plugin import project, run  # noqa: F401  (fixture)
+import pytest
+
+from tests.support.projects import QA_CONFTEST, QA_SUITE, write_qa_project
 
 PROBE = '''
 
@@ -16,9 +18,17 @@ def pytest_configure(config):
 '''
 
 
-def test_each_output_given_is_a_registered_writer_and_they_run_in_order(project,  # noqa: F811
-                                                                        monkeypatch):
-    project.makeconftest(project.path.joinpath("conftest.py").read_text() + PROBE)
+@pytest.fixture
+def project(pytester):
+    write_qa_project(pytester, QA_CONFTEST + PROBE, QA_SUITE)
+    return pytester
+
+
+def run(pytester, *args):
+    return pytester.runpytest("-p", "no:cacheprovider", *args)
+
+
+def test_each_output_given_is_a_registered_writer_and_they_run_in_order(project, monkeypatch):
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(project.path / "step.md"))
     result = run(project, "-s", "--rft-baseline-update", "--rft-history", "h.jsonl",
                  "--rft-report", "r.json")
@@ -26,16 +36,15 @@ def test_each_output_given_is_a_registered_writer_and_they_run_in_order(project,
     out = result.stdout.str()
     assert "REGISTERED rft-baselines,rft-history,rft-json-report,rft-step-summary" in out
     notes = [line for line in out.splitlines() if line.startswith("rft: ")]
-    baseline = next(i for i, line in enumerate(notes) if line.startswith("rft: baseline of qa"))
+    baseline = next(i for i, line in enumerate(notes) if line.startswith("rft: baseline of qa "))
     history = notes.index("rft: 1 run(s) appended to the history h.jsonl")
     assert baseline < history
     assert {p.name for p in project.path.iterdir()} >= {"h.jsonl", "r.json", "step.md"}
     assert (project.path / "baselines").is_dir()
 
 
-def test_no_output_option_registers_no_writer(project, monkeypatch):  # noqa: F811
+def test_no_output_option_registers_no_writer(project, monkeypatch):
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    project.makeconftest(project.path.joinpath("conftest.py").read_text() + PROBE)
     result = run(project, "-s")
     assert result.ret == 0
     assert "REGISTERED \n" in result.stdout.str() + "\n"

@@ -13,66 +13,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.support.openai_server import FaultPlan
+from tests.support.projects import KEY, write_qa_project
+from tests.support.projects import QA_CONFTEST as CONFTEST
+from tests.support.projects import QA_SUITE as SUITE
 from tests.support.subprocesses import INTERRUPTIBLE
-
-CONFTEST = '''
-import os, time
-import pytest_rft
-
-ODD = "ft:gpt-4o-mini:acme::Ab/C1"   # a fine-tune name with "::" and "/"
-
-@pytest_rft.model("good")
-def good(request):
-    return {"answer": request.item["expected"]}
-
-@pytest_rft.model(ODD)
-def odd(request):
-    return {"answer": request.item["expected"]}
-
-@pytest_rft.model("half")
-def half(request):
-    """Wrong on q1 and q2."""
-    bad = request.item_id in ("q1", "q2")
-    return {"answer": "nope" if bad else request.item["expected"]}
-
-@pytest_rft.model("leaky")
-def leaky(request):
-    raise RuntimeError("upstream said: invalid key " + os.environ["OPENAI_API_KEY"])
-
-@pytest_rft.model("slow")
-def slow(request):
-    open("started", "a").close()
-    time.sleep(0.3)
-    return {"answer": request.item["expected"]}
-
-@pytest_rft.model("forever")
-def forever(request):
-    time.sleep(3600)
-
-@pytest_rft.grader("leaky_grader")
-def leaky_grader(sample, item):
-    raise ValueError("token " + os.environ["OPENAI_API_KEY"])
-
-@pytest_rft.grader("huge")
-def huge(sample, item):
-    return 1e308
-'''
-
-SUITE = '''
-suite: qa
-dataset: data.jsonl
-model: good
-input:
-  - {role: user, content: "Q: {{ item.question }}"}
-repeats: 2
-graders:
-  exact: {type: string_check, input: "{{ sample.output_json.answer }}",
-          reference: "{{ item.expected }}", operation: eq}
-gates:
-  - {metric: exact.mean, min: 0.9}
-'''
-
-KEY = "sk-test-secret-0123456789abcdef"
 
 
 @pytest.fixture
@@ -81,14 +25,6 @@ def project(pytester, monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     write_qa_project(pytester, CONFTEST, SUITE)
     return pytester
-
-
-def write_qa_project(pytester, conftest: str, suite: str) -> None:
-    """The conftest, the suite file and its 10 questions (q1..q10, the answer is the number)."""
-    pytester.makeconftest(conftest)
-    pytester.path.joinpath("rft_qa.yaml").write_text(suite)
-    rows = [{"id": f"q{i}", "question": f"{i}?", "expected": str(i)} for i in range(1, 11)]
-    pytester.path.joinpath("data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def run(pytester, *args):

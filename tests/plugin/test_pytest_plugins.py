@@ -11,7 +11,9 @@ import re
 
 import pytest
 
-from tests.plugin.test_pytest_native import CONFTEST, SUITE, write_qa_project
+from tests.support.projects import QA_CONFTEST as CONFTEST
+from tests.support.projects import QA_SUITE as SUITE
+from tests.support.projects import write_qa_project
 
 INSTALL = 'pip install -e ".[test,compat]"'
 
@@ -123,9 +125,7 @@ def test_allure_files_regressions_as_failed_and_errors_as_broken(pytester, monke
     """Verdicts (a regression, a missed gate) are test failures; an item whose samples have
     errors could not be judged: broken. Each model's item is its own test in allure's history."""
     need("allure_pytest", "allure-pytest")
-    from tests.store.test_baseline_plugin import CONFTEST as BASELINE_CONFTEST
-    from tests.store.test_baseline_plugin import SUITE as BASELINE_SUITE
-    from tests.store.test_baseline_plugin import write_data
+    from tests.support.projects import BASELINE_CONFTEST, BASELINE_SUITE, write_data
 
     for name in ("RFT_BROKEN", "RFT_FLAKY", "RFT_BROKEN2"):
         monkeypatch.delenv(name, raising=False)

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from tests.plugin.test_pytest_native import SUITE as NATIVE_SUITE
-from tests.plugin.test_pytest_native import write_qa_project
+from tests.support.projects import QA_SUITE as NATIVE_SUITE
+from tests.support.projects import write_qa_project
 
 CONFTEST = '''
 import json, threading, time

@@ -7,53 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-CONFTEST = '''
-import os
-import pytest_rft
-
-def _ids(name):
-    return {i for i in os.environ.get(name, "").split(",") if i}
-
-@pytest_rft.model("qa-m")
-def m(request):
-    """Right, except items in $RFT_BROKEN (always wrong), $RFT_FLAKY (wrong on odd repeats)
-    and $RFT_UNLUCKY (wrong on the three main repeats only, right on confirmation repeats)."""
-    wrong = request.item_id in _ids("RFT_BROKEN") or (
-        request.item_id in _ids("RFT_FLAKY") and request.repeat % 2 == 1) or (
-        request.item_id in _ids("RFT_UNLUCKY") and request.repeat < 3)
-    return {"answer": "nope" if wrong else request.item["expected"]}
-
-@pytest_rft.model("qa-m2")
-def m2(request):
-    return {"answer": "nope" if request.item_id in _ids("RFT_BROKEN2") else request.item["expected"]}
-'''
-
-SUITE = '''
-suite: qa
-dataset: data.jsonl
-model: qa-m
-input:
-  - {role: user, content: "Q: {{ item.question }}"}
-repeats: 3
-graders:
-  exact:
-    type: string_check
-    name: exact
-    input: "{{ sample.output_json.answer }}"
-    reference: "{{ item.expected }}"
-    operation: eq
-pass_threshold: 0.5
-gates:
-  - {metric: exact.mean, baseline: true, max_drop: 0.1}
-  - {metric: pass_rate, baseline: true, max_drop: 0.1}
-'''
-
-N_ITEMS = 40
-
-
-def write_data(path, ids):
-    path.write_text("".join(json.dumps({"id": i, "question": f"what is {i}?", "expected": i}) + "\n"
-                            for i in ids))
+from tests.support.projects import BASELINE_CONFTEST as CONFTEST
+from tests.support.projects import BASELINE_SUITE as SUITE
+from tests.support.projects import N_ITEMS, write_data
 
 
 @pytest.fixture
