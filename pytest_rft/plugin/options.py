@@ -123,16 +123,16 @@ def _dest(name: str) -> str:
 def option(config: pytest.Config, name: str) -> Any:
     """Command line first, then the ini key, then the default (read once, into
     ``settings.Settings``: everything else takes its values from there)."""
-    key = _dest(name)
-    value = config.getoption(key)
+    dest = _dest(name)
+    value = config.getoption(dest)
     if value is None:
-        raw = config.getini(key)
+        raw = config.getini(dest)
         if raw not in ("", [], None, False):
             kind = next(k for n, k, _ in OPTIONS if n == name).get("type")
             try:
                 value = kind(raw) if kind else raw
             except ValueError:
-                raise pytest.UsageError(f"ini key {key} = {raw!r}: expected {kind.__name__}") from None
+                raise pytest.UsageError(f"ini key {dest} = {raw!r}: expected {kind.__name__}") from None
             except argparse.ArgumentTypeError as exc:  # --rft-html's check (matplotlib)
-                raise pytest.UsageError(f"ini key {key} = {raw!r}: {exc}") from None
+                raise pytest.UsageError(f"ini key {dest} = {raw!r}: {exc}") from None
     return DEFAULTS.get(name) if value is None else value
