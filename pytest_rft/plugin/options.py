@@ -157,7 +157,7 @@ def validate(config: pytest.Config) -> None:
         except ValueError as exc:
             raise pytest.UsageError(f"--rft-{name} / rft_{name.replace('-', '_')}: {exc}") from None
     try:
-        from ..backends.judge import judge_models
+        from ..core.judge_names import judge_models
 
         judge_models(option(config, "judge-model"))
     except ValueError as exc:
