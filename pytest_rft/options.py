@@ -129,7 +129,8 @@ DEFAULTS = {"http-client": "direct", "concurrency": 16, "timeout": 60.0, "max-re
 DEFAULT_TEXT = {"model": "the suite's `model:`", "repeats": "the suite's `repeats`, else 1",
                 "limit": "all items", "baseline-dir": "`baselines/` next to each suite",
                 "baseline": "the suite's baseline file", "baseline-model": "the first model",
-                "base-url": "`$OPENAI_BASE_URL`, else OpenAI", "api": "the suite's `api`, else chat",
+                "base-url": "`$OPENAI_BASE_URL`, else OpenAI",
+                "api": "the suite's `api`, else chat",
                 "item-repeats": "the suite's `item_repeats`, else 15",
                 "judge-model": "the suite's `judge.model`, else the grader's `model`",
                 "judge-base-url": "the suite's `judge.base_url`, else `--rft-base-url`"}
