@@ -142,6 +142,7 @@ def echo(request):
     assert named and named <= known, named - known
     assert "runs" not in named
     assert {"suites", "items", "samples", "metrics", "gates"} <= named
+    assert f"`schema_version` {report['schema_version']})" in paragraph
 
 
 # Every other shell command of the README and the docs: checked, not run (some call OpenAI).
