@@ -131,13 +131,12 @@ def check(settings: Settings, numprocesses: int = 0) -> None:
             parse_size(getattr(settings, field_name(name)))
         except ValueError as exc:
             raise pytest.UsageError(f"--rft-{name} / {dest(name)}: {exc}") from None
-    if settings.judge_model:  # (a project without suites never imports the backends)
-        from ..backends.judge import judge_models
+    try:
+        from ..core.judge_names import judge_models
 
-        try:
-            judge_models(settings.judge_model)
-        except ValueError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        judge_models(settings.judge_model)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     for name in ("grader-isolation", "inconclusive", "correction"):  # an ini value: unchecked
         choices = next(k for n, k, _ in OPTIONS if n == name)["choices"]
         if getattr(settings, field_name(name)) not in choices:
