@@ -15,7 +15,7 @@ from .estimates import adjust, fisher_less
 from ..store.baseline import DIGEST_PARTS, OPTIONAL_PARTS, Baseline, BaselineItem
 from ..core.lazy_numpy import np
 from .paired import PairedDelta, compare_labels, compare_values
-from ..suite.loader import LABEL_METRICS
+from ..suite.suite import LABEL_METRICS
 
 
 @dataclass

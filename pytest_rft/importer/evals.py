@@ -23,7 +23,7 @@ from ..backends.replay import RECORDED_MODEL
 from ..suite.dataset import Item, load_items
 from ..core.errors import RftError
 from .openai_api import is_model_name
-from ..suite.loader import Suite
+from ..suite.suite import Suite
 from . import schema_check
 from .common import (Output, arr, convert_messages, count, iso_utc, kind, load_written,
                      note_retired, number, obj, one_line, parse_jsonl, slug, strip_uuid, text,

@@ -119,13 +119,13 @@ def _builds(entry: GraderEntry, item_keys: set[str] | None, base_dir: Path,
             scores: set[str]) -> tuple[str, str] | None:
     """Build the grader as the suite will (python source compiled, not run) and check its
     placeholders against the dataset's fields."""
-    from ..suite.loader import _check_grader_templates
+    from ..suite.grader_section import check_grader_templates
 
     try:
         with compile_only():
             grader = build_grader(entry.key, entry.definition, base_dir=base_dir,
                                   where=entry.file)
-            _check_grader_templates(grader, item_keys or set(), entry.file)
+            check_grader_templates(grader, item_keys or set(), entry.file)
         names = grader.score_names()
     except RftError as exc:
         return one_line(exc.message, 400), one_line(exc.fix or "fix what the message says", 400)

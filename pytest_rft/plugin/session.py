@@ -30,7 +30,7 @@ from ..report import html, json_report, markdown, terminal
 from ..sampling.runner import CallStats, RunSettings, SuiteRun, run_all
 from ..core.secrets import for_terminal
 from ..analysis.stats import ItemStats
-from ..suite.loader import Suite
+from ..suite.suite import Suite
 from ..analysis.summary import SuiteSummary, compared_metrics, run_clusters, summarize, to_baseline
 
 

@@ -19,7 +19,8 @@ from pytest_rft.graders.grader_image import PACKAGES, imported_modules, missing_
 from pytest_rft.importer.common import Output
 from pytest_rft.importer.sampling import map_sampling
 from pytest_rft.backends.retired import retirement, warning
-from pytest_rft.suite.loader import SuiteConfig, load_suite
+from pytest_rft.suite.keys import SuiteConfig
+from pytest_rft.suite.loader import load_suite
 from tests.support import platform_fixtures as pf
 from tests.support import public_definitions as pd
 
