@@ -25,9 +25,11 @@ from ..core.errors import RftError
 from .openai_api import is_model_name
 from ..suite.suite import Suite
 from . import schema_check
-from .common import (Output, arr, convert_messages, count, iso_utc, kind, load_written,
-                     note_retired, number, obj, one_line, parse_jsonl, slug, strip_uuid, text,
-                     unique)
+from .messages import convert_messages
+from .output import Output
+from .platform_data import (arr, count, iso_utc, kind, number, obj, one_line, parse_jsonl, slug,
+                            strip_uuid, text, unique)
+from .suite_check import load_written, note_retired
 from .grader_check import GraderEntry, check_graders, reads_sample, redact
 from .sampling import map_sampling
 from .source import Source

@@ -24,7 +24,10 @@ from ..graders.grader_image import IMAGE_TAG, PACKAGES, missing_modules, nltk_do
 from ..graders.python_grader import compile_only
 from ..graders.registry import grader_type
 from .openai_api import is_model_name
-from .common import TEXT_PARTS, Output, kind, note_retired, one_line
+from .messages import TEXT_PARTS
+from .output import Output
+from .platform_data import kind, one_line
+from .suite_check import note_retired
 
 MAX_DEPTH = 12
 """Nesting of multi graders accepted (the platform's are one or two levels deep)."""

@@ -16,7 +16,7 @@ from pytest_rft.analysis import stats
 from pytest_rft.cli.main import main
 from pytest_rft.suite.dataset import to_item
 from pytest_rft.graders.grader_image import PACKAGES, imported_modules, missing_modules
-from pytest_rft.importer.common import Output
+from pytest_rft.importer.output import Output
 from pytest_rft.importer.sampling import map_sampling
 from pytest_rft.backends.retired import retirement, warning
 from pytest_rft.suite.keys import SuiteConfig
