@@ -22,7 +22,7 @@ from ..store import baseline as baseline_mod
 from ..backends.replay import RECORDED_MODEL
 from ..suite.dataset import Item, load_items
 from ..core.errors import RftError
-from .openai_api import is_model_name
+from .guards import is_model_name
 from ..suite.suite import Suite
 from . import schema_check
 from .messages import convert_messages

@@ -23,7 +23,7 @@ from ..graders.grader_image import IMAGE_TAG, PACKAGES, missing_modules, nltk_do
     imported_modules, pip_install
 from ..graders.python_grader import compile_only
 from ..graders.registry import grader_type
-from .openai_api import is_model_name
+from .guards import is_model_name
 from .messages import TEXT_PARTS
 from .output import Output
 from .platform_data import kind, one_line

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import RftError
-from .openai_api import checkpoint_models, is_model_name
+from .checkpoints import checkpoint_models
+from .guards import is_model_name
 from .output import Output
 from .platform_data import count, decode, kind, obj, one_line, slug, strip_uuid, text
 from .suite_check import load_written, note_retired

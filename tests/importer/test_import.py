@@ -18,7 +18,7 @@ from pytest_rft.cli.main import main
 from pytest_rft.core.errors import RftError
 from pytest_rft.importer.platform_data import strip_uuid
 from pytest_rft.importer.schema_check import problems
-from pytest_rft.importer.openai_api import list_checkpoint_models
+from pytest_rft.importer.checkpoints import list_checkpoint_models
 from pytest_rft.core.records import Request
 from pytest_rft.sampling.runner import RunSettings, SuiteRun, run_all
 from pytest_rft.suite.loader import load_suite
