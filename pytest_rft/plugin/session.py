@@ -30,7 +30,7 @@ from ..report import html, json_report, markdown, terminal
 from ..sampling.runner import CallStats, RunSettings, SuiteRun, run_all
 from ..core.secrets import for_terminal
 from ..analysis.stats import ItemStats
-from ..suite.loader import Suite
+from ..suite.suite import Suite
 from ..analysis.summary import SuiteSummary, compared_metrics, run_clusters, summarize, to_baseline
 
 
@@ -96,7 +96,7 @@ class RftSession:
         models = list(option(self.config, "model") or suite.default_models())
         for job in option(self.config, "checkpoints") or []:
             if job not in self._checkpoints:
-                from ..importer.openai_api import list_checkpoint_models
+                from ..importer.checkpoints import list_checkpoint_models
 
                 self._checkpoints[job] = list_checkpoint_models(
                     job, base_url=option(self.config, "base-url"))
