@@ -14,7 +14,7 @@ from ..core.errors import RftError
 from ..sampling.runner import SuiteRun
 from ..store import baseline as baseline_io
 from ..store.baseline import Baseline
-from ..suite.loader import Suite
+from ..suite.suite import Suite
 from .settings import Settings
 
 

@@ -10,7 +10,7 @@ from typing import Callable
 
 from ..backends.python_backend import find_python_model, registered_models
 from ..core.errors import RftError
-from ..suite.loader import Suite
+from ..suite.suite import Suite
 from .calling import judge_overrides
 from .settings import Settings
 
@@ -54,7 +54,7 @@ class Collection:
         models = list(self.settings.model or suite.default_models())
         for job in self.settings.checkpoints:
             if job not in self._checkpoints:
-                from ..importer.openai_api import list_checkpoint_models
+                from ..importer.checkpoints import list_checkpoint_models
 
                 self._checkpoints[job] = list_checkpoint_models(
                     job, base_url=self.settings.base_url)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..analysis.summary import SuiteSummary
     from ..sampling.runner import SuiteRun
     from ..suite.dataset import Item
-    from ..suite.loader import Gate
+    from ..suite.keys import Gate
 
 ALLURE = pytest.StashKey[bool]()
 

@@ -24,7 +24,7 @@ from ..graders import isolation
 from ..report import json_report, terminal
 from ..sampling.runner import CallStats, RunSettings, SuiteRun, run_all
 from ..store import baseline as baseline_io
-from ..suite.loader import Suite
+from ..suite.suite import Suite
 from . import calling
 from .baselines import Baselines, shown
 from .collection import Collection

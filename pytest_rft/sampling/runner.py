@@ -23,7 +23,7 @@ from ..suite.output_schema import violation
 from ..core.records import (EMPTY, INVALID_JSON, OK, REFUSAL, SCHEMA_VIOLATION, TRUNCATED, Completion,
                       Request, SampleResult, Usage)
 from ..core.secrets import scrub, without_surrogates
-from ..suite.loader import Suite
+from ..suite.suite import Suite
 
 
 @dataclass
