@@ -17,7 +17,7 @@ from typing import Any
 from ..core.errors import GraderError
 from ..core.records import Grades
 from . import isolation
-from .base import Grader
+from .base import Grader, GradingContext
 
 _MAX_MESSAGE = 300
 
@@ -135,7 +135,8 @@ class FunctionGrader(Grader):
             self._spec = isolation.CallSpec.function(self.name, self.fn)
         return self._spec
 
-    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any],
+                     context: GradingContext | None = None) -> Grades:
         pool = isolation.current_pool() if self.isolated else None
         if pool is not None:
             try:

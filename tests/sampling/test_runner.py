@@ -3,7 +3,7 @@
 import asyncio
 import random
 
-from pytest_rft.sampling.runner import AdaptiveLimiter, RunSettings, _backoff
+from pytest_rft.backends.calls import AdaptiveLimiter, RunSettings, backoff
 
 
 def test_limiter_halves_once_per_burst_and_grows_back():
@@ -54,10 +54,10 @@ def test_limiter_bounds_concurrency_and_wakes_waiters():
 def test_backoff_honours_retry_after_else_exponential_with_jitter():
     settings = RunSettings(backoff_base=0.5, backoff_cap=30)
     rng = random.Random(1)
-    assert _backoff(1, 2.5, settings, rng) == 2.5
-    assert _backoff(3, 0.0, settings, rng) == 0.0
-    assert _backoff(1, 999, settings, rng) == 30  # capped
+    assert backoff(1, 2.5, settings, rng) == 2.5
+    assert backoff(3, 0.0, settings, rng) == 0.0
+    assert backoff(1, 999, settings, rng) == 30  # capped
     for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (10, 30.0)]:
-        delays = [_backoff(attempt, None, settings, rng) for _ in range(200)]
+        delays = [backoff(attempt, None, settings, rng) for _ in range(200)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(set(delays)) > 100  # jittered

@@ -109,7 +109,7 @@ def test_record_append_read_round_trip(tmp_path):
 
 def test_record_from_a_real_suite_summary(tmp_path):
     from pytest_rft.core.records import SampleResult
-    from pytest_rft.sampling.runner import SuiteRun
+    from pytest_rft.core.records import SuiteRun
     from pytest_rft.suite.loader import load_suite
     from pytest_rft.analysis.summary import summarize
 
