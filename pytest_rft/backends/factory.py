@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base import Backend
-from .direct import DEFAULT_MAX_ANSWER
+from .base import DEFAULT_MAX_ANSWER, Backend
 
 BackendFactory = Callable[[str, "str | None"], Backend]
 """(model, base_url or None) -> a backend."""
