@@ -16,9 +16,12 @@ from ..core.template import TemplateError, compile_template
 class GradingContext:
     """What a grader may use beyond the sample and the item, given by the runner with every
     grading call: the run's judge (a ``backends.judge.Judge``: score_model, label_model and
-    text_similarity's cosine call models through it; None: they give an error)."""
+    text_similarity's cosine call models through it; None: they give an error) and its grader
+    pool (a ``graders.isolation.GraderPool``: isolated Python graders run in its workers;
+    None: in this process)."""
 
     judge: Any = None
+    pool: Any = None
 
 
 class Grader:

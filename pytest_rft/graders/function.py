@@ -44,7 +44,7 @@ class FunctionGrader(Grader):
     """A Python callable ``fn(sample, item) -> float``, sync or async."""
 
     isolated: bool = False
-    """Run in a worker process while a grader pool is active (``isolation.activate``)."""
+    """Run in a worker process when the grading context has a pool."""
 
     def __init__(self, name: str, fn: Callable[..., Any], *, filename: str | None = None,
                  isolated: bool = False):
@@ -90,7 +90,7 @@ class FunctionGrader(Grader):
 
     async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any],
                      context: GradingContext | None = None) -> Grades:
-        pool = isolation.current_pool() if self.isolated else None
+        pool = context.pool if context is not None and self.isolated else None
         if pool is not None:
             try:
                 spec = self.call_spec()

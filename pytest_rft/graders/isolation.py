@@ -1,8 +1,8 @@
 """Python graders in worker processes: a pool with per-call time and memory limits.
 
-``python`` graders (and ``@grader(..., isolated=True)`` functions) run in worker processes while
-a pool is active (``activate``): one worker per core, started lazily from a ``forkserver``
-(``spawn`` where there is none). Calls are queued and shipped to idle workers in batches, so
+``python`` graders (and ``@grader(..., isolated=True)`` functions) run in worker processes when
+the runner's grading context has a pool (``graders.base.GradingContext``): one worker per core,
+started lazily from a ``forkserver`` (``spawn`` where there is none). Calls are queued and shipped to idle workers in batches, so
 isolation costs little throughput; the event loop only awaits futures.
 
 One supervisor thread per worker (``supervisor.py``) sends a batch, then waits for the answer
@@ -22,13 +22,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import contextlib
 import hashlib
 import math
 import os
 import pickle
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,32 +193,6 @@ class GraderPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-_ACTIVE: list[GraderPool] = []
-
-
-def current_pool() -> GraderPool | None:
-    """The pool isolated graders use now (None: they run in this process)."""
-    return _ACTIVE[-1] if _ACTIVE else None
-
-
-@contextlib.contextmanager
-def activate(pool: GraderPool | None) -> Iterator[GraderPool | None]:
-    """Make ``pool`` the current one for the duration (``None``: isolation off); closes it."""
-    if pool is None:
-        _ACTIVE.append(None)  # type: ignore[arg-type]
-        try:
-            yield None
-        finally:
-            _ACTIVE.pop()
-        return
-    _ACTIVE.append(pool)
-    try:
-        yield pool
-    finally:
-        _ACTIVE.pop()
-        pool.close()
 
 
 def pool_from_options(isolation: str, timeout: float, memory: str | int | None

@@ -49,7 +49,7 @@ class MultiGrader(Grader):
 
     async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any],
                      context: GradingContext | None = None) -> Grades:
-        pool = isolation.current_pool()
+        pool = context.pool if context is not None else None
         group = self._group_spec() if pool is not None else None
         if group is not None:  # all sub-graders isolated: one trip to a worker per sample
             return self._combine([await pool.agrade(group, sample, item)])

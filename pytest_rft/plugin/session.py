@@ -5,6 +5,7 @@ here (the way syrupy's hooks delegate to its ``SnapshotSession``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import shlex
@@ -246,8 +247,9 @@ class RftSession:
                 except RftError as exc:  # a --rft-regrade file, a cache folder: one line
                     prefix = "--rft-regrade: " if option(self.config, "regrade") else ""
                     raise pytest.UsageError(prefix + for_terminal(str(exc))) from None
-            with isolation.activate(pool):  # python graders: workers
-                calls = asyncio.run(_run(runs, backends, context, progress, judge, stream,
+            with pool or contextlib.nullcontext():  # python graders: workers (closed after)
+                calls = asyncio.run(_run(runs, backends, context, progress,
+                                         GradingContext(judge=judge, pool=pool), stream,
                                          lambda: self.confirmation_targets(runs)))
             if self.calls is None:
                 self.calls = calls
@@ -754,16 +756,15 @@ class RftSession:
                 if g.inconclusive]
 
 
-async def _run(runs, backends, context, progress, judge=None, stream=None,
+async def _run(runs, backends, context, progress, grading, stream=None,
                confirmations=None) -> CallStats:
     try:
         update = progress.update if progress else None
-        grading = GradingContext(judge=judge)
         if stream is None:
             return await run_all(runs, backends, context, update, confirmations=confirmations,
                                  grading=grading)
         return await stream.alongside(run_all(runs, backends, context, update, stream.item_done,
                                               confirmations=confirmations, grading=grading))
     finally:
-        closing = [b.aclose() for b in backends.values()] + ([judge.aclose()] if judge else [])
+        closing = [b.aclose() for b in backends.values()] + [grading.judge.aclose()]
         await asyncio.gather(*closing, return_exceptions=True)
