@@ -13,13 +13,14 @@ from ..core.records import (EMPTY, INVALID_JSON, OK, REFUSAL, SCHEMA_VIOLATION, 
 from ..core.secrets import scrub, without_surrogates
 from ..suite.output_schema import violation
 
+
 def _text(value: str | None) -> str | None:
     """Model text as text (a lone surrogate becomes U+FFFD)."""
     return without_surrogates(value) if value else value
 
 
 def fill_sample(result: SampleResult, completion: Completion, *, schema_given: bool,
-                 schema: dict[str, Any] | None = None) -> None:
+                schema: dict[str, Any] | None = None) -> None:
     """Copy the completion into the result and classify its output (ok, truncated, ...)."""
     result.output_text = _text(completion.output_text) or ""
     result.tool_calls = completion.tool_calls

@@ -18,10 +18,6 @@ from ..backends.base import Backend
 from ..backends.calls import CallContext, fail
 from ..core.errors import RftError
 from ..core.records import CallStats, Request, SampleResult, SuiteRun
-
-# Also importable from here (their homes are core.records, backends.calls and grading):
-from ..backends.calls import RunSettings  # noqa: E402,F401
-from .grading import sample_for_output, sample_view  # noqa: E402,F401
 from ..suite.dataset import Item
 
 Progress = Callable[[CallStats], None]
