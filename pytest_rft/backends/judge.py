@@ -18,6 +18,7 @@ from typing import Any
 from .base import Backend, CallError
 from .calls import CallContext
 from .factory import BackendFactory
+from ..core.judge_names import judge_models
 from ..core.records import CallStats, Completion, Request, SampleResult
 
 
@@ -199,22 +200,5 @@ class EmbeddingsBackend:
         await self.backend.aclose()
 
 
-def judge_models(values: Any) -> tuple[str | None, tuple[tuple[str, str], ...]]:
-    """``--rft-judge-model`` values (repeatable; a string from the ini): (``NAME`` replacing
-    every judge, or None; ``OLD=NEW`` remaps). A malformed remap is a ValueError."""
-    if isinstance(values, str):
-        values = values.split()
-    model, remaps = None, []
-    for value in values or []:
-        old, sep, new = str(value).partition("=")
-        if not sep:
-            model = str(value)
-        elif old.strip() and new.strip():
-            remaps.append((old.strip(), new.strip()))
-        else:
-            raise ValueError(f"--rft-judge-model {value!r}: write OLD=NEW "
-                             "(e.g. --rft-judge-model o3-mini=gpt-5-mini)")
-    return model, tuple(remaps)
-
-
-__all__ = ["CallError", "Judge", "JudgeError", "JudgeOverrides", "resolve_model"]
+__all__ = ["CallError", "Judge", "JudgeError", "JudgeOverrides", "judge_models",
+           "resolve_model"]
