@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core.version import __version__
 from . import stats
-from ..store.baseline import Baseline, BaselineItem, item_digest, now, suite_digests
+from ..store.baseline_record import Baseline, BaselineItem, item_digest, now, suite_digests
 from .compare import Comparison, compare
 from ..core.lazy_numpy import np
 from .paired import PairedDelta

@@ -33,7 +33,7 @@ from ..sampling.runner import run_all
 from ..core.records import CallStats, ItemStats, SuiteRun
 from ..core.secrets import for_terminal
 from ..graders.base import GradingContext
-from ..suite.loader import Suite
+from ..suite.suite import Suite
 from ..analysis.summary import SuiteSummary, compared_metrics, run_clusters, summarize, to_baseline
 
 
@@ -99,7 +99,7 @@ class RftSession:
         models = list(option(self.config, "model") or suite.default_models())
         for job in option(self.config, "checkpoints") or []:
             if job not in self._checkpoints:
-                from ..importer.openai_api import list_checkpoint_models
+                from ..importer.checkpoints import list_checkpoint_models
 
                 self._checkpoints[job] = list_checkpoint_models(
                     job, base_url=option(self.config, "base-url"))

@@ -16,9 +16,9 @@ from pytest_rft.backends.base import CallError
 from pytest_rft.backends.replay import ReplayBackend, load_replay
 from pytest_rft.cli.main import main
 from pytest_rft.core.errors import RftError
-from pytest_rft.importer.common import strip_uuid
+from pytest_rft.importer.platform_data import strip_uuid
 from pytest_rft.importer.schema_check import problems
-from pytest_rft.importer.openai_api import list_checkpoint_models
+from pytest_rft.importer.checkpoints import list_checkpoint_models
 from pytest_rft.core.records import Request
 from pytest_rft.backends.calls import CallContext, RunSettings
 from pytest_rft.core.records import SuiteRun
