@@ -18,19 +18,11 @@ MAX_LINES = 400
 
 TOO_LONG: dict[str, str] = {
     # PENDING (redesign in progress): each entry goes when its module is split
-    "pytest_rft.sampling.runner": "calls", "pytest_rft.graders.isolation": "calls",
 }
 """Modules allowed past MAX_LINES, each with the reason (empty: none is)."""
 
-PENDING_CYCLES = [
-    # calls: the python-grader rules in a leaf module, pool and worker beside it
-    ["pytest_rft.graders._worker", "pytest_rft.graders.function", "pytest_rft.graders.isolation",
-     "pytest_rft.graders.python_grader", "pytest_rft.graders.registry"],
-    # calls: the judge calls through backends/calls.py, not the runner
-    ["pytest_rft.backends.judge", "pytest_rft.sampling.runner"],
-]
+PENDING_CYCLES: list[list[str]] = []
 PENDING_UPWARD = {
-    "pytest_rft.backends.judge -> pytest_rft.sampling.runner",  # calls
 }
 """Faults being fixed by the redesign (issue 19); each goes with its fix, and both lists end
 empty."""

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from ..analysis.summary import SuiteSummary, to_baseline
 from ..core.errors import RftError
-from ..sampling.runner import SuiteRun
+from ..core.records import SuiteRun
 from ..store import baseline as baseline_io
 from ..store.baseline import Baseline
 from ..suite.suite import Suite

@@ -9,7 +9,7 @@ from ..analysis import problems
 
 if TYPE_CHECKING:
     from ..analysis.summary import SuiteSummary
-    from ..sampling.runner import SuiteRun
+    from ..core.records import SuiteRun
 
 
 def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: int = 160) -> str:

@@ -21,7 +21,7 @@ from .state import is_worker, rft_session
 
 if TYPE_CHECKING:
     from ..analysis.summary import SuiteSummary
-    from ..sampling.runner import SuiteRun
+    from ..core.records import SuiteRun
     from ..suite.dataset import Item
     from ..suite.keys import Gate
 

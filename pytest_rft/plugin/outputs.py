@@ -24,7 +24,7 @@ from .state import started
 
 if TYPE_CHECKING:
     from ..analysis.summary import SuiteSummary
-    from ..sampling.runner import SuiteRun
+    from ..core.records import SuiteRun
     from .session import RftSession
 
 ENDING = pytest.StashKey["Ending"]()

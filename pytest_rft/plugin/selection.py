@@ -12,7 +12,7 @@ from .nodes import RftItem, RftNode
 from .settings import settings_of
 
 if TYPE_CHECKING:
-    from ..sampling.runner import SuiteRun
+    from ..core.records import SuiteRun
     from ..suite.dataset import Item
 
 LEAN = pytest.StashKey[bool]()

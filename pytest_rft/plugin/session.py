@@ -7,6 +7,7 @@ the end ``outputs.py``'s."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,19 @@ from typing import Any
 import pytest
 
 from ..analysis.compare import Comparison
-from ..analysis.stats import ItemStats
+from ..core.records import ItemStats
 from ..analysis.summary import SuiteSummary
 from ..backends import judge as judges
+from ..backends.calls import CallContext, RunSettings
+from ..backends.factory import backends_for
 from ..core import lazy_numpy
 from ..core.errors import RftError
 from ..core.secrets import for_terminal
 from ..graders import isolation
+from ..graders.base import GradingContext
 from ..report import json_report, terminal
-from ..sampling.runner import CallStats, RunSettings, SuiteRun, run_all
+from ..core.records import CallStats, SuiteRun
+from ..sampling.runner import run_all
 from ..store import baseline as baseline_io
 from ..suite.suite import Suite
 from . import calling
@@ -106,7 +111,8 @@ class RftSession:
         lazy_numpy.import_while_waiting()  # the summaries after sampling need it
         pool = isolation.pool_from_options(options.grader_isolation, options.grader_timeout,
                                            options.grader_memory)
-        judge = self.judge = calling.make_judge(options)
+        context = CallContext(settings)  # the sampler's and the judge's calls share it
+        judge = self.judge = calling.make_judge(options, self.config.rootpath, context)
         try:
             budget = calling.budget(options, runs)
             from ..batch import mode as batch_mode
@@ -118,16 +124,14 @@ class RftSession:
                 return  # --rft-batch-export: written, nothing to sample
             if backends is None:
                 try:
-                    backends = {model: calling.recorded_backend(runs)
-                                if calling.is_recorded(options, model)
-                                else calling.make_backend(options, model, self.config.rootpath,
-                                                          budget)
-                                for model in {r.model for r in runs}}
+                    backends = backends_for(
+                        runs, calling.backend_options(options, self.config.rootpath), budget)
                 except RftError as exc:  # a --rft-regrade file, a cache folder: one line
                     prefix = "--rft-regrade: " if options.regrade else ""
                     raise pytest.UsageError(prefix + for_terminal(str(exc))) from None
-            with isolation.activate(pool), judges.activate(judge):  # python graders: workers
-                calls = asyncio.run(_run(runs, backends, settings, progress, judge, stream,
+            with pool or contextlib.nullcontext():  # python graders: workers (closed after)
+                calls = asyncio.run(_run(runs, backends, context, progress,
+                                         GradingContext(judge=judge, pool=pool), stream,
                                          lambda: self.numbers.confirmation_targets(runs)))
             if self.calls is None:
                 self.calls = calls
@@ -244,14 +248,15 @@ class RftSession:
                 yellow=True, bold=True)
 
 
-async def _run(runs, backends, settings, progress, judge=None, stream=None,
+async def _run(runs, backends, context, progress, grading, stream=None,
                confirmations=None) -> CallStats:
     try:
         update = progress.update if progress else None
         if stream is None:
-            return await run_all(runs, backends, settings, update, confirmations=confirmations)
-        return await stream.alongside(run_all(runs, backends, settings, update, stream.item_done,
-                                              confirmations=confirmations))
+            return await run_all(runs, backends, context, update, confirmations=confirmations,
+                                 grading=grading)
+        return await stream.alongside(run_all(runs, backends, context, update, stream.item_done,
+                                              confirmations=confirmations, grading=grading))
     finally:
-        closing = [b.aclose() for b in backends.values()] + ([judge.aclose()] if judge else [])
+        closing = [b.aclose() for b in backends.values()] + [grading.judge.aclose()]
         await asyncio.gather(*closing, return_exceptions=True)

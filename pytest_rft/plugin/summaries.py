@@ -8,9 +8,9 @@ from typing import Any
 
 from ..analysis import stats
 from ..analysis.compare import Comparison, compare
-from ..analysis.stats import ItemStats
+from ..core.records import ItemStats
 from ..analysis.summary import SuiteSummary, compared_metrics, run_clusters, summarize, to_baseline
-from ..sampling.runner import SuiteRun
+from ..core.records import SuiteRun
 from .baselines import Baselines
 from .settings import Settings
 

@@ -55,7 +55,7 @@ def record(run: Any, summary: Any, *, git_commit: str | None, created: str) -> d
         "suite": run.suite.name,
         "model": run.model,
         "git_commit": git_commit,
-        "repeats": getattr(run, "repeats", None) or run.suite.config.repeats,
+        "repeats": run.repeats,
         "items": len(run.items),
         "metrics": metrics,
         "gates": gates,
