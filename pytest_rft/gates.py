@@ -269,12 +269,19 @@ def explain(result: GateResult) -> str:
         verdict += f": no drop beyond {gate.max_drop:g} (the interval lies above -{gate.max_drop:g})"
     else:
         verdict += f": {result.reason}"
-    if result.rules_out is not None and result.verdict != "FAIL":
-        verdict += f"; the data rule out drops larger than {result.rules_out:.4f}"
-    if result.verdict != "FAIL":
-        verdict += _hint_text(result)
-    text = "; ".join(parts) + f" -> {verdict}"
+    bounds = what_decides(result)
+    text = "; ".join(parts) + f" -> {verdict}" + (f"; {bounds}" if bounds else "")
     return text + (f"; NOTE {result.changes}" if result.changes else "")
+
+
+def what_decides(result: GateResult) -> str:
+    """A tested baseline gate that did not FAIL: the smallest drop the data rule out, what the
+    suite can detect and (INCONCLUSIVE) what size would decide; '' otherwise."""
+    if result.verdict == "FAIL" or result.delta_info is None:
+        return ""
+    text = ("" if result.rules_out is None
+            else f"; the data rule out drops larger than {result.rules_out:.4f}")
+    return (text + _hint_text(result)).removeprefix("; ")
 
 
 def _hint_text(result: GateResult) -> str:

@@ -24,7 +24,7 @@ from .compare import Comparison, compare
 from .errors import RftError
 from .graders import isolation
 from .options import option
-from .report import html, json_report, markdown, terminal
+from .report import brief, html, json_report, markdown, terminal
 from .runner import CallStats, RunSettings, SuiteRun, run_all
 from .secrets import for_terminal
 from .stats import ItemStats
@@ -66,6 +66,8 @@ class RftSession:
         """score_model / label_model calls of the run (their usage is reported apart)."""
         self.notes: list[str] = []
         """Lines for the terminal summary (baselines written, history appended ...)."""
+        self.details: list[str] = []
+        """Lines for the terminal summary at ``-v`` only (grader workers, judge calls)."""
         self.pytest_session: Any = None
         """Set when the session finishes (its exit status may change: a failed output)."""
         self.problems: list[str] = []
@@ -257,8 +259,10 @@ class RftSession:
                 self.notes.append(budget.note())
         finally:
             gc.freeze()  # the samples too: they live to the end, collections need not walk them
-            lines = [judge.summary_line(), pool.summary_line() if pool else None]
-            self.notes += [line for line in lines if line]
+            if judge.summary_line():  # its errors are said at any verbosity
+                (self.notes if judge.stats.errors else self.details).append(judge.summary_line())
+            if pool and pool.summary_line():
+                (self.notes if pool.replaced else self.details).append(pool.summary_line())
             line = progress.finish() if progress else None
             if line:
                 self.notes.insert(0, line)
@@ -773,33 +777,51 @@ class RftSession:
         return note
 
     def terminal_summary(self, reporter: Any) -> None:
+        """By default the verdicts, gates, headline metrics and regressions in lines of at most
+        120 columns (``report/brief.py``); ``-v`` the full tables, ``-vv`` no list shortened."""
+        verbosity = _verbosity(self.config)
+
+        def write(text: str, **markup: bool) -> None:
+            for line in for_terminal(text).splitlines():
+                for part in ([line] if verbosity > 0 else brief.fit(line)):
+                    reporter.write_line(part, **markup)
+
         pairs = self.sampled()
         if pairs:
             reporter.write_sep("=", "pytest-rft summary")
-            reporter.write_line(for_terminal(terminal.render(pairs, self.calls)))
+            if verbosity > 0:
+                reporter.write_line(for_terminal(terminal.render(
+                    pairs, self.calls, everything=verbosity > 1)))
+            else:
+                reporter.write_line(for_terminal(brief.render(pairs, self.calls)))
             report = option(self.config, "report")
             if report and not any("JSON report" in p for p in self.problems):
-                reporter.write_line(for_terminal(f"rft: report written to {report}"))
-        for note in self.notes:
-            reporter.write_line(for_terminal(note))
+                write(f"rft: report written to {report}")
+        for note in self.notes + (self.details if verbosity > 0 else []):
+            write(note)
         for problem in self.problems:
-            reporter.write_line(for_terminal(problem), red=True, bold=True)
+            write(problem, red=True, bold=True)
         undecided = self.inconclusive_gates()
         if undecided:
             what = {"pass": "the build passes anyway (--rft-inconclusive=pass)",
                     "fail": "they fail the build (--rft-inconclusive=fail)",
                     "exit2": "the run exits with status 2 unless something failed "
                              "(--rft-inconclusive=exit2)"}[option(self.config, "inconclusive")]
-            reporter.write_line(
-                f"rft: INCONCLUSIVE: {len(undecided)} gate(s) could not tell a regression from "
-                f"none ({', '.join(undecided[:4])}{' ...' if len(undecided) > 4 else ''}); "
-                f"{what}. Each gate's line above says why and what size would decide.",
-                yellow=True, bold=True)
+            write(f"rft: INCONCLUSIVE: {len(undecided)} gate(s) could not tell a regression from "
+                  f"none ({', '.join(undecided[:4])}{' ...' if len(undecided) > 4 else ''}); "
+                  f"{what}. Each gate's line above says why and what size would decide.",
+                  yellow=True, bold=True)
 
     def inconclusive_gates(self) -> list[str]:
         """``suite[model] gate`` of every INCONCLUSIVE gate of the run."""
         return [f"{s.key} gate:{g.label}" for _, s in self.sampled() for g in s.gates
                 if g.inconclusive]
+
+
+def _verbosity(config: pytest.Config) -> int:
+    """-v and -q as pytest counts them (``get_verbosity`` from pytest 8)."""
+    get = getattr(config, "get_verbosity", None)
+    return int(get() if get is not None else config.getoption("verbose"))
 
 
 async def _run(runs, backends, settings, progress, judge=None, stream=None,
