@@ -7,7 +7,7 @@ from __future__ import annotations
 import textwrap
 
 from .. import problems
-from ..gates import GateResult, what_decides
+from ..gates import GateResult, size_to_decide
 from ..runner import CallStats, SuiteRun
 from ..summary import SuiteSummary
 from .terminal import scope
@@ -65,11 +65,10 @@ def gate_text(g: GateResult) -> str:
     """A gate's numbers, short: value and CI; for a baseline gate the delta, its CI at the
     gate's confidence and the margin; the gate's own explanation when it has no numbers."""
     if g.kind == "baseline":
-        if g.delta is None:
-            return g.detail
-        baseline = "n/a" if g.baseline is None else f"{g.baseline:.4f}"
+        if g.delta is None:  # no baseline, or this run becomes it: the gate says so
+            return g.detail.removeprefix(f"{g.metric} = ")
         interval = _ci(*g.delta_ci, signed=True)
-        text = f"{_num(g.value)} vs baseline {baseline}: delta {g.delta:+.4f}"
+        text = f"{_num(g.value)} vs {_num(g.baseline)}: delta {g.delta:+.4f}"
         if interval:
             text += f", {_pct(g.level)} CI {interval}"
         margin = g.gate.max_drop if g.gate is not None else None
@@ -98,7 +97,7 @@ def gate_lines(summary: SuiteSummary) -> list[str]:
     for g in summary.gates:
         lines += fit(f"  {g.verdict:<{verdicts}}  {g.label:<{labels}}  {gate_text(g)}", "  ")
         if g.inconclusive:
-            why = "; ".join(part for part in (g.reason, what_decides(g)) if part)
+            why = "; ".join(part for part in (g.reason, size_to_decide(g)) if part)
             lines += fit(f"    why: {why}", "    ")
     return lines
 
@@ -132,7 +131,7 @@ def _ids(ids: list[str], room: int) -> str:
 def verdict_lines(run: SuiteRun, summary: SuiteSummary) -> list[str]:
     repeats = run.repeats or run.suite.config.repeats
     parts = [f"{run.key}: {scope(run, summary).removeprefix('gates ')}",
-             f"{len(summary.items)} items x {repeats} repeats"]
+             f"{len(summary.items)} items x {repeats} repeat{'s' if repeats != 1 else ''}"]
     c = summary.comparison
     if c is not None:
         unconfirmed = len([i for i in c.dropped if i not in c.regressed])
@@ -167,9 +166,11 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) 
     lines: list[str] = []
     for run, summary in pairs:
         lines += run_lines(run, summary)
-    if calls is not None:
+    if calls is not None:  # budget stops, and errors the user chose to score 0
         for model, why in calls.stopped.items():
             lines += fit(f"STOPPED {model}: {why}")
+        if calls.zeroed:
+            lines.append(f"samples with grader errors scored 0 (errors_as_zero): {calls.zeroed}")
     lines.append(more(pairs, calls))
     return "\n".join(lines)
 
