@@ -21,9 +21,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_rft.records import OK, SampleResult  # noqa: E402
-from pytest_rft.labels import extract_labels, label_metrics  # noqa: E402
-from pytest_rft.stats import all_item_stats, suite_metrics  # noqa: E402
+from pytest_rft.core.records import OK, SampleResult  # noqa: E402
+from pytest_rft.analysis.labels import extract_labels, label_metrics  # noqa: E402
+from pytest_rft.analysis.stats import all_item_stats, suite_metrics  # noqa: E402
 
 LABELS = [f"{i:02d}" for i in range(21)]
 SCORES = ["accuracy", "f1", "format"]

@@ -27,7 +27,7 @@ import openai
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pytest_rft.backends.openai_backend import OpenAIBackend, _httpx_module  # noqa: E402
-from tests.openai_server import ServerProcess  # noqa: E402
+from tests.support.openai_server import ServerProcess  # noqa: E402
 
 MESSAGES = [{"role": "system", "content": "Answer in JSON."}]
 
@@ -93,7 +93,7 @@ async def backend_loop(base_url: str, api_key: str, n_calls: int, concurrency: i
                        ) -> dict[str, Any]:
     """Same as ``bare_loop`` through ``OpenAIBackend.complete`` (adapter overhead only)."""
     from pytest_rft.backends.base import CallError
-    from pytest_rft.records import Request
+    from pytest_rft.core.records import Request
 
     backend = OpenAIBackend(model, api_key=api_key, base_url=base_url, timeout=timeout,
                             max_connections=concurrency,

@@ -43,12 +43,12 @@ from tabulate import tabulate  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_rft.baseline import Baseline, BaselineItem  # noqa: E402
-from pytest_rft.compare import PassView, compare, dropped, judge_items  # noqa: E402
-from pytest_rft.gates import check_gate, judge_gates  # noqa: E402
-from pytest_rft.labels import label_metrics  # noqa: E402
-from pytest_rft.stats import ItemStats, ScoreStats, suite_metrics  # noqa: E402
-from pytest_rft.suite import Gate  # noqa: E402
+from pytest_rft.store.baseline import Baseline, BaselineItem  # noqa: E402
+from pytest_rft.analysis.compare import PassView, compare, dropped, judge_items  # noqa: E402
+from pytest_rft.analysis.gates import check_gate, judge_gates  # noqa: E402
+from pytest_rft.analysis.labels import label_metrics  # noqa: E402
+from pytest_rft.analysis.stats import ItemStats, ScoreStats, suite_metrics  # noqa: E402
+from pytest_rft.suite.loader import Gate  # noqa: E402
 
 THRESHOLD = 0.5
 PRIMARY = "f1"

@@ -3,21 +3,22 @@
 Public API: register Python models and graders, and the plain data they receive/return.
 """
 
-__version__ = "0.2.0"
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import GraderError, RftError
+from .core.errors import GraderError, RftError
+from .core.version import __version__
 
 if TYPE_CHECKING:
     from .backends.python_backend import model
     from .graders import grader
-    from .records import Completion, Grades, Request, SampleResult, Usage
-    from .tools import ToolError, tool, tool_call
+    from .core.records import Completion, Grades, Request, SampleResult, Usage
+    from .core.tools import ToolError, tool, tool_call
 
-_LAZY = {"model": "backends.python_backend", "grader": "graders", "Completion": "records",
-         "Grades": "records", "Request": "records", "SampleResult": "records", "Usage": "records",
-         "tool": "tools", "tool_call": "tools", "ToolError": "tools"}
+_LAZY = {"model": "backends.python_backend", "grader": "graders", "Completion": "core.records",
+         "Grades": "core.records", "Request": "core.records", "SampleResult": "core.records",
+         "Usage": "core.records", "tool": "core.tools", "tool_call": "core.tools",
+         "ToolError": "core.tools"}
 """Imported on first use, so that pytest's start-up pays nothing for the plugin until a suite
 (or a conftest using the API) needs it."""
 

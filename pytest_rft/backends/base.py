@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..records import Completion, Request
+from ..core.records import Completion, Request
 
 
 class Backend(Protocol):

@@ -34,8 +34,8 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from .. import secrets
-from ..records import Completion, Request, Usage
+from ..core import secrets
+from ..core.records import Completion, Request, Usage
 from .base import Backend, CallError
 
 FILENAME = "rft-cache.sqlite3"

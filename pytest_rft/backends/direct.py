@@ -25,8 +25,8 @@ from typing import Any
 
 import aiohttp
 
-from .. import __version__
-from ..records import Completion, Request
+from ..core.version import __version__
+from ..core.records import Completion, Request
 from .base import DEFAULT_MAX_ANSWER, CallError, TransientError
 from .wire import (PATHS, Malformed, from_chat, from_responses, parse_retry_after, request_body,
                    scrub, short, status_error)

@@ -18,7 +18,7 @@ import pydantic
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
-from ..records import Completion, Request
+from ..core.records import Completion, Request
 from .base import DEFAULT_MAX_ANSWER, CallError, TransientError
 from .wire import (KNOWN_SAMPLING_KEYS, TRANSIENT_STATUS, Malformed, chat_body, from_chat,
                    from_responses, parse_retry_after, responses_body, scrub, short, status_error)

@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import RftError
+from ..core.errors import RftError
 from .base import TransientError
-from ..records import Completion, Request, Usage
-from ..tools import normalize_calls
+from ..core.records import Completion, Request, Usage
+from ..core.tools import normalize_calls
 
 ModelFn = Callable[[Request], Any]
 

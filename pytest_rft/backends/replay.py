@@ -16,9 +16,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import RftError
-from ..files import read_text
-from ..records import Completion, Request, Usage
+from ..core.errors import RftError
+from ..core.files import read_text
+from ..core.records import Completion, Request, Usage
 from .base import CallError
 
 Key = tuple[str, str, int]

@@ -15,8 +15,8 @@ import re
 import time
 from typing import Any, Mapping
 
-from ..records import Completion, Request, Usage
-from ..tools import normalize_calls, tool_call
+from ..core.records import Completion, Request, Usage
+from ..core.tools import normalize_calls, tool_call
 from .base import CallError, TransientError
 
 KNOWN_SAMPLING_KEYS: frozenset[str] = frozenset(

@@ -18,8 +18,7 @@ from .registry import (
 
 # The grader families register their types into the registry when imported (the registry
 # never imports them: no import circle).
-from . import (model_graders, multi, python_grader, string_check, text_similarity,  # noqa: E402,F401
-               tool_call)
+from . import model_graders, multi, python_grader, string_check, text_similarity, tool_call
 
 __all__ = [
     "Formula",

@@ -128,7 +128,7 @@ def _load(payload: tuple[Any, ...]) -> tuple[str, Any, str | None]:
 
 def _grade(index: int, entry: Any, blob: bytes, settings: dict[str, Any],
            progress: Any) -> tuple[bool, Any]:
-    from ..errors import GraderError, RftError
+    from ..core.errors import GraderError, RftError
     from .function import coerce_score, describe_exception
 
     global _forked
@@ -202,7 +202,7 @@ def check_source(conn: Any, name: str, source: str, settings: dict[str, Any]) ->
     under the grader limits, and say whether it defines a usable ``grade``. The source never
     runs in the pytest process before it passed here: a top-level loop, a sleep or an
     ``os._exit(0)`` ends this process, not the run."""
-    from ..errors import RftError
+    from ..core.errors import RftError
     from .function import describe_exception
 
     _setup(settings)

@@ -6,9 +6,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import RftError
-from ..records import Grades
-from ..template import TemplateError, compile_template
+from ..core.errors import RftError
+from ..core.records import Grades
+from ..core.template import TemplateError, compile_template
 
 
 class Grader:

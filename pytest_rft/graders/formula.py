@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ..errors import GraderError, RftError
+from ..core.errors import GraderError, RftError
 
 Node = Callable[[Mapping[str, float]], float]
 

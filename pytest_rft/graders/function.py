@@ -14,8 +14,8 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ..errors import GraderError
-from ..records import Grades
+from ..core.errors import GraderError
+from ..core.records import Grades
 from . import isolation
 from .base import Grader
 

@@ -39,8 +39,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..sizes import parse_size
-from ..records import Grades
+from ..core.sizes import parse_size
+from ..core.records import Grades
 from . import _worker  # imported here, early: the Process target must be this very module
 
 # Everything starting a worker pickles must be the module object in sys.modules; pytester's
@@ -463,7 +463,7 @@ def check_source(name: str, source: str, *, timeout: float = DEFAULT_TIMEOUT,
     key = CallSpec.source(name, source).key + f":{timeout}:{memory}"
     if key not in _CHECKED:
         if multiprocessing.current_process().daemon:  # a grader worker (it may not have
-            from ..errors import RftError           # children): isolated already
+            from ..core.errors import RftError           # children): isolated already
             from .python_grader import load_source
 
             try:

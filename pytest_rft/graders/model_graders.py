@@ -6,7 +6,7 @@ in structured output.
 - ``label_model``: the judge answers ``{"steps": [...], "result": <one of labels>}``; the
   score is 1.0 when the label is in ``passing_labels``, else 0.0.
 
-Judge calls go through :mod:`pytest_rft.judge` (the run's backends, limiter, retries and cache).
+Judge calls go through :mod:`pytest_rft.backends.judge` (the run's backends, limiter, retries and cache).
 A non-numeric, out-of-set, refused, truncated or unparsable answer, or a failed call, is a
 grader error with its cause, never a 0. The judge model is, in order: ``--rft-judge-model``,
 the suite's ``judge.model``, the grader's ``model``; then a remap of that name
@@ -21,10 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import judge as judges
-from ..errors import RftError
-from ..records import Grades, Request
-from ..template import TemplateError, check_template, compile_template
+from ..backends import judge as judges
+from ..core.errors import RftError
+from ..core.records import Grades, Request
+from ..core.template import TemplateError, check_template, compile_template
 from .base import Grader, read_threshold
 from .registry import register_type
 

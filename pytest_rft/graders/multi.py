@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import GraderError, RftError
-from ..records import Grades
+from ..core.errors import GraderError, RftError
+from ..core.records import Grades
 from . import isolation
 from .base import Grader, read_threshold
 from .function import FunctionGrader

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import RftError
+from ..core.errors import RftError
 from . import isolation
 from .base import Grader, read_threshold
 from .function import FunctionGrader, coerce_score, describe_exception, plain  # noqa: F401

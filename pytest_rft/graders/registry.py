@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, overload
 
-from ..errors import RftError
-from ..files import path_problem, read_text, shown_path
+from ..core.errors import RftError
+from ..core.files import path_problem, read_text, shown_path
 from .base import Grader
 from .function import FunctionGrader
 

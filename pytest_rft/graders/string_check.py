@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import RftError
-from ..records import Grades
-from ..template import check_template
+from ..core.errors import RftError
+from ..core.records import Grades
+from ..core.template import check_template
 from .base import Grader, InputReferenceGrader
 from .registry import register_type
 

@@ -27,7 +27,7 @@ imported at load):
   them). Text in Latin script is tokenized exactly as ``rouge_score`` does.
 - ``cosine``: cosine similarity of the embeddings of input and reference, from an embeddings
   model (default ``text-embedding-3-large``; the suite's ``judge.embedding_model`` overrides)
-  called during the run through the judge machinery (``pytest_rft.judge``).
+  called during the run through the judge machinery (``pytest_rft.backends.judge``).
 
 Tokenization for gleu/meteor/nltk_bleu is whitespace splitting (nltk's word_tokenize needs data
 files).
@@ -45,9 +45,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import RftError
-from ..records import Grades
-from ..template import TemplateError, compile_template
+from ..core.errors import RftError
+from ..core.records import Grades
+from ..core.template import TemplateError, compile_template
 from .base import Grader, InputReferenceGrader, read_threshold
 from .registry import register_type
 from .string_check import template_field
@@ -280,7 +280,7 @@ class TextSimilarityGrader(InputReferenceGrader):
     async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
         if self.metric != "cosine":
             return self.grade(sample, item)
-        from .. import judge as judges
+        from ..backends import judge as judges
 
         judge = judges.current_judge()
         if judge is None:

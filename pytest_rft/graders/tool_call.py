@@ -31,10 +31,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import RftError
-from ..records import Grades
-from ..template import TemplateError, check_template, resolve
-from ..tools import parse_arguments
+from ..core.errors import RftError
+from ..core.records import Grades
+from ..core.template import TemplateError, check_template, resolve
+from ..core.tools import parse_arguments
 from .base import Grader, read_threshold
 from .registry import _import_ref, register_type
 

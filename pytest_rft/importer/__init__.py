@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..errors import RftError
-from ..secrets import scrub
+from ..core.errors import RftError
+from ..core.secrets import scrub
 from .common import BACKUP, Output
 from .evals import import_eval
 from .rft_job import import_rft_job

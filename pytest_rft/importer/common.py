@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from ..errors import RftError
-from ..secrets import without_surrogates
+from ..core.errors import RftError
+from ..core.secrets import without_surrogates
 
 ROLES = ("system", "developer", "user", "assistant")
 EFFORTS = ("minimal", "low", "medium", "high")
@@ -172,7 +172,7 @@ def load_written(path: Path, out: Output) -> tuple[Any, str]:
     """Load the suite just written, running none of its code (python graders are compiled,
     not run); when it does not load, say so in the notes."""
     from ..graders.python_grader import compile_only
-    from ..suite import load_suite
+    from ..suite.loader import load_suite
 
     path = path.resolve()
     try:
@@ -391,7 +391,7 @@ def map_response_format(value: Any, out: Output, where: str) -> dict[str, Any] |
 
 def note_retired(models: list[str], role: str, out: Output) -> None:
     """One warning and one note per retired model line (o4-mini, gpt-4o ...) among ``models``."""
-    from .. import retired
+    from ..backends import retired
 
     found: dict[tuple[str, str], list[str]] = {}
     for model in dict.fromkeys(m for m in models if m):

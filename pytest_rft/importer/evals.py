@@ -16,13 +16,14 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, stats
-from .. import baseline as baseline_mod
+from ..core.version import __version__
+from ..analysis import stats
+from ..store import baseline as baseline_mod
 from ..backends.replay import RECORDED_MODEL
-from ..dataset import Item, load_items
-from ..errors import RftError
-from ..openai_api import is_model_name
-from ..suite import Suite
+from ..suite.dataset import Item, load_items
+from ..core.errors import RftError
+from .openai_api import is_model_name
+from ..suite.loader import Suite
 from . import schema_check
 from .common import (Output, arr, convert_messages, count, iso_utc, kind, load_written,
                      note_retired, number, obj, one_line, parse_jsonl, slug, strip_uuid, text,

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import RftError
+from ..core.errors import RftError
 from ..graders import build_grader
 from ..graders.grader_image import IMAGE_TAG, PACKAGES, missing_modules, nltk_download, \
     imported_modules, pip_install
 from ..graders.python_grader import compile_only
 from ..graders.registry import grader_type
-from ..openai_api import is_model_name
+from .openai_api import is_model_name
 from .common import TEXT_PARTS, Output, kind, note_retired, one_line
 
 MAX_DEPTH = 12
@@ -119,7 +119,7 @@ def _builds(entry: GraderEntry, item_keys: set[str] | None, base_dir: Path,
             scores: set[str]) -> tuple[str, str] | None:
     """Build the grader as the suite will (python source compiled, not run) and check its
     placeholders against the dataset's fields."""
-    from ..suite import _check_grader_templates
+    from ..suite.loader import _check_grader_templates
 
     try:
         with compile_only():

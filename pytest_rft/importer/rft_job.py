@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import RftError
-from ..openai_api import checkpoint_models, is_model_name
+from ..core.errors import RftError
+from .openai_api import checkpoint_models, is_model_name
 from .common import (EFFORTS, Output, count, decode, kind, load_written, map_response_format,
                      note_retired, obj, one_line, slug, strip_uuid, text)
 from .grader_check import GraderEntry, check_graders, redact
@@ -139,7 +139,7 @@ def _agentic(rft: dict[str, Any], config: dict[str, Any], out: Output) -> None:
 
 
 def _items_or_none(path: Path) -> Any:
-    from ..dataset import load_items
+    from ..suite.dataset import load_items
 
     try:
         return load_items(path)

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import RftError
-from ..openai_api import MAX_FILE_BYTES, MAX_JSON_BYTES, OpenAIClient, resolve, safe_id
+from ..core.errors import RftError
+from .openai_api import MAX_FILE_BYTES, MAX_JSON_BYTES, OpenAIClient, resolve, safe_id
 
 
 class Source(Protocol):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import textwrap
 
-from .. import problems
-from ..gates import GateResult, size_to_decide
-from ..runner import CallStats, SuiteRun
-from ..summary import SuiteSummary
+from ..analysis import problems
+from ..analysis.gates import GateResult, size_to_decide
+from ..analysis.summary import SuiteSummary
+from ..sampling.runner import CallStats, SuiteRun
 from .terminal import scope
 
 WIDTH = 120

@@ -17,12 +17,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, files, secrets
-from ..labels import extract_labels
-from ..runner import CallStats, SuiteRun
-from ..stats import STABILITIES, stability
-from ..labels import MIN_LABEL_ITEMS as RARE_LABEL_ITEMS
-from ..summary import SuiteSummary
+from ..core.version import __version__
+from ..core import files, secrets
+from ..analysis.labels import extract_labels
+from ..sampling.runner import CallStats, SuiteRun
+from ..analysis.stats import STABILITIES, stability
+from ..analysis.labels import MIN_LABEL_ITEMS as RARE_LABEL_ITEMS
+from ..analysis.summary import SuiteSummary
 from . import html_charts as charts
 from . import terminal
 from .html_items import ASSETS_CSS, ASSETS_JS, items_section
@@ -268,7 +269,7 @@ def write(path: Path, pairs: list[Pair], calls: CallStats | None,
 def write_for(session: Any, pairs: list) -> None:
     """``RftSession.finish``'s one call: ``--rft-html`` / ``rft_html`` if given (raises when
     the page can't be written: the session reports it)."""
-    from ..options import option
+    from ..plugin.options import option
 
     target = option(session.config, "html")  # an ini value is checked here (matplotlib)
     if not target or not any(s is not None for _, s in pairs):
@@ -276,7 +277,7 @@ def write_for(session: Any, pairs: list) -> None:
     history = None
     history_path = option(session.config, "history")
     if history_path and Path(history_path).is_file():
-        from .. import history as history_io
+        from ..store import history as history_io
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # broken lines: `pytest-rft history` says which

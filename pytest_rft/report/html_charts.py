@@ -198,10 +198,10 @@ def models_chart(metrics: list[str], models: list[str],
 @_guarded
 def history_chart(suite: str, records: list[dict], metric: str | None = None) -> str | None:
     """``suite``'s metric over the runs of a history file, one line per model with its CI band
-    (drawn by ``pytest_rft.history``); None when the history has nothing to draw."""
+    (drawn by ``pytest_rft.store.history``); None when the history has nothing to draw."""
     import matplotlib
 
-    from .. import history
+    from ..store import history
 
     args = argparse.Namespace(model=None, metric=metric, last=None)
     view = history._suite_view(suite, [r for r in records if r.get("suite") == suite], args)

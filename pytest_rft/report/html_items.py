@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..runner import SuiteRun
-from ..summary import SuiteSummary
+from ..sampling.runner import SuiteRun
+from ..analysis.summary import SuiteSummary
 from .html_charts import STABILITY_COLORS
 from .html_parts import e, t
 

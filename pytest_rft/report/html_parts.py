@@ -6,7 +6,7 @@ import re
 from html import escape
 from typing import Any
 
-from ..secrets import scrub
+from ..core.secrets import scrub
 
 
 def e(value: Any) -> str:

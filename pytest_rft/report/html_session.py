@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
-from .. import __version__
-from ..runner import CallStats, SuiteRun
-from ..summary import SuiteSummary, versus_rows
+from ..core.version import __version__
+from ..sampling.runner import CallStats, SuiteRun
+from ..analysis.summary import SuiteSummary, versus_rows
 from . import html_charts as charts
 from .html_parts import anchor, badge, e, num, p_text, table
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .. import __version__
-from ..baseline import dump_chunks
-from ..compare import Comparison
-from ..runner import CallStats, SuiteRun
-from .. import secrets
-from ..summary import SuiteSummary, to_baseline
+from ..core.version import __version__
+from ..store.baseline import dump_chunks
+from ..analysis.compare import Comparison
+from ..sampling.runner import CallStats, SuiteRun
+from ..core import secrets
+from ..analysis.summary import SuiteSummary, to_baseline
 
 
 _SCALARS = (str, int, bool, type(None))

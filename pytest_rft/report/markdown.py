@@ -9,11 +9,11 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .. import problems
-from ..runner import SuiteRun
-from ..files import append_text
-from ..secrets import scrub
-from ..summary import SuiteSummary, versus_rows
+from ..analysis import problems
+from ..sampling.runner import SuiteRun
+from ..core.files import append_text
+from ..core.secrets import scrub
+from ..analysis.summary import SuiteSummary, versus_rows
 from . import terminal
 
 

@@ -7,10 +7,10 @@ from collections import defaultdict
 
 from tabulate import tabulate as _tabulate
 
-from .. import problems
-from ..runner import CallStats, SuiteRun
-from ..stats import STABILITIES
-from ..summary import SuiteSummary, versus_rows
+from ..analysis import problems
+from ..sampling.runner import CallStats, SuiteRun
+from ..analysis.stats import STABILITIES
+from ..analysis.summary import SuiteSummary, versus_rows
 
 
 class ProgressLine:
@@ -235,7 +235,7 @@ def deltas_table(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
 
 def versus_p_adjusted(entries) -> dict[int, float]:
     """id(row) -> the row's p-value, Benjamini-Hochberg-adjusted over the rows that have one."""
-    from ..estimates import adjust
+    from ..analysis.estimates import adjust
 
     rows = [r for r in entries if r.delta is not None and r.delta.p_value is not None]
     values = adjust([r.delta.p_value for r in rows], len(rows), "bh")

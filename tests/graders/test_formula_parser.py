@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pytest_rft.errors import GraderError, RftError
+from pytest_rft.core.errors import GraderError, RftError
 from pytest_rft.graders.formula import compile_formula
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_rft.errors import RftError
+from pytest_rft.core.errors import RftError
 from pytest_rft.graders import (
     Grader,
     build_grader,
@@ -17,7 +17,7 @@ from pytest_rft.graders import (
     register_type,
     unregister_grader,
 )
-from pytest_rft.records import Grades
+from pytest_rft.core.records import Grades
 
 WHERE = "suites/s.yaml: graders.g"
 
@@ -158,7 +158,7 @@ def test_unknown_registered_name() -> None:
 def test_module_attr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "my_graders_for_test.py").write_text(
         "from pytest_rft.graders.base import Grader\n"
-        "from pytest_rft.records import Grades\n"
+        "from pytest_rft.core.records import Grades\n"
         "def length(sample, item):\n"
         "    return len(sample['output_text']) / 10\n"
         "EXACT = {'type': 'string_check', 'input': '{{ sample.output_text }}',\n"

@@ -11,10 +11,10 @@ import pytest
 
 import pytest_rft
 from pytest_rft.backends.python_backend import _MODELS
-from pytest_rft.errors import RftError
+from pytest_rft.core.errors import RftError
 from pytest_rft.graders import build_grader
-from pytest_rft.judge import Judge, JudgeOverrides, activate, default_backend_factory
-from pytest_rft.records import Completion
+from pytest_rft.backends.judge import Judge, JudgeOverrides, activate, default_backend_factory
+from pytest_rft.core.records import Completion
 
 SCORE = {"type": "score_model", "name": "polite", "model": "judge-py", "range": [0, 5],
          "pass_threshold": 3,

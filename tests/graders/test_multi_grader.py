@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_rft.errors import RftError
+from pytest_rft.core.errors import RftError
 from pytest_rft.graders import build_grader
 
 DATA = Path(__file__).parent.parent / "data"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_rft.errors import RftError
+from pytest_rft.core.errors import RftError
 from pytest_rft.graders import build_grader
 from pytest_rft.graders.python_grader import FunctionGrader, PythonGrader
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_rft.errors import RftError
-from pytest_rft.template import (
+from pytest_rft.core.errors import RftError
+from pytest_rft.core.template import (
     TemplateError,
     check_template,
     compile_template,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_rft.errors import RftError
+from pytest_rft.core.errors import RftError
 from pytest_rft.graders import build_grader
 
 HYP = "The quick brown fox jumps over the lazy dog"
@@ -147,7 +147,7 @@ def test_cosine_through_the_judge_machinery() -> None:
 
     import pytest_rft
     from pytest_rft.backends.python_backend import _MODELS
-    from pytest_rft.judge import Judge, activate, default_backend_factory
+    from pytest_rft.backends.judge import Judge, activate, default_backend_factory
 
     seen = []
 

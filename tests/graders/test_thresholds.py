@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_rft.errors import RftError
+from pytest_rft.core.errors import RftError
 from pytest_rft.graders import build_grader
-from pytest_rft.records import SampleResult
-from pytest_rft.runner import SuiteRun
-from pytest_rft.suite import load_suite
-from pytest_rft.summary import summarize
+from pytest_rft.core.records import SampleResult
+from pytest_rft.sampling.runner import SuiteRun
+from pytest_rft.suite.loader import load_suite
+from pytest_rft.analysis.summary import summarize
 
 DATA = Path(__file__).parent.parent / "data"
 BUILD_HOURS = DATA / "build_hours_f1_grader.json"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_rft.errors import RftError
+from pytest_rft.core.errors import RftError
 from pytest_rft.graders import build_grader
-from pytest_rft.tools import tool_call
+from pytest_rft.core.tools import tool_call
 
 
 def grader(**definition):

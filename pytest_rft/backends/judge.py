@@ -1,0 +1,279 @@
+"""LLM judges for ``score_model`` / ``label_model`` graders: model calls through the same backends,
+concurrency limiter and retries as the model under test, cached within a run, their usage
+counted apart.
+
+A :class:`Judge` is made per session (``activate``); the runner attaches its limiter, settings
+and random source (``attach``) so judge calls share the run's budget. Graders call
+``current_judge().complete(request, base_url=...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .base import Backend, CallError
+from ..core.records import Completion, Request, SampleResult
+
+
+@dataclass(frozen=True)
+class JudgeOverrides:
+    """``--rft-judge-model`` / ``--rft-judge-base-url``: win over the suite and the grader JSON.
+    ``remaps`` (``--rft-judge-model OLD=NEW``) swap one judge name for another."""
+
+    model: str | None = None
+    base_url: str | None = None
+    remaps: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_option(cls, values: Any, base_url: str | None = None) -> "JudgeOverrides":
+        """``--rft-judge-model`` values: ``NAME`` replaces every judge, ``OLD=NEW`` only judges
+        named OLD (checked when the options are validated)."""
+
+        model, remaps = judge_models(values)
+        return cls(model=model, base_url=base_url, remaps=remaps)
+
+
+def resolve_model(model: str, overrides: JudgeOverrides | None,
+                  remaps: dict[str, str] | None = None) -> str:
+    """The judge model called for ``model``: ``--rft-judge-model NAME``, else a remap of the name
+    (the command line's, then the suite's), else the name."""
+    if overrides is not None and overrides.model:
+        return overrides.model
+    cli = dict(overrides.remaps) if overrides is not None else {}
+    if model in cli:
+        return cli[model]
+    return (remaps or {}).get(model, model)
+
+
+class JudgeError(Exception):
+    """A judge call that failed for good (after retries), with its cause."""
+
+
+BackendFactory = Callable[[str, "str | None"], Backend]
+"""(model, base_url or None) -> a backend."""
+
+
+class Judge:
+    def __init__(self, make_backend: BackendFactory, overrides: JudgeOverrides | None = None):
+        from ..sampling.runner import CallStats, RunSettings
+
+        self.make_backend = make_backend
+        self.overrides = overrides or JudgeOverrides()
+        self.stats = CallStats()
+        self.cached = 0
+        self._backends: dict[tuple[str, str | None, bool], Backend] = {}
+        self._cache: dict[str, asyncio.Future[Completion]] = {}
+        self._limiter: Any = None
+        self._settings: Any = RunSettings()
+        self._rng = random.Random(0)
+
+    def attach(self, limiter: Any, settings: Any, rng: random.Random) -> None:
+        """Share the runner's concurrency limiter, retry settings and jitter source."""
+        self._limiter, self._settings, self._rng = limiter, settings, rng
+
+    def resolve(self, model: str, base_url: str | None,
+                remaps: dict[str, str] | None = None) -> tuple[str, str | None]:
+        return resolve_model(model, self.overrides, remaps), self.overrides.base_url or base_url
+
+    async def complete(self, request: Request, *, base_url: str | None = None,
+                       override: bool = True, remaps: dict[str, str] | None = None
+                       ) -> Completion:
+        """The judge's completion for ``request`` (cached by request within the run)."""
+        model, base_url = (self.resolve(request.model, base_url, remaps) if override
+                           else (request.model, self.overrides.base_url or base_url))
+        request = Request(model=model, messages=request.messages,
+                          response_schema=request.response_schema, sampling=request.sampling,
+                          item=request.item, item_id=request.item_id, repeat=request.repeat,
+                          suite=request.suite, api=request.api)
+        key = json.dumps([model, base_url, request.api, request.messages, request.sampling,
+                          request.response_schema], sort_keys=True, default=str)
+        future = self._cache.get(key)
+        if future is not None:
+            self.cached += 1
+            return await asyncio.shield(future)
+        future = asyncio.get_running_loop().create_future()
+        self._cache[key] = future
+        try:
+            completion = await self._call(request, base_url)
+        except BaseException as exc:
+            del self._cache[key]  # a failure is not cached: the next sample may try again
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning
+            raise
+        future.set_result(completion)
+        return completion
+
+    async def _call(self, request: Request, base_url: str | None) -> Completion:
+        from ..sampling.runner import AdaptiveLimiter, _call_with_retries
+
+        if self._limiter is None:
+            self._limiter = AdaptiveLimiter(self._settings.concurrency)
+        backend_key = (request.model, base_url, request.api == "embeddings")
+        if backend_key not in self._backends:
+            backend = self.make_backend(request.model, base_url)
+            if request.api == "embeddings":
+                backend = _sdk_twin(backend)
+                if hasattr(backend, "_classify"):
+                    backend = EmbeddingsBackend(backend)  # type: ignore[arg-type]
+            self._backends[backend_key] = backend
+        result = SampleResult(item_id=request.item_id, repeat=request.repeat, model=request.model)
+        self.stats.planned += 1
+        completion = await _call_with_retries(self._backends[backend_key], request, self._limiter,
+                                              self._settings, self.stats, self._rng, result)
+        self.stats.done += 1
+        if completion is None:
+            raise JudgeError(f"judge call to {request.model} failed: {result.error}")
+        if completion.usage is not None:
+            self.stats.usage.add(completion.usage)
+        return completion
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(b.aclose() for b in self._backends.values()),
+                             return_exceptions=True)
+
+    async def embed(self, texts: list[str], model: str, *, base_url: str | None = None
+                    ) -> list[list[float]]:
+        """Embeddings of ``texts`` (``text_similarity`` cosine): the same limiter, retries,
+        cache and accounting as judge completions. Raises JudgeError."""
+        request = Request(model=model, messages=[{"role": "user", "content": t} for t in texts],
+                          response_schema=None, sampling={}, item={}, item_id="", repeat=0,
+                          api="embeddings")
+        completion = await self.complete(request, base_url=base_url, override=False)
+        try:
+            vectors = json.loads(completion.output_text)
+            assert isinstance(vectors, list) and len(vectors) == len(texts)
+            return [[float(x) for x in v] for v in vectors]
+        except (ValueError, TypeError, AssertionError):
+            raise JudgeError(f"embeddings model {model} returned no usable vectors") from None
+
+    def summary_line(self) -> str | None:
+        """One line for the terminal: judge calls, cache hits, errors and tokens."""
+        s = self.stats
+        if not s.planned and not self.cached:
+            return None
+        u = s.usage
+        errors = ", ".join(f"{k} {v}" for k, v in s.errors.most_common()) or "none"
+        return (f"rft: judge: {s.calls} call(s) for {s.planned} request(s), {self.cached} "
+                f"answered from the run's cache, {s.retries} retries, errors: {errors}; tokens "
+                f"input {u.input_tokens}, output {u.output_tokens} (reasoning "
+                f"{u.reasoning_tokens}) — not counted in the model's tokens")
+
+
+def _sdk_twin(backend: Any) -> Any:
+    """Embeddings go through the openai SDK: the direct transport speaks chat and responses."""
+    from .direct import DirectBackend
+
+    if not isinstance(backend, DirectBackend):
+        return backend
+    from .openai_backend import OpenAIBackend
+
+    return OpenAIBackend(backend.model, api_key=backend._api_key, base_url=backend.base_url,
+                         timeout=backend.timeout, max_connections=backend.max_connections)
+
+
+class EmbeddingsBackend:
+    """An OpenAI backend's client used for ``embeddings.create``, one attempt per call, failures
+    classified like chat calls; the vectors come back as JSON text in a Completion."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+        self.name = "openai-embeddings"
+
+    async def complete(self, request: Request) -> Completion:
+        from ..core.records import Usage
+
+        client = self.backend._get_client()
+        error = None
+        try:
+            resp = await client.embeddings.create(
+                model=request.model, input=[m["content"] for m in request.messages],
+                encoding_format="float")
+        except CallError:
+            raise
+        except Exception as exc:  # classified like completions; unknown errors propagate
+            error = self.backend._classify(exc)
+            if error is None:
+                raise
+        if error is not None:
+            raise error
+        data = sorted(resp.data, key=lambda d: d.index)
+        usage = Usage(input_tokens=getattr(resp.usage, "prompt_tokens", 0) or 0)
+        return Completion(output_text=json.dumps([d.embedding for d in data]),
+                          finish_reason="stop", usage=usage)
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+
+_ACTIVE: list[Judge | None] = []
+
+
+def judge_models(values: Any) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """``--rft-judge-model`` values (repeatable; a string from the ini): (``NAME`` replacing
+    every judge, or None; ``OLD=NEW`` remaps). A malformed remap is a ValueError."""
+    if isinstance(values, str):
+        values = values.split()
+    model, remaps = None, []
+    for value in values or []:
+        old, sep, new = str(value).partition("=")
+        if not sep:
+            model = str(value)
+        elif old.strip() and new.strip():
+            remaps.append((old.strip(), new.strip()))
+        else:
+            raise ValueError(f"--rft-judge-model {value!r}: write OLD=NEW "
+                             "(e.g. --rft-judge-model o3-mini=gpt-5-mini)")
+    return model, tuple(remaps)
+
+
+def current_judge() -> Judge | None:
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+@contextlib.contextmanager
+def activate(judge: Judge | None) -> Iterator[Judge | None]:
+    _ACTIVE.append(judge)
+    try:
+        yield judge
+    finally:
+        _ACTIVE.pop()
+
+
+def default_backend_factory(*, base_url: str | None, timeout: float, concurrency: int,
+                            transport: str = "httpx",
+                            max_answer_bytes: int | None = None) -> BackendFactory:
+    """Judges resolve like models under test: a registered Python model, else an OpenAI model
+    at ``base_url`` (the judge's, else ``--rft-base-url`` / ``$OPENAI_BASE_URL``)."""
+
+    def make(model: str, judge_base_url: str | None) -> Backend:
+        from .python_backend import PythonBackend, find_python_model
+
+        fn = find_python_model(model)
+        if fn is not None:
+            return PythonBackend(model, fn, max_workers=concurrency, timeout=timeout)
+        kwargs = dict(api_key=os.environ.get("OPENAI_API_KEY"),
+                      base_url=judge_base_url or base_url or os.environ.get("OPENAI_BASE_URL"),
+                      timeout=timeout, max_connections=concurrency)
+        if max_answer_bytes is not None:
+            kwargs["max_answer_bytes"] = max_answer_bytes
+        if transport == "direct":
+            from .direct import DirectBackend
+
+            return DirectBackend(model, **kwargs)
+        from .openai_backend import OpenAIBackend
+
+        return OpenAIBackend(model, **kwargs,  # type: ignore[arg-type]
+                             transport="httpx" if transport == "sdk" else transport)
+
+    return make
+
+
+__all__ = ["CallError", "Judge", "JudgeError", "JudgeOverrides", "activate", "current_judge",
+           "default_backend_factory", "resolve_model"]
