@@ -157,7 +157,7 @@ def run_lines(run: SuiteRun, summary: SuiteSummary) -> list[str]:
     for warning in summary.warnings:
         lines += fit(f"  warning: {warning}", "  ")
     groups = problems.run_errors(run.results, summary.items)
-    lines += [cut(f"  error: {line}") for line in problems.run_lines(groups, shown_items=3)]
+    lines += [cut(f"  error: {line}") for line in problems.run_lines(groups, shown_items=2)]
     return lines
 
 
