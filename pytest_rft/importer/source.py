@@ -80,7 +80,7 @@ class SavedSource:
     def __init__(self, folder: Path):
         if not folder.is_dir():
             raise RftError(f"--from folder not found: {folder}",
-                           fix="save the objects first (see README: Offline: --from DIR)")
+                           fix="save the objects first (see docs/migration.md: Offline: --from DIR)")
         self.folder = folder
         self.root = folder.resolve()
 
@@ -135,7 +135,7 @@ class SavedSource:
                 data = handle.read(limit + 1)
         except FileNotFoundError:
             raise RftError(f"{name} is not saved", where=str(self.folder),
-                           fix="save it with the curl calls in the README (Offline: --from DIR)"
+                           fix="save it with the curl calls in docs/migration.md (Offline: --from DIR)"
                            ) from None
         except OSError as exc:
             raise RftError(f"cannot read {name}: {exc.strerror or exc}",

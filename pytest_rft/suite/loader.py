@@ -875,12 +875,13 @@ def _validation_error(exc: ValidationError, path: Path, node: yaml.Node, raw: An
     kind = error["type"]
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
-        known = ", ".join(parent.model_fields) if parent else "see the README's suite reference"
+        known = (", ".join(parent.model_fields) if parent
+                 else "see the suite reference (docs/suite-reference.md)")
         return RftError(f"unknown key {loc[-1]!r}", where=where, fix=f"remove it or use one of: {known}")
     if kind == "missing":
         return RftError(f"missing required key {loc[-1]!r}", where=where, fix=f"add '{loc[-1]}:'")
     message = error["msg"].removeprefix("Value error, ")
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return RftError(f"{message}; got {json.dumps(error.get('input'), default=str)[:80]}{more}",
-                    where=where, fix="see the README's suite reference")
+                    where=where, fix="see the suite reference (docs/suite-reference.md)")
 

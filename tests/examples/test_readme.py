@@ -1,17 +1,26 @@
 """The README's "Your first suite" works when pasted: its files are written to a fresh project
 exactly as shown, its commands run in order (each must pass or fail as its comment says), every
 line of its output excerpts is printed by the command before it, and the JUnit names it quotes
-are the ones pytest writes. Also: the JSON report keys the README names exist."""
+are the ones pytest writes. Every other shell command of the README and the docs names real
+options, subcommands and project paths (checked, not run: some call OpenAI). Also: the ids and
+the JSON report keys the docs name exist."""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import importlib.metadata
 import json
 import re
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.S | re.M)
 FILE_NAME = re.compile(r"`([\w./-]+\.\w+)`:\s*$")
 INLINE_PYTEST = re.compile(r"`(pytest [^`]+)`")
@@ -92,7 +101,7 @@ def test_your_first_suite_works_when_pasted(pytester, monkeypatch):
 
 def test_the_id_examples_carry_the_folder_as_pytest_prints_them():
     """Ids and JUnit names shown elsewhere are those of `pytest example_suite`."""
-    text = README.read_text(encoding="utf-8")
+    text = "\n".join(page.read_text(encoding="utf-8") for page in DOCS)
     shown = re.findall(r"`((?:[\w-]+/)*rft_eurovoc\.yaml::[^`]+)`", text)
     assert shown and all(i.startswith("example_suite/rft_eurovoc.yaml::") for i in shown), shown
     classnames = re.findall(r'classname="([^"]+)"', text)
@@ -103,7 +112,7 @@ REPORT_KEYS = re.compile(r"`(\w+)`")
 
 
 def test_the_json_report_keys_the_readme_names_exist(pytester):
-    """Every key the README's JSON report paragraph names is in a real report."""
+    """Every key the JSON report paragraph of docs/pytest.md names is in a real report."""
     pytester.makeconftest("""
 import pytest_rft
 
@@ -118,7 +127,7 @@ def echo(request):
         "reference: '{{ item.expected }}', operation: eq}\n")
     pytester.runpytest("-p", "no:cacheprovider", "--rft-report=r.json").assert_outcomes(passed=2)
     report = json.loads((pytester.path / "r.json").read_text())
-    text = README.read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "pytest.md").read_text(encoding="utf-8")
     paragraph = text[text.index("- **JSON report**"):]
     paragraph = paragraph[:paragraph.index("\n- **", 3)]
     levels = {"top": set(report), "suite": set(report["suites"][0]),
@@ -133,3 +142,135 @@ def echo(request):
     assert named and named <= known, named - known
     assert "runs" not in named
     assert {"suites", "items", "samples", "metrics", "gates"} <= named
+    assert f"`schema_version` {report['schema_version']})" in paragraph
+
+
+# Every other shell command of the README and the docs: checked, not run (some call OpenAI).
+OPERATORS = {"&&", "||", ";", "|"}
+PROJECT_DIRS = ("example_suite/", "tests/", "benchmarks/", "docs/", ".ci/", "pytest_rft/",
+                "tools/")
+
+
+def shell_commands(page: Path) -> list[list[str]]:
+    """The simple commands of the page's ```bash blocks and of the one-line `run:` steps of its
+    workflow YAML, as argument lists: comments dropped, continuation lines joined, split at
+    && || ; |, redirections and leading VAR=value dropped."""
+    found = []
+    for lang, body in FENCE.findall(page.read_text(encoding="utf-8")):
+        if lang == "bash":
+            lines = body.replace("\\\n", " ").splitlines()
+        elif lang == "yaml":
+            lines = re.findall(r"^\s*-?\s*run: ([^>|].*)$", body, re.M)
+        else:
+            continue
+        for line in lines:
+            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+            lexer.commenters = "#"
+            lexer.wordchars += "$*?"
+            command: list[str] = []
+            tokens = list(lexer)
+            i = 0
+            while i < len(tokens):
+                token = tokens[i]
+                if token in OPERATORS:
+                    found.append(command)
+                    command = []
+                elif token in (">", ">>", "<"):
+                    i += 1  # and its target
+                elif command or not re.match(r"[A-Za-z_]\w*=", token):
+                    command.append(token)
+                i += 1
+            found.append(command)
+    return [c for c in found if c]
+
+
+def cli_parser() -> argparse.ArgumentParser:
+    """``pytest-rft``'s parser, built as ``cli.main`` builds it (parsing runs nothing)."""
+    from pytest_rft.cli import main as cli
+
+    parser = argparse.ArgumentParser(prog="pytest-rft", exit_on_error=False)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in cli.SUBCOMMANDS.items():
+        importlib.import_module(module_name).add_arguments(commands.add_parser(name))
+    return parser
+
+
+def check_command(args: list[str], pytester) -> str | None:
+    """What is wrong with one command, or None; "skip" for commands that aren't ours."""
+    program, rest = args[0], args[1:]
+    if program == "python" and rest[:2] == ["-m", "pytest"]:
+        program, rest = "pytest", rest[2:]
+    for arg in rest:
+        path = arg.split("::")[0]
+        if path.startswith(PROJECT_DIRS) and not (ROOT / path).exists():
+            return f"no such path in the project: {path}"
+    if program == "pytest":
+        try:
+            pytester.parseconfig(*rest)
+        except (pytest.UsageError, SystemExit) as exc:
+            return f"pytest refuses it: {exc}"
+    elif program == "pytest-rft":
+        try:
+            cli_parser().parse_args(rest)
+        except (argparse.ArgumentError, SystemExit) as exc:
+            return f"pytest-rft refuses it (its message is in the captured stderr): {exc}"
+    elif program == "python" and rest[:1] == ["-m"]:
+        if importlib.util.find_spec(rest[1]) is None:
+            return f"no module {rest[1]}"
+    elif program == "python":
+        source = (ROOT / rest[0]).read_text(encoding="utf-8")
+        unknown = [a for a in rest[1:] if a.startswith("--") and f'"{a.split("=")[0]}"' not in source]
+        if unknown:
+            return f"{rest[0]} has no option {unknown}"
+    elif program == "pip":
+        extras = set(importlib.metadata.metadata("pytest-rft").get_all("Provides-Extra"))
+        for arg in rest:
+            named = re.fullmatch(r"(?:\.|pytest-rft)\[([\w,]+)\]", arg)
+            if named and not set(named.group(1).split(",")) <= extras:
+                return f"unknown extra in {arg} (extras: {sorted(extras)})"
+    elif program in ("bash", "tox") or program.startswith(".ci/"):
+        return None
+    else:
+        return "skip"  # git, curl, vllm, apt-get, export ...: not ours to check
+    return None
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_shell_command_in_the_docs_names_real_options_and_paths(page, pytester):
+    problems, checked = [], 0
+    for args in shell_commands(page):
+        verdict = check_command(args, pytester)
+        if verdict == "skip":
+            continue
+        checked += 1
+        if verdict:
+            problems.append(f"{shlex.join(args)}\n    {verdict}")
+    assert not problems, f"{page.relative_to(ROOT)}:\n" + "\n".join(problems)
+    relative = str(page.relative_to(ROOT))
+    assert checked or relative not in ("README.md", "docs/ci.md", "docs/migration.md",
+                                       "docs/running-models.md"), f"{relative}: nothing checked"
+
+
+def test_the_command_check_catches_mistakes(pytester):
+    assert check_command(["pytest", "evals/", "--rft-modle", "x"], pytester)
+    assert check_command(["pytest", "--rft-api", "completions"], pytester)
+    assert check_command(["pytest", "example_suite/rft_nope.yaml"], pytester)
+    assert check_command(["pytest-rft", "import", "eval", "e", "--outt", "x"], pytester)
+    assert check_command(["pip", "install", "pytest-rft[htlm]"], pytester)
+    assert check_command(["python", "benchmarks/grading.py", "--worker", "2"], pytester)
+    assert check_command(["python", "-m", "pytest_rft.nothing"], pytester)
+    assert check_command(["pytest", "example_suite/rft_eurovoc.yaml", "--rft-model", "m"],
+                         pytester) is None
+    assert check_command(["git", "commit"], pytester) == "skip"
+    assert shell_commands_of("OPENAI_API_KEY=x pytest a --rft-model m && pytest b | tee c"
+                             " > d  # note") == [["pytest", "a", "--rft-model", "m"],
+                                                 ["pytest", "b"], ["tee", "c"]]
+
+
+def shell_commands_of(text: str, tmp=Path("/nonexistent")) -> list[list[str]]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        page = Path(folder) / "page.md"
+        page.write_text(f"```bash\n{text}\n```\n", encoding="utf-8")
+        return shell_commands(page)
