@@ -780,12 +780,14 @@ class RftSession:
 
     def terminal_summary(self, reporter: Any) -> None:
         """By default the verdicts, gates, headline metrics and regressions in lines of at most
-        120 columns (``report/brief.py``); ``-v`` the full tables, ``-vv`` no list shortened."""
+        120 columns (``report/brief.py``), notes wrapped to fit; ``-v`` the full tables and
+        every note, ``-vv`` no list shortened. An ``rft: ERROR`` line is never wrapped: one
+        error, one line (whole, for whoever greps the log)."""
         verbosity = _verbosity(self.config)
 
-        def write(text: str, **markup: bool) -> None:
+        def write(text: str, wrap: bool = True, **markup: bool) -> None:
             for line in for_terminal(text).splitlines():
-                for part in ([line] if verbosity > 0 else brief.fit(line)):
+                for part in (brief.fit(line) if wrap and verbosity <= 0 else [line]):
                     reporter.write_line(part, **markup)
 
         pairs = self.sampled()
@@ -802,7 +804,7 @@ class RftSession:
         for note in self.notes + (self.details if verbosity > 0 else []):
             write(note)
         for problem in self.problems:
-            write(problem, red=True, bold=True)
+            write(problem, wrap=False, red=True, bold=True)
         undecided = self.inconclusive_gates()
         if undecided:
             what = {"pass": "the build passes anyway (--rft-inconclusive=pass)",

@@ -130,7 +130,7 @@ def _ids(ids: list[str], room: int) -> str:
 
 def verdict_lines(run: SuiteRun, summary: SuiteSummary) -> list[str]:
     repeats = run.repeats or run.suite.config.repeats
-    parts = [f"{run.key}: {scope(run, summary).removeprefix('gates ')}",
+    parts = [f"{run.key}: {scope(run, summary)}",
              f"{len(summary.items)} items x {repeats} repeat{'s' if repeats != 1 else ''}"]
     c = summary.comparison
     if c is not None:
@@ -157,7 +157,8 @@ def run_lines(run: SuiteRun, summary: SuiteSummary) -> list[str]:
     for warning in summary.warnings:
         lines += fit(f"  warning: {warning}", "  ")
     groups = problems.run_errors(run.results, summary.items)
-    lines += [cut(f"  error: {line}") for line in problems.run_lines(groups, shown_items=2)]
+    for line in problems.run_lines(groups, shown_items=2):  # whole: an error says its fix
+        lines += fit(f"  error: {line}", "  ")
     return lines
 
 
@@ -166,9 +167,11 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) 
     lines: list[str] = []
     for run, summary in pairs:
         lines += run_lines(run, summary)
-    if calls is not None:  # budget stops, and errors the user chose to score 0
+    if calls is not None:  # budget stops, outputs not ok, errors the user chose to score 0
         for model, why in calls.stopped.items():
             lines += fit(f"STOPPED {model}: {why}")
+        if set(calls.kinds) - {"ok"}:  # truncated, refusal, empty, invalid JSON ... (scored)
+            lines += fit("outputs: " + ", ".join(f"{k} {v}" for k, v in calls.kinds.most_common()))
         if calls.zeroed:
             lines.append(f"samples with grader errors scored 0 (errors_as_zero): {calls.zeroed}")
     lines.append(more(pairs, calls))

@@ -72,7 +72,7 @@ def test_the_default_summary_is_a_screen_a_pytest_user_reads(example):
                                            if "pytest-rft summary" in line))
     widths = [len(line) for line in result.stdout.lines[start:]]
     assert max(widths) <= 120, "\n".join(result.stdout.lines[start:])
-    assert section[0] == "eurovoc-level1[eurovoc-clf-v2]: PASS; 49 items x 3 repeats; 0 regressed; " \
+    assert section[0] == "eurovoc-level1[eurovoc-clf-v2]: gates PASS; 49 items x 3 repeats; 0 regressed; " \
                          "9 flaky"
     assert section[1] == ("  f1.mean 0.6156 [0.5400, 0.6913]; pass_rate 0.7347 [0.5974, 0.8379]; "
                           "micro_f1 0.6403 [0.5664, 0.7148]; macro_f1 0.6330")
@@ -81,7 +81,7 @@ def test_the_default_summary_is_a_screen_a_pytest_user_reads(example):
         "  PASS  pass_rate>=0.6 * 0.7347, 95% CI [[]0.5974, 0.8379[]]; borderline",
         "  PASS  f1.mean>=baseline-0.1 * 0.6156 vs 0.6156: delta +0.0000, "
         "95% CI [[]-0.0727, +0.0727[]], margin 0.1",
-        "support-agent[[]support-agent-v2[]]: PASS; 38 items x 3 repeats; 0 regressed; 5 flaky",
+        "support-agent[[]support-agent-v2[]]: gates PASS; 38 items x 3 repeats; 0 regressed; 5 flaky",
         "  task.mean 0.9494 [[]0.9007, 0.9981[]]; pass_rate 0.8947 *; micro_f1 0.9596 *",
         "    macro_f1 0.9576 [[]0.8945, 1.0000[]]",
         "  PASS  task.mean>=baseline-0.1 * delta +0.0000, 95% CI [[]-0.0918, +0.0918[]], margin 0.1",

@@ -146,6 +146,9 @@ def test_items_only_selection_says_gates_were_not_judged(project, tmp_path):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*gates not judged: none selected (numbers over the 1 selected "
                                  "of 10 items)*"])
+    out = result.stdout.str()
+    summary = out[out.index("pytest-rft summary"):]
+    assert "PASS" not in summary and "FAIL" not in summary, summary
     assert json.loads(report.read_text())["suites"][0]["complete"] is False
 
 
@@ -159,7 +162,7 @@ def test_a_subset_prints_no_verdict_it_did_not_judge(project, tmp_path, monkeypa
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
     result = run(project, *select, "--rft-model", "half", "--rft-model", "good",
                  f"--rft-report={report}", f"--rft-history={history}", "--rft-html",
-                 str(tmp_path / "r.html"))
+                 str(tmp_path / "r.html"), "-v")  # -v: the tables
     result.assert_outcomes(passed=4)
     out = result.stdout.str()
     summary = out[out.index("pytest-rft summary"):]
@@ -409,7 +412,8 @@ def test_xdist_samples_each_item_once_and_reports_whole(pytester, openai_server,
     assert calls_solo == 200 * 2 * 2
     openai_server.reset()
     split = pytester.runpytest_subprocess(*common, "-p", "xdist", "-n", "2",
-                                          f"--rft-report={tmp_path / 'split.json'}")
+                                          f"--rft-report={tmp_path / 'split.json'}",
+                                          "-v")  # -v: the side-by-side tables
     assert len(openai_server.log) == calls_solo  # not once per worker
     assert split.ret == solo.ret == 1  # 38 of 200 items contain a 7: the 0.9 gate fails
 
@@ -421,8 +425,8 @@ def test_xdist_samples_each_item_once_and_reports_whole(pytester, openai_server,
              for s in data["suites"] for g in s["gates"]}
 
     assert numbers(tmp_path / "split.json") == numbers(tmp_path / "solo.json")
-    split.stdout.fnmatch_lines(["*pytest-rft summary*", "*qa[[]a[]]: 200 items x 2 repeats*",
-                                "*models side by side*"])
+    split.stdout.fnmatch_lines(["*pytest-rft summary*", "--- qa[[]a[]]: 200 items x 2 repeats*",
+                                "--- qa: models side by side"])
 
 
 # -- the lean runtest protocol -------------------------------------------------------------------

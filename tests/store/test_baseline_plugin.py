@@ -159,7 +159,7 @@ def test_the_default_summary_names_the_regressed_item_and_the_inconclusive_gates
     result = run(project)
     assert result.ret == 1
     result.stdout.fnmatch_lines([
-        "qa[[]qa-m[]]: INCONCLUSIVE; 40 items x 3 repeats; 1 regressed",
+        "qa[[]qa-m[]]: gates INCONCLUSIVE; 40 items x 3 repeats; 1 regressed",
         "  regressed: q00",
         "  exact.mean 0.9750 [[]0.9244, 1.0000[]]; pass_rate 0.9750 [[]0.8712, 0.9956[]]",
         "  INCONCLUSIVE  exact.mean>=baseline-0.1  0.9750 vs 1.0000: delta -0.0250, "
@@ -187,7 +187,7 @@ def test_a_long_regressed_list_is_shortened_and_vv_shows_it_whole(project, monke
     assert line.startswith("  regressed: q00, q01, q02, ") and len(line) <= 120
     shown = line.removeprefix("  regressed: ").split(", ")
     assert shown[-1] == f"+{25 - len(shown[:-1])} more" and shown[:-1] == broken[:len(shown) - 1]
-    short.stdout.fnmatch_lines(["qa[[]qa-m[]]: FAIL; 40 items x 3 repeats; 25 regressed"])
+    short.stdout.fnmatch_lines(["qa[[]qa-m[]]: gates FAIL; 40 items x 3 repeats; 25 regressed"])
     verbose = run(project, "-v")  # the full list stops at 20
     verbose.stdout.fnmatch_lines(["regressed (dropped and confirmed*): 25: q00, q01, *, q19 ... "
                                   "(+5 more)"])
