@@ -38,11 +38,6 @@ def pack(parts: list[str], indent: str, sep: str = "; ", width: int = WIDTH) -> 
     return lines
 
 
-def cut(text: str, width: int = WIDTH) -> str:
-    """``text`` on one line of at most ``width`` columns."""
-    return text if len(text) <= width else text[:width - 4].rstrip() + " ..."
-
-
 def _ci(low: float | None, high: float | None, signed: bool = False) -> str:
     if low is None or high is None:
         return ""
