@@ -48,7 +48,7 @@ from pytest_rft.analysis.compare import PassView, compare, dropped, judge_items 
 from pytest_rft.analysis.gates import check_gate, judge_gates  # noqa: E402
 from pytest_rft.analysis.labels import label_metrics  # noqa: E402
 from pytest_rft.analysis.stats import ItemStats, ScoreStats, suite_metrics  # noqa: E402
-from pytest_rft.suite.loader import Gate  # noqa: E402
+from pytest_rft.suite.keys import Gate  # noqa: E402
 
 THRESHOLD = 0.5
 PRIMARY = "f1"

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import time
 from pathlib import Path
 
 from pytest_rft.graders import build_grader
-from pytest_rft.graders.isolation import GraderPool, PoolSettings, activate, usable_cores
+from pytest_rft.graders.base import GradingContext
+from pytest_rft.graders.isolation import GraderPool, PoolSettings, usable_cores
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "example_suite"
@@ -41,14 +43,14 @@ def workload(n: int, seed: int = 0) -> list[tuple[dict, dict]]:
     return out
 
 
-async def grade_all(grader, samples) -> list:
-    return await asyncio.gather(*(grader.agrade(s, i) for s, i in samples))
+async def grade_all(grader, samples, context) -> list:
+    return await asyncio.gather(*(grader.agrade(s, i, context) for s, i in samples))
 
 
 def timed(grader, samples, pool) -> tuple[float, list]:
     started = time.perf_counter()
-    with activate(pool):
-        results = asyncio.run(grade_all(grader, samples))
+    with pool or contextlib.nullcontext():
+        results = asyncio.run(grade_all(grader, samples, GradingContext(pool=pool)))
     return time.perf_counter() - started, results
 
 

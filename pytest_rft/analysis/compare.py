@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from . import stats
 from .estimates import adjust, fisher_less
-from ..store.baseline import DIGEST_PARTS, OPTIONAL_PARTS, Baseline, BaselineItem
+from ..store.baseline_record import DIGEST_PARTS, OPTIONAL_PARTS, Baseline, BaselineItem
 from ..core.lazy_numpy import np
 from .paired import PairedDelta, compare_labels, compare_values
-from ..suite.loader import LABEL_METRICS
+from ..suite.suite import LABEL_METRICS
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Literal
 from .estimates import PairedBinary, mcnemar_worse
 from .paired import MIN_PAIRED
 from .stats import Metric
-from ..suite.loader import Gate
+from ..suite.keys import Gate
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compare import Comparison

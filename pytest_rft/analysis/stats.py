@@ -34,7 +34,7 @@ from typing import Literal
 from ..core.lazy_numpy import np
 from ..core.numbers import TOLERANCE, at_least, at_most  # noqa: F401  (stats.at_least ...)
 from .estimates import t_quantile, wilson, z_value  # noqa: F401  (stats.wilson ...)
-from ..core.records import SampleResult
+from ..core.records import ItemStats, SampleResult, ScoreStats
 
 __all__ = [
     "TOLERANCE",
@@ -60,43 +60,6 @@ _CHUNK_ELEMS = 500_000
 
 # --------------------------------------------------------------------------------------------
 # Per-item statistics
-
-
-@dataclass(slots=True)
-class ScoreStats:
-    """Statistics of one score over the samples of one item that have it."""
-
-    mean: float
-    max: float
-    min: float
-    std: float
-    """Sample standard deviation (ddof=1); 0 when n == 1."""
-    n: int
-
-
-@dataclass(slots=True)
-class ItemStats:
-    """Aggregated results of all repeats of one item."""
-
-    item_id: str
-    scores: dict[str, ScoreStats]
-    """Score name -> statistics over the samples that have a value for it."""
-    n_samples: int
-    n_errors: int
-    """Samples whose model call failed (they have no scores)."""
-    n_grader_errors: int
-    """Samples (whose model call succeeded) with at least one grader error."""
-    primary_values: list[float]
-    """Primary score of each sample that has one, in input order."""
-    passed: bool | None
-    """Mean primary score >= pass_threshold; None when no sample has a primary score."""
-    primary: str = ""
-    pass_threshold: float = 0.0
-
-    @property
-    def n_pass(self) -> int:
-        """Samples whose own primary score reaches the threshold."""
-        return sum(1 for v in self.primary_values if at_least(v, self.pass_threshold))
 
 
 def _score_stats(values: list[float]) -> ScoreStats:

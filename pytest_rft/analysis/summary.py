@@ -11,13 +11,14 @@ from typing import Any
 
 from ..core.version import __version__
 from . import stats
-from ..store.baseline import Baseline, BaselineItem, item_digest, now, suite_digests
+from ..store.baseline_record import Baseline, BaselineItem, item_digest, now, suite_digests
 from .compare import Comparison, compare
 from ..core.lazy_numpy import np
 from .paired import PairedDelta
 from .gates import GateResult, check_gate, error_gate
 from .labels import extract_labels, item_counts, label_metrics
-from ..sampling.runner import SuiteRun, sample_view
+from ..core.records import SuiteRun
+from ..sampling.grading import sample_view
 from .stats import ItemStats, Metric
 
 
@@ -213,7 +214,7 @@ def to_baseline(run: SuiteRun, summary: SuiteSummary, *, created: str | None = N
     ``lazy``: each item is built when it is read (the report streams it: a 200,000-item
     snapshot never exists whole)."""
     suite = run.suite
-    repeats = run.repeats or suite.config.repeats
+    repeats = run.repeats
     by_id = {item.id: item for item in run.items}
 
     def build(item_id: str) -> BaselineItem:

@@ -1,26 +1,25 @@
-"""LLM judges for ``score_model`` / ``label_model`` graders: model calls through the same backends,
-concurrency limiter and retries as the model under test, cached within a run, their usage
-counted apart.
+"""LLM judges for ``score_model`` / ``label_model`` graders (and ``text_similarity``'s cosine):
+model calls through backends chosen like the model under test's (``factory.judge_factory``),
+made through the run's call context (``calls.CallContext``: the same limiter, retries and
+jitter as the model under test), cached within a run, their usage counted apart.
 
-A :class:`Judge` is made per session (``activate``); the runner attaches its limiter, settings
-and random source (``attach``) so judge calls share the run's budget. Graders call
-``current_judge().complete(request, base_url=...)``.
+The session makes one :class:`Judge` per sampling and the runner gives it to every grader in
+the grading context (``graders.base.GradingContext``); a judge grader calls
+``context.judge.complete(request, base_url=...)``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import random
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .base import Backend, CallError
+from .calls import CallContext
+from .factory import BackendFactory
 from ..core.judge_names import judge_models
-from ..core.records import Completion, Request, SampleResult
+from ..core.records import CallStats, Completion, Request, SampleResult
 
 
 @dataclass(frozen=True)
@@ -57,27 +56,19 @@ class JudgeError(Exception):
     """A judge call that failed for good (after retries), with its cause."""
 
 
-BackendFactory = Callable[[str, "str | None"], Backend]
-"""(model, base_url or None) -> a backend."""
-
-
 class Judge:
-    def __init__(self, make_backend: BackendFactory, overrides: JudgeOverrides | None = None):
-        from ..sampling.runner import CallStats, RunSettings
+    """The run's judge: ``make_backend`` gives a judge model its backend; ``calls`` is the
+    run's call context (its own, with default settings, when none is given)."""
 
+    def __init__(self, make_backend: BackendFactory, overrides: JudgeOverrides | None = None,
+                 calls: CallContext | None = None):
         self.make_backend = make_backend
         self.overrides = overrides or JudgeOverrides()
+        self.calls = calls or CallContext()
         self.stats = CallStats()
         self.cached = 0
         self._backends: dict[tuple[str, str | None, bool], Backend] = {}
         self._cache: dict[str, asyncio.Future[Completion]] = {}
-        self._limiter: Any = None
-        self._settings: Any = RunSettings()
-        self._rng = random.Random(0)
-
-    def attach(self, limiter: Any, settings: Any, rng: random.Random) -> None:
-        """Share the runner's concurrency limiter, retry settings and jitter source."""
-        self._limiter, self._settings, self._rng = limiter, settings, rng
 
     def resolve(self, model: str, base_url: str | None,
                 remaps: dict[str, str] | None = None) -> tuple[str, str | None]:
@@ -112,10 +103,6 @@ class Judge:
         return completion
 
     async def _call(self, request: Request, base_url: str | None) -> Completion:
-        from ..sampling.runner import AdaptiveLimiter, _call_with_retries
-
-        if self._limiter is None:
-            self._limiter = AdaptiveLimiter(self._settings.concurrency)
         backend_key = (request.model, base_url, request.api == "embeddings")
         if backend_key not in self._backends:
             backend = self.make_backend(request.model, base_url)
@@ -126,8 +113,8 @@ class Judge:
             self._backends[backend_key] = backend
         result = SampleResult(item_id=request.item_id, repeat=request.repeat, model=request.model)
         self.stats.planned += 1
-        completion = await _call_with_retries(self._backends[backend_key], request, self._limiter,
-                                              self._settings, self.stats, self._rng, result)
+        completion = await self.calls.call(self._backends[backend_key], request, self.stats,
+                                           result)
         self.stats.done += 1
         if completion is None:
             raise JudgeError(f"judge call to {request.model} failed: {result.error}")
@@ -213,50 +200,5 @@ class EmbeddingsBackend:
         await self.backend.aclose()
 
 
-_ACTIVE: list[Judge | None] = []
-
-
-def current_judge() -> Judge | None:
-    return _ACTIVE[-1] if _ACTIVE else None
-
-
-@contextlib.contextmanager
-def activate(judge: Judge | None) -> Iterator[Judge | None]:
-    _ACTIVE.append(judge)
-    try:
-        yield judge
-    finally:
-        _ACTIVE.pop()
-
-
-def default_backend_factory(*, base_url: str | None, timeout: float, concurrency: int,
-                            transport: str = "httpx",
-                            max_answer_bytes: int | None = None) -> BackendFactory:
-    """Judges resolve like models under test: a registered Python model, else an OpenAI model
-    at ``base_url`` (the judge's, else ``--rft-base-url`` / ``$OPENAI_BASE_URL``)."""
-
-    def make(model: str, judge_base_url: str | None) -> Backend:
-        from .python_backend import PythonBackend, find_python_model
-
-        fn = find_python_model(model)
-        if fn is not None:
-            return PythonBackend(model, fn, max_workers=concurrency, timeout=timeout)
-        kwargs = dict(api_key=os.environ.get("OPENAI_API_KEY"),
-                      base_url=judge_base_url or base_url or os.environ.get("OPENAI_BASE_URL"),
-                      timeout=timeout, max_connections=concurrency)
-        if max_answer_bytes is not None:
-            kwargs["max_answer_bytes"] = max_answer_bytes
-        if transport == "direct":
-            from .direct import DirectBackend
-
-            return DirectBackend(model, **kwargs)
-        from .openai_backend import OpenAIBackend
-
-        return OpenAIBackend(model, **kwargs,  # type: ignore[arg-type]
-                             transport="httpx" if transport == "sdk" else transport)
-
-    return make
-
-
-__all__ = ["CallError", "Judge", "JudgeError", "JudgeOverrides", "activate", "current_judge",
-           "default_backend_factory", "resolve_model"]
+__all__ = ["CallError", "Judge", "JudgeError", "JudgeOverrides", "judge_models",
+           "resolve_model"]

@@ -22,7 +22,9 @@ import pytest
 from .files import EXPORTED, BatchCollector, ExportBackend, ImportBackend, load_output
 from ..core.errors import RftError
 from ..plugin.options import option
-from ..sampling.runner import RunSettings, SuiteRun, run_all
+from ..backends.calls import CallContext, RunSettings
+from ..core.records import SuiteRun
+from ..sampling.runner import run_all
 
 
 def active(config: Any) -> str | None:
@@ -37,7 +39,7 @@ def collect(runs: list[SuiteRun], settings: RunSettings) -> BatchCollector:
     collector = BatchCollector()
     exporters = {model: ExportBackend(model, collector) for model in {r.model for r in runs}}
     quick = RunSettings(concurrency=settings.concurrency, max_retries=0, seed=settings.seed)
-    stats = asyncio.run(run_all(runs, exporters, quick))
+    stats = asyncio.run(run_all(runs, exporters, CallContext(quick)))
     for run in runs:
         run.results.clear()
         run.sampled = False

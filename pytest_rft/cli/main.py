@@ -15,7 +15,7 @@ from ..core.secrets import ScrubbingStream
 
 SUBCOMMANDS = {
     # name: (module, one-line help)
-    "history": ("pytest_rft.store.history", "metric-over-runs tables and a chart from --rft-history files"),
+    "history": ("pytest_rft.cli.history", "metric-over-runs tables and a chart from --rft-history files"),
     "import": ("pytest_rft.importer", "turn an OpenAI eval or RFT job into a pytest-rft suite"),
     "validate-grader": ("pytest_rft.cli.validate_grader",
                         "check OpenAI grader JSON files as a suite would load them"),

@@ -55,7 +55,7 @@ def as_in_a_run(sample: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     text = sample.get("output_text")
     if not isinstance(text, str) or "output_json" in sample:
         return sample, None
-    from ..sampling.runner import sample_for_output
+    from ..sampling.grading import sample_for_output
 
     derived = {**sample_for_output(text), **sample}
     note = ("output_json parsed from output_text, as in a run" if "output_json" in derived

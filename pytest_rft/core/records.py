@@ -1,13 +1,18 @@
-"""Plain data that flows through the pipeline: requests, completions, samples, grades.
+"""Plain data that flows through the pipeline: requests, completions, samples, grades, the
+runs that hold them, the calls' counts and each item's numbers.
 
 Everything here is a dataclass with no behaviour beyond small conveniences, so the core can be
-used and tested without pytest.
+used and tested without pytest, and every stage can take these records without importing the
+stage that makes them.
 """
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 from typing import Any
+
+from .numbers import at_least
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +144,110 @@ class SampleResult:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+
+@dataclass
+class SuiteRun:
+    """One suite against one model: the items selected for it and, once sampled, results."""
+
+    suite: Any
+    """The ``suite.loader.Suite`` run."""
+    model: str
+    items: list[Any] = field(default_factory=list)
+    """The items (``suite.dataset.Item``) selected for this run."""
+    results: dict[str, list[SampleResult]] = field(default_factory=dict)
+    sampled: bool = False
+    repeats: int | None = None
+    """Repeats of each item: ``--rft-repeats`` when given (passed in), else the suite's
+    ``repeats`` (resolved when the run is made)."""
+    api: str | None = None
+    """The API called: ``--rft-api`` when given (passed in), else the suite's ``api``, else
+    ``chat`` (resolved when the run is made)."""
+    untested: int = 0
+    """Items sampled for the gates but not selected as tests (-k, --deselect ...)."""
+    gated: bool = True
+    """False when no gate of this run was selected: its numbers cover the selected items only."""
+    confirm: dict[str, list[SampleResult]] = field(default_factory=dict)
+    """Confirmation repeats (after the main ones) of the items tested for a regression, or of
+    the passing items of a baseline being written: they count in item tests only."""
+
+    def __post_init__(self) -> None:
+        config = self.suite.config
+        self.repeats = self.repeats or config.repeats
+        self.api = self.api or config.api or "chat"
+
+    @property
+    def key(self) -> str:
+        key = self.__dict__.get("_key")
+        if key is None:  # worked out once: it keys dicts per item
+            key = self.__dict__["_key"] = f"{self.suite.name}[{self.model}]"
+        return key
+
+
+@dataclass
+class CallStats:
+    """What the calls cost and how they failed, for the terminal summary and report."""
+
+    planned: int = 0
+    done: int = 0
+    calls: int = 0
+    retries: int = 0
+    errors: collections.Counter = field(default_factory=collections.Counter)
+    retried_causes: collections.Counter = field(default_factory=collections.Counter)
+    kinds: collections.Counter = field(default_factory=collections.Counter)
+    usage: Usage = field(default_factory=Usage)
+    latencies: list[float] = field(default_factory=list)
+    min_concurrency: int = 0
+    grader_errors: int = 0
+    """Samples with at least one grader error (they count against the error gate too)."""
+    zeroed: int = 0
+    """Samples with grader errors scored 0 (the suite's ``errors_as_zero``)."""
+    stopped: dict[str, str] = field(default_factory=dict)
+    """model -> the configuration error that stopped its calls (no key, 401, unknown model)."""
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    """CPU time of this process while sampling (the HTTP client, the runner and grading)."""
+
+    def latency_percentiles(self) -> dict[str, float]:
+        if not self.latencies:
+            return {}
+        ordered = sorted(self.latencies)
+        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+        return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "max": ordered[-1]}
+
+
+@dataclass(slots=True)
+class ScoreStats:
+    """Statistics of one score over the samples of one item that have it."""
+
+    mean: float
+    max: float
+    min: float
+    std: float
+    """Sample standard deviation (ddof=1); 0 when n == 1."""
+    n: int
+
+
+@dataclass(slots=True)
+class ItemStats:
+    """Aggregated results of all repeats of one item (``analysis.stats.item_stats``)."""
+
+    item_id: str
+    scores: dict[str, ScoreStats]
+    """Score name -> statistics over the samples that have a value for it."""
+    n_samples: int
+    n_errors: int
+    """Samples whose model call failed (they have no scores)."""
+    n_grader_errors: int
+    """Samples (whose model call succeeded) with at least one grader error."""
+    primary_values: list[float]
+    """Primary score of each sample that has one, in input order."""
+    passed: bool | None
+    """Mean primary score >= pass_threshold; None when no sample has a primary score."""
+    primary: str = ""
+    pass_threshold: float = 0.0
+
+    @property
+    def n_pass(self) -> int:
+        """Samples whose own primary score reaches the threshold."""
+        return sum(1 for v in self.primary_values if at_least(v, self.pass_threshold))

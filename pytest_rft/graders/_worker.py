@@ -30,8 +30,8 @@ import sys
 import time
 from typing import Any
 
-OUTPUT_LIMIT = 1 << 20
-"""Bytes a grader may write to stdout/stderr per call (captured, then discarded)."""
+from ..core.errors import GraderError, RftError
+from .python_rules import OUTPUT_LIMIT, coerce_score, describe_exception, load_source
 
 
 class GraderTimeout(BaseException):
@@ -117,8 +117,6 @@ def _load(payload: tuple[Any, ...]) -> tuple[str, Any, str | None]:
     """(name, grade function, filename of its code) from a definition payload."""
     kind, name, body = payload
     if kind == "source":
-        from .python_grader import load_source
-
         fn, filename = load_source(name, body, where=f"grader '{name}'")
         return name, fn, filename
     fn = pickle.loads(body)
@@ -128,9 +126,6 @@ def _load(payload: tuple[Any, ...]) -> tuple[str, Any, str | None]:
 
 def _grade(index: int, entry: Any, blob: bytes, settings: dict[str, Any],
            progress: Any) -> tuple[bool, Any]:
-    from ..core.errors import GraderError, RftError
-    from .function import coerce_score, describe_exception
-
     global _forked
     payload, loaded = entry
     name = payload[1]
@@ -198,13 +193,10 @@ def _size(n: int | None) -> str:
 
 
 def check_source(conn: Any, name: str, source: str, settings: dict[str, Any]) -> None:
-    """A child process's one job (``isolation.check_source``): run a python grader's source
+    """A child process's one job (``source_check.check``): run a python grader's source
     under the grader limits, and say whether it defines a usable ``grade``. The source never
     runs in the pytest process before it passed here: a top-level loop, a sleep or an
     ``os._exit(0)`` ends this process, not the run."""
-    from ..core.errors import RftError
-    from .function import describe_exception
-
     _setup(settings)
     timeout = settings["timeout"]
     if hasattr(signal, "setitimer"):

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import RftError
 from ..core.records import Grades
 from ..core.template import TemplateError, compile_template
+
+
+@dataclass(frozen=True)
+class GradingContext:
+    """What a grader may use beyond the sample and the item, given by the runner with every
+    grading call: the run's judge (a ``backends.judge.Judge``: score_model, label_model and
+    text_similarity's cosine call models through it; None: they give an error) and its grader
+    pool (a ``graders.isolation.GraderPool``: isolated Python graders run in its workers;
+    None: in this process)."""
+
+    judge: Any = None
+    pool: Any = None
 
 
 class Grader:
@@ -30,8 +43,10 @@ class Grader:
     def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
         raise NotImplementedError
 
-    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
-        """Async entry point used by the runner; model-based graders override it."""
+    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any],
+                     context: GradingContext | None = None) -> Grades:
+        """Async entry point used by the runner, with the run's ``context``; graders that
+        call a model or a worker process override it."""
         return self.grade(sample, item)
 
 

@@ -1,69 +1,22 @@
-"""Python callables as graders: ``fn(sample, item) -> float`` (sync or async), and the rules every
-Python grader follows: plain copies in, a finite number out, an exception is an error with its
-line, never a 0. A leaf module: the registry and the ``python`` grader type both use it."""
+"""Python callables as graders: ``fn(sample, item) -> float`` (sync or async), graded here or,
+when isolated and a pool is active, in a worker process. The rules every Python grader follows
+(plain copies in, a finite number out, an exception is an error with its line, never a 0) are
+``python_rules``; the registry and the ``python`` grader type both build on this class."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import inspect
-import math
-import numbers
 import os
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..core.errors import GraderError
 from ..core.records import Grades
 from . import isolation
-from .base import Grader
-
-_MAX_MESSAGE = 300
-
-
-def plain(value: Any) -> Any:
-    """A deep copy made of plain dicts and lists, so grader code can't mutate shared data."""
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
-
-
-def coerce_score(value: Any, name: str) -> float:
-    """A grader's return value as a float; GraderError for bools, non-numbers, NaN and inf."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
-        raise GraderError(
-            f"grader '{name}' returned a bool ({value}); return a number such as 1.0 or 0.0"
-        )
-    if not isinstance(value, numbers.Real):
-        shown = repr(value)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        raise GraderError(
-            f"grader '{name}' returned {type(value).__name__} {shown}, not a number"
-        )
-    score = float(value)
-    if not math.isfinite(score):
-        raise GraderError(f"grader '{name}' returned {score}, not a finite number")
-    return score
-
-
-def describe_exception(name: str, exc: BaseException, filename: str | None) -> str:
-    """``grader 'x' raised ValueError: msg (line 3: <code>)`` using the last frame in
-    ``filename`` (the grader's own source)."""
-    text = str(exc)
-    if len(text) > _MAX_MESSAGE:
-        text = text[: _MAX_MESSAGE - 3] + "..."
-    message = f"grader '{name}' raised {type(exc).__name__}" + (f": {text}" if text else "")
-    frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if filename is not None and f.filename == filename]
-    if own:
-        frame = own[-1]
-        code = (frame.line or "").strip()
-        message += f" (line {frame.lineno}" + (f": {code})" if code else ")")
-    return message
+from .base import Grader, GradingContext
+from .python_rules import coerce_score, describe_exception, plain
 
 
 @contextlib.contextmanager
@@ -91,7 +44,7 @@ class FunctionGrader(Grader):
     """A Python callable ``fn(sample, item) -> float``, sync or async."""
 
     isolated: bool = False
-    """Run in a worker process while a grader pool is active (``isolation.activate``)."""
+    """Run in a worker process when the grading context has a pool."""
 
     def __init__(self, name: str, fn: Callable[..., Any], *, filename: str | None = None,
                  isolated: bool = False):
@@ -135,8 +88,9 @@ class FunctionGrader(Grader):
             self._spec = isolation.CallSpec.function(self.name, self.fn)
         return self._spec
 
-    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
-        pool = isolation.current_pool() if self.isolated else None
+    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any],
+                     context: GradingContext | None = None) -> Grades:
+        pool = context.pool if context is not None and self.isolated else None
         if pool is not None:
             try:
                 spec = self.call_spec()

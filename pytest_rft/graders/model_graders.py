@@ -6,7 +6,8 @@ in structured output.
 - ``label_model``: the judge answers ``{"steps": [...], "result": <one of labels>}``; the
   score is 1.0 when the label is in ``passing_labels``, else 0.0.
 
-Judge calls go through :mod:`pytest_rft.backends.judge` (the run's backends, limiter, retries and cache).
+Judge calls go through the run's judge, given with every grading call (``GradingContext``;
+:mod:`pytest_rft.backends.judge`: the run's backends, limiter, retries and cache).
 A non-numeric, out-of-set, refused, truncated or unparsable answer, or a failed call, is a
 grader error with its cause, never a 0. The judge model is, in order: ``--rft-judge-model``,
 the suite's ``judge.model``, the grader's ``model``; then a remap of that name
@@ -25,7 +26,7 @@ from ..backends import judge as judges
 from ..core.errors import RftError
 from ..core.records import Grades, Request
 from ..core.template import TemplateError, check_template, compile_template
-from .base import Grader, read_threshold
+from .base import Grader, GradingContext, read_threshold
 from .registry import register_type
 
 SAMPLING_KEYS = {"temperature": "temperature", "top_p": "top_p", "seed": "seed",
@@ -147,8 +148,9 @@ class ModelGrader(Grader):
                        sampling=dict(self.sampling), item=dict(item), item_id="", repeat=0,
                        suite="", api=api)
 
-    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
-        judge = judges.current_judge()
+    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any],
+                     context: GradingContext | None = None) -> Grades:
+        judge = context.judge if context is not None else None
         if judge is None:
             return self.grade(sample, item)
         try:

@@ -10,7 +10,7 @@ from typing import Any
 from ..core.errors import GraderError, RftError
 from ..core.records import Grades
 from . import isolation
-from .base import Grader, read_threshold
+from .base import Grader, GradingContext, read_threshold
 from .function import FunctionGrader
 from .formula import Formula, compile_formula
 from .registry import build_grader, register_type
@@ -47,12 +47,14 @@ class MultiGrader(Grader):
     def grade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
         return self._combine([g.grade(sample, item) for g in self.graders.values()])
 
-    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
-        pool = isolation.current_pool()
+    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any],
+                     context: GradingContext | None = None) -> Grades:
+        pool = context.pool if context is not None else None
         group = self._group_spec() if pool is not None else None
         if group is not None:  # all sub-graders isolated: one trip to a worker per sample
             return self._combine([await pool.agrade(group, sample, item)])
-        results = await asyncio.gather(*(g.agrade(sample, item) for g in self.graders.values()))
+        results = await asyncio.gather(*(g.agrade(sample, item, context)
+                                         for g in self.graders.values()))
         return self._combine(list(results))
 
     def _group_spec(self) -> isolation.CallSpec | None:

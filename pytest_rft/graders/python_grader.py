@@ -13,25 +13,21 @@ never run, not even in a child process.
 
 from __future__ import annotations
 
-import ast
-import builtins
 import contextlib
 import contextvars
-import inspect
-import itertools
-import linecache
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import RftError
-from . import isolation
+from . import isolation, source_check
 from .base import Grader, read_threshold
-from .function import FunctionGrader, coerce_score, describe_exception, plain  # noqa: F401
+from .function import FunctionGrader
+from .python_rules import (DEFAULT_MEMORY, DEFAULT_TIMEOUT, check_compiles, check_source,
+                           load_source, missing_fix)
 from .registry import register_type
 
-_counter = itertools.count(1)
 _COMPILE_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("rft_compile_only",
                                                                      default=False)
 
@@ -47,117 +43,13 @@ def compile_only() -> Iterator[None]:
         _COMPILE_ONLY.reset(token)
 
 
-def check_source(name: str, source: str, *, where: str) -> None:
-    """What :func:`load_source` checks, without running anything: the source compiles and
-    defines ``grade`` taking (sample, item) at its top level."""
-    if not isinstance(source, str) or not source.strip():
-        raise RftError(f"python grader '{name}' has an empty \"source\"", where=where,
-                       fix="give Python source defining grade(sample, item) -> float")
-    try:
-        tree = ast.parse(source, f"<rft python grader '{name}'>")
-    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes
-        line = (getattr(exc, "text", None) or "").strip()
-        raise RftError(
-            f"python grader '{name}' source has a syntax error on line "
-            f"{getattr(exc, 'lineno', '?')}: {getattr(exc, 'msg', exc)}"
-            + (f"\n    {line}" if line else ""),
-            where=where, fix="fix the Python in \"source\"") from None
-    except RecursionError:
-        raise RftError(f"python grader '{name}' source is nested too deeply to read",
-                       where=where) from None
-    defined = [node for node in tree.body
-               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-               and node.name == "grade"]
-    assigned = any(isinstance(node, (ast.Assign, ast.AnnAssign, ast.ImportFrom, ast.Import))
-                   and "grade" in _bound_names(node) for node in tree.body)
-    if not defined and not assigned:
-        raise RftError(f"python grader '{name}' source defines no grade(sample, item) function",
-                       where=where, fix="define: def grade(sample: dict, item: dict) -> float")
-    if defined and not assigned:
-        args = defined[-1].args
-        positional = len(args.posonlyargs) + len(args.args)
-        required_kw = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
-        if (positional < 2 and args.vararg is None) or required_kw or \
-                positional - len(args.defaults) > 2:
-            raise RftError(f"python grader '{name}': grade(...) cannot take (sample, item)",
-                           where=where, fix="define: def grade(sample: dict, item: dict) -> float")
-
-
-def _bound_names(node: ast.stmt) -> set[str]:
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return {(a.asname or a.name).split(".")[0] for a in node.names}
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore
-    return {t.id for t in targets if isinstance(t, ast.Name)}
-
-
 def _not_run(sample: Any, item: Any) -> float:
     raise RuntimeError("this grader was checked without running its source (pytest-rft import); "
                        "it runs when the suite runs")
 
 
-def load_source(name: str, source: str, *, where: str) -> tuple[Callable[..., Any], str]:
-    """Compile and run grader source once; return its ``grade`` and the source's filename."""
-    if not isinstance(source, str) or not source.strip():
-        raise RftError(f"python grader '{name}' has an empty \"source\"", where=where,
-                       fix="give Python source defining grade(sample, item) -> float")
-    filename = f"<rft python grader '{name}' #{next(_counter)}>"
-    try:
-        code = compile(source, filename, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        line = (exc.text or "").strip()
-        raise RftError(
-            f"python grader '{name}' source has a syntax error on line {exc.lineno}: {exc.msg}"
-            + (f"\n    {line}" if line else ""),
-            where=where,
-            fix="fix the Python in \"source\"",
-        ) from None
-    # Lets tracebacks (and describe_exception) show the grader's own lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict[str, Any] = {"__name__": f"rft_grader_{name}", "__builtins__": builtins}
-    try:
-        exec(code, namespace)  # the user's grader source, run as OpenAI runs it
-    except (Exception, SystemExit) as exc:
-        raise RftError(
-            "python grader source failed while loading: "
-            + describe_exception(name, exc, filename),
-            where=where, fix=_missing_fix(exc),
-        ) from None
-    fn = namespace.get("grade")
-    if not callable(fn):
-        raise RftError(
-            f"python grader '{name}' source defines no grade(sample, item) function",
-            where=where,
-            fix="define: def grade(sample: dict, item: dict) -> float",
-        )
-    try:
-        inspect.signature(fn).bind(None, None)
-    except TypeError:
-        raise RftError(
-            f"python grader '{name}': grade{inspect.signature(fn)} cannot take (sample, item)",
-            where=where,
-            fix="define: def grade(sample: dict, item: dict) -> float",
-        ) from None
-    except ValueError:
-        pass
-    return fn, filename
-
-
-def _missing_fix(exc: BaseException) -> str | None:
-    """For a module that is not installed: the exact ``pip install`` when OpenAI's grader image
-    had it."""
-    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
-        return None
-    from .grader_image import IMAGE_TAG, pip_install
-
-    top = exc.name.split(".")[0]
-    line = pip_install([top])
-    if line:
-        return f"{line}   (the version OpenAI's python-grader image {IMAGE_TAG} had)"
-    return f"install the package that provides '{top}'"
-
-
 LOAD_LIMITS: contextvars.ContextVar[tuple[float, int | None]] = contextvars.ContextVar(
-    "rft_grader_load_limits", default=(isolation.DEFAULT_TIMEOUT, isolation.DEFAULT_MEMORY))
+    "rft_grader_load_limits", default=(DEFAULT_TIMEOUT, DEFAULT_MEMORY))
 """(seconds, bytes of memory) for loading a python grader's source (``--rft-grader-timeout``,
 ``--rft-grader-memory``; the plugin sets them while it collects)."""
 
@@ -169,27 +61,6 @@ def load_limits(timeout: float, memory: int | None) -> Iterator[None]:
         yield
     finally:
         LOAD_LIMITS.reset(token)
-
-
-def _compile_only(name: str, source: str, where: str) -> None:
-    """The checks that run no grader code: a non-empty source that compiles."""
-    if not isinstance(source, str) or not source.strip():
-        raise RftError(f"python grader '{name}' has an empty \"source\"", where=where,
-                       fix="give Python source defining grade(sample, item) -> float")
-    try:
-        compile(source, f"<rft python grader '{name}'>", "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        line = (exc.text or "").strip()
-        raise RftError(
-            f"python grader '{name}' source has a syntax error on line {exc.lineno}: {exc.msg}"
-            + (f"\n    {line}" if line else ""),
-            where=where,
-            fix="fix the Python in \"source\"",
-        ) from None
-    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
-        raise RftError(f"python grader '{name}' source can't be compiled: "
-                       f"{type(exc).__name__}: {exc}", where=where,
-                       fix="fix the Python in \"source\"") from None
 
 
 class PythonGrader(FunctionGrader):
@@ -204,12 +75,12 @@ class PythonGrader(FunctionGrader):
                              isolated=True)
             self.source, self._where, self._is_async = source, where, False
             return
-        _compile_only(name, source, where)
+        check_compiles(name, source, where)
         timeout, memory = LOAD_LIMITS.get()
-        problem, is_async = isolation.check_source(name, source, timeout=timeout, memory=memory)
+        problem, is_async = source_check.check(name, source, timeout=timeout, memory=memory)
         if problem is not None:
             missing = re.search(r"No module named '([\w.]+)'", problem)
-            raise RftError(problem, where=where, fix=_missing_fix(ModuleNotFoundError(
+            raise RftError(problem, where=where, fix=missing_fix(ModuleNotFoundError(
                 name=missing.group(1))) if missing else
                 "define grade(sample, item) -> float; keep work at the top level of the source "
                 "short (it runs once per process)")

@@ -48,7 +48,7 @@ from typing import Any
 from ..core.errors import RftError
 from ..core.records import Grades
 from ..core.template import TemplateError, compile_template
-from .base import Grader, InputReferenceGrader, read_threshold
+from .base import Grader, GradingContext, InputReferenceGrader, read_threshold
 from .registry import register_type
 from .string_check import template_field
 
@@ -277,12 +277,13 @@ class TextSimilarityGrader(InputReferenceGrader):
     judge_config: Any = None
     """The suite's ``judge:`` block (``embedding_model``, ``base_url``) for cosine."""
 
-    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any]) -> Grades:
+    async def agrade(self, sample: Mapping[str, Any], item: Mapping[str, Any],
+                     context: GradingContext | None = None) -> Grades:
         if self.metric != "cosine":
             return self.grade(sample, item)
         from ..backends import judge as judges
 
-        judge = judges.current_judge()
+        judge = context.judge if context is not None else None
         if judge is None:
             return self.grade(sample, item)
         context = {"item": item, "sample": sample}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..core.errors import RftError
 from ..core.secrets import scrub
-from .common import BACKUP, Output
+from .output import BACKUP, Output
 from .evals import import_eval
 from .rft_job import import_rft_job
 from .source import ApiSource, SavedSource, Source

@@ -23,8 +23,11 @@ from ..graders.grader_image import IMAGE_TAG, PACKAGES, missing_modules, nltk_do
     imported_modules, pip_install
 from ..graders.python_grader import compile_only
 from ..graders.registry import grader_type
-from .openai_api import is_model_name
-from .common import TEXT_PARTS, Output, kind, note_retired, one_line
+from .guards import is_model_name
+from .messages import TEXT_PARTS
+from .output import Output
+from .platform_data import kind, one_line
+from .suite_check import note_retired
 
 MAX_DEPTH = 12
 """Nesting of multi graders accepted (the platform's are one or two levels deep)."""
@@ -119,13 +122,13 @@ def _builds(entry: GraderEntry, item_keys: set[str] | None, base_dir: Path,
             scores: set[str]) -> tuple[str, str] | None:
     """Build the grader as the suite will (python source compiled, not run) and check its
     placeholders against the dataset's fields."""
-    from ..suite.loader import _check_grader_templates
+    from ..suite.grader_section import check_grader_templates
 
     try:
         with compile_only():
             grader = build_grader(entry.key, entry.definition, base_dir=base_dir,
                                   where=entry.file)
-            _check_grader_templates(grader, item_keys or set(), entry.file)
+            check_grader_templates(grader, item_keys or set(), entry.file)
         names = grader.score_names()
     except RftError as exc:
         return one_line(exc.message, 400), one_line(exc.fix or "fix what the message says", 400)

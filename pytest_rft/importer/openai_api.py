@@ -5,16 +5,16 @@ request and the fix; no secret appears in them (``secrets.scrub``, plus the key 
 
 What a hostile or broken endpoint cannot do to it: receive the key on another origin (a
 redirect to another scheme, host or port is followed without ``Authorization``; a redirect to a
-non-HTTP scheme is refused), keep it reading forever (a whole-command deadline, a cap on every
-answer's size, a bound on pages and a guard against repeating cursors), or crash it with an
-answer of the wrong shape (one clean error naming the request).
+non-HTTP scheme is refused; the rules in ``guards.py``), keep it reading forever (a
+whole-command deadline, a cap on every answer's size, a bound on pages and a guard against
+repeating cursors), or crash it with an answer of the wrong shape (one clean error naming the
+request).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import socket
 import time
@@ -28,8 +28,8 @@ from typing import Any
 
 from ..core.errors import RftError
 from ..core.secrets import scrub
+from .guards import DEFAULT_BASE_URL, origin, safe_id, shown_url, without_userinfo
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PAGE_SIZE = 100
 """The largest page the list endpoints serve."""
 MAX_PAGES = 10_000
@@ -41,80 +41,6 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 _KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
 _CHUNK = 64 * 1024
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(?::[A-Za-z0-9._\-]*)*$")
-_PYTHON_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-"""What pytest-rft would resolve as a Python ``module:attr`` model (python_backend's rule)."""
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,255}$")
-
-
-def resolve(api_key: str | None = None, base_url: str | None = None) -> tuple[str, str]:
-    """The API key (argument, else ``OPENAI_API_KEY``) and base URL (argument, else
-    ``OPENAI_BASE_URL``, else OpenAI's)."""
-    key = api_key or os.environ.get("OPENAI_API_KEY")
-    if not key:
-        raise RftError("OPENAI_API_KEY is not set",
-                       fix="export OPENAI_API_KEY=sk-..., or read saved files with --from DIR")
-    url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RftError(f"the base URL {shown_url(url)!r} is not an http(s) URL",
-                       fix="pass --base-url https://host/v1 (or fix OPENAI_BASE_URL)")
-    return key, url
-
-
-def shown_url(url: str) -> str:
-    """``url`` without user:password (a base URL may carry them; they are secrets)."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "<invalid URL>"
-    if parts.username is None and parts.password is None:
-        return scrub(url)
-    host = parts.hostname or ""
-    netloc = f"***@{host}" + (f":{parts.port}" if _port(parts) else "")
-    return scrub(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
-
-
-def _port(parts: urllib.parse.SplitResult) -> int | None:
-    try:
-        return parts.port
-    except ValueError:
-        return None
-
-
-def _without_userinfo(url: str) -> str:
-    """``http://user:pass@host/v1`` -> ``http://host/v1``: requests authenticate with the API
-    key, and credentials in a URL would end up in messages."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return url
-    if parts.username is None and parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port filled in."""
-    parts = urllib.parse.urlsplit(url)
-    port = _port(parts) or {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port
-
-
-def is_model_name(value: Any) -> bool:
-    """True for a name OpenAI could have given a model (``gpt-4.1``, ``ft:o4-mini:org:x:id``,
-    ``...:ckpt-step-10``) that pytest-rft will never resolve as a Python ``module:attr``."""
-    return (isinstance(value, str) and 0 < len(value) <= 256 and bool(_MODEL_NAME.match(value))
-            and not _PYTHON_REF.match(value))
-
-
-def safe_id(value: str, what: str = "id") -> str:
-    """``value`` as a path segment of an API URL; anything but an API-shaped id is refused."""
-    if not isinstance(value, str) or not _ID.match(value):
-        raise RftError(f"{what} {json.dumps(value, default=str)[:80]} is not an OpenAI id",
-                       fix="ids are letters, digits, '-', '_' and '.'; check the id")
-    return urllib.parse.quote(value, safe="")
 
 
 @dataclass
@@ -159,7 +85,7 @@ class OpenAIClient:
     def __init__(self, api_key: str, base_url: str = DEFAULT_BASE_URL, *, timeout: float = 60.0,
                  max_retries: int = 3, backoff: float = 0.5, deadline: float | None = None,
                  progress: Callable[[str], None] | None = None):
-        self.base_url = _without_userinfo(base_url.rstrip("/"))
+        self.base_url = without_userinfo(base_url.rstrip("/"))
         self._key = api_key
         self._timeout = timeout
         self._retries = max_retries
@@ -369,48 +295,3 @@ def _retry_after(response: Response) -> float | None:
                 return None
             return min(max(seconds, 0.0), 30.0)
     return None
-
-
-CHECKPOINTS_DEADLINE = 300.0
-"""Seconds ``--rft-checkpoints`` may spend listing one job's checkpoints."""
-
-
-def list_checkpoint_models(job_id: str, *, api_key: str | None = None,
-                           base_url: str | None = None) -> list[str]:
-    """Every ``fine_tuned_model_checkpoint`` of a fine-tuning job, by ``step_number`` ascending.
-
-    ``api_key`` / ``base_url`` default to ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``. A name that
-    is not an OpenAI model name is an error (it would otherwise be resolved like a suite's
-    model names, which include Python ``module:attr`` references).
-    """
-    key, url = resolve(api_key, base_url)
-    deadline = time.monotonic() + CHECKPOINTS_DEADLINE
-    with OpenAIClient(key, url, deadline=deadline) as client:
-        checkpoints = client.list_all(f"/fine_tuning/jobs/{safe_id(job_id, 'job id')}/checkpoints")
-    return checkpoint_models(checkpoints, where=f"--rft-checkpoints {job_id}")
-
-
-def checkpoint_models(checkpoints: list[dict[str, Any]], *, rejected: list[str] | None = None,
-                      where: str = "checkpoints") -> list[str]:
-    """Checkpoint model names ordered by step (duplicates dropped). A name that is not an
-    OpenAI model name goes to ``rejected`` when given, else is an RftError."""
-    def order(checkpoint: dict[str, Any]) -> tuple[float, str]:
-        step = checkpoint.get("step_number")
-        step = step if isinstance(step, (int, float)) and not isinstance(step, bool) \
-            and step == step else 0
-        return float(step), str(checkpoint.get("id") or "")
-
-    names: list[str] = []
-    for checkpoint in sorted((c for c in checkpoints if isinstance(c, dict)), key=order):
-        name = checkpoint.get("fine_tuned_model_checkpoint")
-        if name is None or name in names:
-            continue
-        if not is_model_name(name):
-            shown = json.dumps(name, default=str)[:80]
-            if rejected is None:
-                raise RftError(f"checkpoint {shown} is not an OpenAI model name", where=where,
-                               fix="check --base-url: the platform answered something else")
-            rejected.append(shown)
-            continue
-        names.append(name)
-    return names

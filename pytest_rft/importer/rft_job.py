@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import RftError
-from .openai_api import checkpoint_models, is_model_name
-from .common import (EFFORTS, Output, count, decode, kind, load_written, map_response_format,
-                     note_retired, obj, one_line, slug, strip_uuid, text)
+from .checkpoints import checkpoint_models
+from .guards import is_model_name
+from .output import Output
+from .platform_data import count, decode, kind, obj, one_line, slug, strip_uuid, text
+from .suite_check import load_written, note_retired
 from .grader_check import GraderEntry, check_graders, redact
-from .sampling import map_tools
+from .sampling import EFFORTS, map_response_format, map_tools
 from .source import Source
 
 _TRAINING_ONLY = ("n_epochs", "batch_size", "learning_rate_multiplier", "compute_multiplier",

@@ -12,7 +12,10 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from .common import EFFORTS, Output, count, kind, map_response_format, number, one_line
+from .output import Output
+from .platform_data import count, kind, number, one_line
+
+EFFORTS = ("minimal", "low", "medium", "high")
 
 MAX_TOKENS_KEYS = ("max_completions_tokens", "max_completion_tokens", "max_output_tokens",
                    "max_tokens")
@@ -237,3 +240,21 @@ def _shown_endpoint(url: str) -> str:
         return one_line(f"{parts.scheme}://{host}{parts.path}", 120)
     except ValueError:
         return "an endpoint URL"
+
+
+def map_response_format(value: Any, out: Output, where: str) -> dict[str, Any] | None:
+    """A chat ``response_format`` or responses ``text.format`` -> the suite's inline
+    ``{name, schema, strict}`` (None for plain text)."""
+    if value is None or (isinstance(value, dict) and value.get("type") in (None, "text")):
+        return None
+    if isinstance(value, dict) and value.get("type") == "json_schema":
+        spec = value.get("json_schema", value)
+        if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
+            name = spec.get("name")
+            return {"name": name if isinstance(name, str) and name else "output",
+                    "schema": spec["schema"], "strict": spec.get("strict") is True}
+    shown = one_line(value.get("type"), 40) if isinstance(value, dict) else kind(value)
+    out.note(f"{where}: response format {shown!r}",
+             "pytest-rft asks for JSON with a JSON schema (structured outputs); JSON mode without "
+             "a schema has no equivalent", "add 'response_format:' with a JSON schema to the suite")
+    return None

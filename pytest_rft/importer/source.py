@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..core.errors import RftError
-from .openai_api import MAX_FILE_BYTES, MAX_JSON_BYTES, OpenAIClient, resolve, safe_id
+from .guards import resolve, safe_id
+from .openai_api import MAX_FILE_BYTES, MAX_JSON_BYTES, OpenAIClient
 
 
 class Source(Protocol):

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the core (numpy, pydantic, yaml, runner, backends) loads wi
     from ..suite.dataset import Item
     from ..sampling.runner import SuiteRun
     from .session import RftSession
-    from ..suite.loader import Gate
+    from ..suite.keys import Gate
     from ..analysis.summary import SuiteSummary
 
 SESSION = pytest.StashKey["RftSession"]()

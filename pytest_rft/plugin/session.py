@@ -5,6 +5,7 @@ here (the way syrupy's hooks delegate to its ``SnapshotSession``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import shlex
@@ -19,18 +20,20 @@ from ..store import history
 from ..backends import judge as judges
 from ..core import lazy_numpy
 from ..analysis import stats
-from ..backends.base import Backend
-from ..backends.python_backend import PythonBackend, find_python_model, registered_models
+from ..backends.calls import CallContext, RunSettings
+from ..backends.factory import BackendOptions, backends_for, judge_factory
+from ..backends.python_backend import find_python_model, registered_models
 from ..store.baseline import Baseline
 from ..analysis.compare import Comparison, compare
 from ..core.errors import RftError
 from ..graders import isolation
 from .options import option
 from ..report import brief, html, json_report, markdown, terminal
-from ..sampling.runner import CallStats, RunSettings, SuiteRun, run_all
+from ..sampling.runner import run_all
+from ..core.records import CallStats, ItemStats, SuiteRun
 from ..core.secrets import for_terminal
-from ..analysis.stats import ItemStats
-from ..suite.loader import Suite
+from ..graders.base import GradingContext
+from ..suite.suite import Suite
 from ..analysis.summary import SuiteSummary, compared_metrics, run_clusters, summarize, to_baseline
 
 
@@ -98,7 +101,7 @@ class RftSession:
         models = list(option(self.config, "model") or suite.default_models())
         for job in option(self.config, "checkpoints") or []:
             if job not in self._checkpoints:
-                from ..importer.openai_api import list_checkpoint_models
+                from ..importer.checkpoints import list_checkpoint_models
 
                 self._checkpoints[job] = list_checkpoint_models(
                     job, base_url=option(self.config, "base-url"))
@@ -231,7 +234,8 @@ class RftSession:
         pool = isolation.pool_from_options(option(self.config, "grader-isolation"),
                                            option(self.config, "grader-timeout"),
                                            option(self.config, "grader-memory"))
-        judge = self.judge = self.make_judge()
+        context = CallContext(settings)  # the sampler's and the judge's calls share it
+        judge = self.judge = self.make_judge(context)
         try:
             budget = self._budget(runs)
             from ..batch import mode as batch_mode
@@ -241,14 +245,13 @@ class RftSession:
                 return  # --rft-batch-export: written, nothing to sample
             if backends is None:
                 try:
-                    backends = {model: self._recorded_backend(runs)
-                                if self._is_recorded(model) else self.make_backend(model, budget)
-                                for model in {r.model for r in runs}}
+                    backends = backends_for(runs, self.backend_options(), budget)
                 except RftError as exc:  # a --rft-regrade file, a cache folder: one line
                     prefix = "--rft-regrade: " if option(self.config, "regrade") else ""
                     raise pytest.UsageError(prefix + for_terminal(str(exc))) from None
-            with isolation.activate(pool), judges.activate(judge):  # python graders: workers
-                calls = asyncio.run(_run(runs, backends, settings, progress, judge, stream,
+            with pool or contextlib.nullcontext():  # python graders: workers (closed after)
+                calls = asyncio.run(_run(runs, backends, context, progress,
+                                         GradingContext(judge=judge, pool=pool), stream,
                                          lambda: self.confirmation_targets(runs)))
             if self.calls is None:
                 self.calls = calls
@@ -309,13 +312,22 @@ class RftSession:
 
         return parse_size(option(self.config, "max-answer-size"))
 
-    def make_judge(self) -> judges.Judge:
-        """The run's judge for score_model / label_model graders (same backends and limits)."""
-        factory = judges.default_backend_factory(
+    def make_judge(self, context: CallContext) -> judges.Judge:
+        """The run's judge for score_model / label_model graders (same backends and calls)."""
+        return judges.Judge(judge_factory(self.backend_options()), self.judge_overrides(),
+                            context)
+
+    def backend_options(self) -> BackendOptions:
+        """How models are called (``backends.factory``)."""
+        regrade, folder = option(self.config, "regrade"), option(self.config, "cache")
+        return BackendOptions(
             base_url=option(self.config, "base-url"), timeout=option(self.config, "timeout"),
             concurrency=option(self.config, "concurrency"),
-            transport=option(self.config, "http-client"), max_answer_bytes=self.max_answer())
-        return judges.Judge(factory, self.judge_overrides())
+            http_client=option(self.config, "http-client"), max_answer_bytes=self.max_answer(),
+            regrade=regrade, cache=self.config.rootpath / folder if folder else None,
+            cache_mode=("record" if option(self.config, "record")
+                        else "replay" if option(self.config, "replay") else "use"),
+            cache_raw=bool(option(self.config, "cache-raw")))
 
     def judge_overrides(self) -> judges.JudgeOverrides:
         """``--rft-judge-model`` (a name, and OLD=NEW remaps) and ``--rft-judge-base-url``."""
@@ -328,69 +340,9 @@ class RftSession:
         tokens, cost = option(self.config, "budget-tokens"), option(self.config, "budget-cost")
         if tokens is None and cost is None and not any(t or c for t, c in suites.values()):
             return None
-        from ..sampling.budget import Budget
+        from ..backends.budget import Budget
 
         return Budget(tokens, cost, suites)
-
-    def _is_recorded(self, model: str) -> bool:
-        from ..backends.replay import RECORDED_MODEL
-
-        return model == RECORDED_MODEL and not option(self.config, "regrade") \
-            and model not in registered_models()
-
-    def _recorded_backend(self, runs: list[SuiteRun]) -> Backend:
-        """The ``recorded`` model: each suite's ``recorded:`` outputs, no model called."""
-        from ..backends.replay import RECORDED_MODEL, ReplayBackend, load_recorded
-
-        recorded: dict[Any, Any] = {}
-        for run in runs:
-            if run.model == RECORDED_MODEL and run.suite.recorded_path is not None:
-                recorded.update(load_recorded(run.suite.recorded_path, run.suite.name))
-        return ReplayBackend(RECORDED_MODEL, recorded)
-
-    def make_backend(self, model: str, budget: Any = None) -> Backend:
-        backend = self._model_backend(model)
-        if budget is not None and not option(self.config, "regrade"):
-            from ..sampling.budget import BudgetBackend
-
-            backend = BudgetBackend(backend, budget, model,
-                                    priced=not isinstance(backend, PythonBackend))
-        folder = option(self.config, "cache")
-        if folder and not option(self.config, "regrade"):
-            from ..backends.cache import CacheBackend, CacheStore
-
-            mode = ("record" if option(self.config, "record")
-                    else "replay" if option(self.config, "replay") else "use")
-            store = CacheStore(files.checked(self.config.rootpath / folder, "--rft-cache"),
-                               raw=option(self.config, "cache-raw"), read_only=mode == "replay")
-            backend = CacheBackend(backend, store, mode)
-        return backend
-
-    def _model_backend(self, model: str) -> Backend:
-        regrade = option(self.config, "regrade")
-        if regrade:
-            from ..backends.replay import ReplayBackend, load_replay
-
-            # the model's own recordings; a file of one model's samples serves any model
-            recorded = load_replay(Path(regrade), model) or load_replay(Path(regrade))
-            return ReplayBackend(model, recorded)
-        fn = find_python_model(model)
-        if fn is not None:
-            return PythonBackend(model, fn, max_workers=option(self.config, "concurrency"),
-                                 timeout=option(self.config, "timeout"))
-        client = option(self.config, "http-client")
-        kwargs = dict(api_key=os.environ.get("OPENAI_API_KEY"),
-                      base_url=option(self.config, "base-url") or os.environ.get("OPENAI_BASE_URL"),
-                      timeout=option(self.config, "timeout"),
-                      max_connections=option(self.config, "concurrency"),
-                      max_answer_bytes=self.max_answer())
-        if client == "direct":
-            from ..backends.direct import DirectBackend
-
-            return DirectBackend(model, **kwargs)
-        from ..backends.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(model, **kwargs, transport="httpx" if client == "sdk" else client)
 
     # ------------------------------------------------------------------ numbers
 
@@ -828,14 +780,15 @@ def _verbosity(config: pytest.Config) -> int:
     return int(get() if get is not None else config.getoption("verbose"))
 
 
-async def _run(runs, backends, settings, progress, judge=None, stream=None,
+async def _run(runs, backends, context, progress, grading, stream=None,
                confirmations=None) -> CallStats:
     try:
         update = progress.update if progress else None
         if stream is None:
-            return await run_all(runs, backends, settings, update, confirmations=confirmations)
-        return await stream.alongside(run_all(runs, backends, settings, update, stream.item_done,
-                                              confirmations=confirmations))
+            return await run_all(runs, backends, context, update, confirmations=confirmations,
+                                 grading=grading)
+        return await stream.alongside(run_all(runs, backends, context, update, stream.item_done,
+                                              confirmations=confirmations, grading=grading))
     finally:
-        closing = [b.aclose() for b in backends.values()] + ([judge.aclose()] if judge else [])
+        closing = [b.aclose() for b in backends.values()] + [grading.judge.aclose()]
         await asyncio.gather(*closing, return_exceptions=True)

@@ -9,7 +9,7 @@ import textwrap
 from ..analysis import problems
 from ..analysis.gates import GateResult, size_to_decide
 from ..analysis.summary import SuiteSummary
-from ..sampling.runner import CallStats, SuiteRun
+from ..core.records import CallStats, SuiteRun
 from .terminal import scope
 
 WIDTH = 120

@@ -20,7 +20,7 @@ from typing import Any
 from ..core.version import __version__
 from ..core import files, secrets
 from ..analysis.labels import extract_labels
-from ..sampling.runner import CallStats, SuiteRun
+from ..core.records import CallStats, SuiteRun
 from ..analysis.stats import STABILITIES, stability
 from ..analysis.labels import MIN_LABEL_ITEMS as RARE_LABEL_ITEMS
 from ..analysis.summary import SuiteSummary

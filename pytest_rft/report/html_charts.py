@@ -198,13 +198,13 @@ def models_chart(metrics: list[str], models: list[str],
 @_guarded
 def history_chart(suite: str, records: list[dict], metric: str | None = None) -> str | None:
     """``suite``'s metric over the runs of a history file, one line per model with its CI band
-    (drawn by ``pytest_rft.store.history``); None when the history has nothing to draw."""
+    (drawn by ``history_chart``); None when the history has nothing to draw."""
     import matplotlib
 
-    from ..store import history
+    from . import history_chart
 
     args = argparse.Namespace(model=None, metric=metric, last=None)
-    view = history._suite_view(suite, [r for r in records if r.get("suite") == suite], args)
+    view = history_chart.suite_view(suite, [r for r in records if r.get("suite") == suite], args)
     if not view or "rows" not in view or not any(r["value"] is not None for r in view["rows"]):
         return None
     models = dict.fromkeys(r["model"] for r in view["rows"])
@@ -212,7 +212,7 @@ def history_chart(suite: str, records: list[dict], metric: str | None = None) ->
     with matplotlib.rc_context(_RC):
         fig = _figure(min(13.0, max(7.0, 0.6 * view["runs"] + 4)), 3.6)
         ax = fig.subplots()
-        history._draw(ax, view, colors)
+        history_chart.draw(ax, view, colors)
     return _svg(fig, f"{suite}: {view['metric']} over runs with 95% CI")
 
 

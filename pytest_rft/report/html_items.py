@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..sampling.runner import SuiteRun
+from ..core.records import SuiteRun
 from ..analysis.summary import SuiteSummary
 from .html_charts import STABILITY_COLORS
 from .html_parts import e, t

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from ..core.version import __version__
-from ..sampling.runner import CallStats, SuiteRun
+from ..core.records import CallStats, SuiteRun
 from ..analysis.summary import SuiteSummary, versus_rows
 from . import html_charts as charts
 from .html_parts import anchor, badge, e, num, p_text, table
@@ -70,10 +70,10 @@ def facts_section(pairs: list[Pair], calls: CallStats | None, created: str) -> s
     rows = [["plugin", f"pytest-rft {e(__version__)} · Python {e(sys.version.split()[0])}"],
             ["created", e(created)]]
     for run, summary in pairs:
-        repeats = run.repeats or run.suite.config.repeats
+        repeats = run.repeats
         sampling = run.suite.sampling_for_model(run.model)
         shown = ", ".join(f"{k}={v}" for k, v in sampling.items()) or "defaults"
-        api = run.api or run.suite.config.api or "chat"
+        api = run.api
         rows.append([f"<code>{e(run.key)}</code>", f"{len(run.items)} items × {repeats} repeats "
                      f"· sampling: {e(shown)} · API {e(api)}"])
     if calls is not None:

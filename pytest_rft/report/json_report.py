@@ -16,7 +16,7 @@ from typing import Any
 from ..core.version import __version__
 from ..store.baseline import dump_chunks
 from ..analysis.compare import Comparison
-from ..sampling.runner import CallStats, SuiteRun
+from ..core.records import CallStats, SuiteRun
 from ..core import secrets
 from ..analysis.summary import SuiteSummary, to_baseline
 
@@ -100,7 +100,7 @@ def build(pairs: list[tuple[SuiteRun, SuiteSummary | None]], calls: CallStats | 
     ``encoded``: (run key, item id) -> :func:`encode_item` of that item, done beforehand."""
     suites = []
     for run, summary in pairs:
-        repeats = run.repeats or run.suite.config.repeats
+        repeats = run.repeats
         item_deltas = summary.comparison.item_deltas if summary and summary.comparison else {}
         suites.append({
             "suite": run.suite.name,

@@ -10,7 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from ..analysis import problems
-from ..sampling.runner import SuiteRun
+from ..core.records import SuiteRun
 from ..core.files import append_text
 from ..core.secrets import scrub
 from ..analysis.summary import SuiteSummary, versus_rows
@@ -56,7 +56,7 @@ def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
     if summary.judged:
         headers += ["gate", ""]
     parts = [f"### {run.key}: {verdict}",
-             f"{len(summary.items)} items × {run.repeats or run.suite.config.repeats} repeats",
+             f"{len(summary.items)} items × {run.repeats} repeats",
              _table(rows, headers)]
     failed = [f"- ❌ `{g.label}`: {g.detail}" for g in summary.gates if g.verdict == "FAIL"]
     inconclusive = [f"- ⚠️ INCONCLUSIVE `{g.label}`: {g.detail}" for g in summary.gates

@@ -8,7 +8,7 @@ from collections import defaultdict
 from tabulate import tabulate as _tabulate
 
 from ..analysis import problems
-from ..sampling.runner import CallStats, SuiteRun
+from ..core.records import CallStats, SuiteRun
 from ..analysis.stats import STABILITIES
 from ..analysis.summary import SuiteSummary, versus_rows
 
@@ -286,7 +286,7 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None,
     for run, summary in pairs:
         by_suite[run.suite.name].append((run, summary))
         blocks.append(f"--- {run.key}: {len(summary.items)} items x "
-                      f"{run.repeats or run.suite.config.repeats} repeats, {scope(run, summary)}\n"
+                      f"{run.repeats} repeats, {scope(run, summary)}\n"
                       + metrics_table(run, summary))
         for block in (gate_lines(summary), errors_block(run, summary, shown_items),
                       baseline_block(summary, limit)):

@@ -12,7 +12,7 @@ from pytest_rft.core.errors import RftError
 from pytest_rft.analysis.gates import check_gate
 from pytest_rft.analysis.labels import item_counts, label_metrics
 from pytest_rft.analysis.paired import compare_labels, compare_values
-from pytest_rft.suite.loader import Gate
+from pytest_rft.suite.keys import Gate
 
 
 def _data():

@@ -122,7 +122,7 @@ def test_threshold_comparisons_tolerate_float_rounding() -> None:
     assert sum(values) / 3 < 0.8  # the rounding this guards against
     results = [sample("i", k, {"acc": v}) for k, v in enumerate(values)]
     assert item_stats("i", results, "acc", 0.8).passed is True
-    from pytest_rft.suite.loader import Gate
+    from pytest_rft.suite.keys import Gate
 
     assert Gate(metric="acc.mean", min=0.8).passes(math.fsum(values) / 3 - 1e-16)
     assert not Gate(metric="acc.mean", min=0.8).passes(0.7999)

@@ -106,7 +106,7 @@ def test_two_thousand_requests_with_mixed_faults(project, openai_server, tmp_pat
     # this reconciles the transport's own error classification with the server's log: keep the
     # whole-call deadline (tested with a dripping server elsewhere) from cutting calls that a
     # loaded machine is slow to send
-    monkeypatch.setattr("pytest_rft.sampling.runner.DEADLINE_GRACE", 30.0)
+    monkeypatch.setattr("pytest_rft.backends.calls.DEADLINE_GRACE", 30.0)
     """~10% 429, 5% 500, 2% hangs past the timeout, malformed bodies, resets, and bad outputs:
     every sample ends as a sample or an error, none lost or duplicated, and the report's counts
     match the server's own log."""

@@ -13,15 +13,24 @@ from pathlib import Path
 import pytest
 
 from pytest_rft.graders import build_grader, grader, unregister_grader
-from pytest_rft.graders.isolation import GraderPool, PoolSettings, activate, parse_size
+from pytest_rft.graders.base import GradingContext
+from pytest_rft.graders.isolation import GraderPool, PoolSettings, parse_size
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="limits tested on POSIX")
+
+POOLED = GradingContext()
+"""What the runner would give the graders: the module's pool while the ``pool`` fixture lives."""
 
 
 @pytest.fixture(scope="module")
 def pool():
-    with activate(GraderPool(PoolSettings(timeout=1.0, workers=2))) as active:
-        yield active
+    global POOLED
+    with GraderPool(PoolSettings(timeout=1.0, workers=2)) as active:
+        POOLED = GradingContext(pool=active)
+        try:
+            yield active
+        finally:
+            POOLED = GradingContext()
 
 
 def python(source: str, name: str = "g"):
@@ -30,7 +39,7 @@ def python(source: str, name: str = "g"):
 
 
 def grade(g, sample=None, item=None):
-    return asyncio.run(g.agrade(sample or {"output_text": "x"}, item or {}))
+    return asyncio.run(g.agrade(sample or {"output_text": "x"}, item or {}, POOLED))
 
 
 OK = python("import os\ndef grade(sample, item):\n    return float(os.getpid())\n", "ok")
@@ -123,8 +132,8 @@ def test_a_crash_spares_the_rest_of_its_batch(pool) -> None:
                "    if item['crash']:\n        os._exit(7)\n    return item['v']\n")
 
     async def many():
-        return await asyncio.gather(*(g.agrade({"output_text": ""}, {"crash": i == 13, "v": i})
-                                      for i in range(40)))
+        return await asyncio.gather(*(g.agrade({"output_text": ""}, {"crash": i == 13, "v": i},
+                                               POOLED) for i in range(40)))
 
     results = asyncio.run(many())
     assert "exited with code 7" in results[13].errors["g"]
@@ -137,14 +146,14 @@ def test_multi_sub_graders_grade_in_one_trip(pool) -> None:
     f1 = build_grader("f1", {"file": "build_hours_f1_grader.json"}, base_dir=data, where="s")
     sample = {"output_text": json.dumps({"labels": ["a", "b"]})}
     item = {"labels": ["a", "b", "c"]}
-    isolated = asyncio.run(f1.agrade(sample, item))
+    isolated = asyncio.run(f1.agrade(sample, item, POOLED))
     assert isolated.scores == f1.grade(sample, item).scores
     assert isolated.scores["f1"] == pytest.approx(0.8)
     crashing = build_grader("m", {"type": "multi", "calculate_output": "a + b", "graders": {
         "a": {"type": "python", "source": "def grade(s, i):\n    return 1.0\n"},
         "b": {"type": "python", "source": "import os\ndef grade(s, i):\n    os._exit(2)\n"}}},
         base_dir=data, where="s")
-    grades = asyncio.run(crashing.agrade(sample, item))
+    grades = asyncio.run(crashing.agrade(sample, item, POOLED))
     assert "exited with code 2" in grades.errors["b"] and "m" in grades.errors
 
 
@@ -161,7 +170,7 @@ def test_grading_leaves_the_event_loop_free(pool) -> None:
                 ticks += 1
 
         task = asyncio.create_task(ticker())
-        grades = await g.agrade({}, {})
+        grades = await g.agrade({}, {}, POOLED)
         task.cancel()
         return grades, ticks
 
@@ -191,8 +200,9 @@ def test_registered_graders_opt_in(pool) -> None:
 
 
 def test_no_pool_means_in_process() -> None:
-    with activate(None):
-        assert grade(OK).scores["ok"] == float(os.getpid())
+    for context in (None, GradingContext()):
+        grades = asyncio.run(OK.agrade({"output_text": "x"}, {}, context))
+        assert grades.scores["ok"] == float(os.getpid())
 
 
 @pytest.mark.parametrize(("text", "size"), [("2GB", 2 << 30), ("512MB", 512 << 20),

@@ -13,7 +13,9 @@ import pytest_rft
 from pytest_rft.backends.python_backend import _MODELS
 from pytest_rft.core.errors import RftError
 from pytest_rft.graders import build_grader
-from pytest_rft.backends.judge import Judge, JudgeOverrides, activate, default_backend_factory
+from pytest_rft.backends.factory import BackendOptions, judge_factory
+from pytest_rft.backends.judge import Judge, JudgeOverrides
+from pytest_rft.graders.base import GradingContext
 from pytest_rft.core.records import Completion
 
 SCORE = {"type": "score_model", "name": "polite", "model": "judge-py", "range": [0, 5],
@@ -50,16 +52,15 @@ def judge_answers():
 
 
 def run(grader, sample, item=None, overrides=None):
-    judge = Judge(default_backend_factory(base_url=None, timeout=5, concurrency=4), overrides)
+    judge = Judge(judge_factory(BackendOptions(timeout=5, concurrency=4)), overrides)
 
     async def go():
         try:
-            return await grader.agrade(sample, item or {})
+            return await grader.agrade(sample, item or {}, GradingContext(judge=judge))
         finally:
             await judge.aclose()
 
-    with activate(judge):
-        return asyncio.run(go()), judge
+    return asyncio.run(go()), judge
 
 
 def test_score_is_clamped_to_the_range_and_sent_as_documented(judge_answers) -> None:
@@ -114,13 +115,14 @@ def test_judge_calls_are_cached_within_a_run(judge_answers) -> None:
     answers, seen = judge_answers
     answers["Answer: same"] = {"steps": [], "result": 2}
     g = build(SCORE)
-    judge = Judge(default_backend_factory(base_url=None, timeout=5, concurrency=4))
+    judge = Judge(judge_factory(BackendOptions(timeout=5, concurrency=4)))
+    context = GradingContext(judge=judge)
 
     async def go():
-        return await asyncio.gather(*(g.agrade({"output_text": "same"}, {}) for _ in range(5)))
+        return await asyncio.gather(*(g.agrade({"output_text": "same"}, {}, context)
+                                      for _ in range(5)))
 
-    with activate(judge):
-        results = asyncio.run(go())
+    results = asyncio.run(go())
     assert [r.scores for r in results] == [{"g": 2.0}] * 5
     assert len(seen) == 1 and judge.cached == 4
     assert "1 call(s) for 1 request(s), 4 answered from the run's cache" in judge.summary_line()

@@ -147,7 +147,9 @@ def test_cosine_through_the_judge_machinery() -> None:
 
     import pytest_rft
     from pytest_rft.backends.python_backend import _MODELS
-    from pytest_rft.backends.judge import Judge, activate, default_backend_factory
+    from pytest_rft.backends.factory import BackendOptions, judge_factory
+    from pytest_rft.backends.judge import Judge
+    from pytest_rft.graders.base import GradingContext
 
     seen = []
 
@@ -156,12 +158,12 @@ def test_cosine_through_the_judge_machinery() -> None:
         seen.append([m["content"] for m in request.messages])
         return [[1.0, 0.0] if "cat" in m["content"] else [1.0, 1.0] for m in request.messages]
 
-    judge = Judge(default_backend_factory(base_url=None, timeout=5, concurrency=2))
+    judge = Judge(judge_factory(BackendOptions(timeout=5, concurrency=2)))
+    context = GradingContext(judge=judge)
     grader = similarity("cosine")
     try:
-        with activate(judge):
-            same = asyncio.run(grader.agrade({"output_text": "a cat"}, {"reference": "cat"}))
-            other = asyncio.run(grader.agrade({"output_text": "a dog"}, {"reference": "cat"}))
+        same = asyncio.run(grader.agrade({"output_text": "a cat"}, {"reference": "cat"}, context))
+        other = asyncio.run(grader.agrade({"output_text": "a dog"}, {"reference": "cat"}, context))
     finally:
         _MODELS.pop("text-embedding-3-large", None)
     assert same.scores["sim"] == pytest.approx(1.0)

@@ -12,7 +12,7 @@ import pytest
 from pytest_rft.core.errors import RftError
 from pytest_rft.graders import build_grader
 from pytest_rft.core.records import SampleResult
-from pytest_rft.sampling.runner import SuiteRun
+from pytest_rft.core.records import SuiteRun
 from pytest_rft.suite.loader import load_suite
 from pytest_rft.analysis.summary import summarize
 

@@ -16,11 +16,13 @@ from pytest_rft.backends.base import CallError
 from pytest_rft.backends.replay import ReplayBackend, load_replay
 from pytest_rft.cli.main import main
 from pytest_rft.core.errors import RftError
-from pytest_rft.importer.common import strip_uuid
+from pytest_rft.importer.platform_data import strip_uuid
 from pytest_rft.importer.schema_check import problems
-from pytest_rft.importer.openai_api import list_checkpoint_models
+from pytest_rft.importer.checkpoints import list_checkpoint_models
 from pytest_rft.core.records import Request
-from pytest_rft.sampling.runner import RunSettings, SuiteRun, run_all
+from pytest_rft.backends.calls import CallContext, RunSettings
+from pytest_rft.core.records import SuiteRun
+from pytest_rft.sampling.runner import run_all
 from pytest_rft.suite.loader import load_suite
 from tests.support import platform_fixtures as pf
 from tests.support.openai_server import last_user_content
@@ -220,7 +222,7 @@ def test_regrading_the_platform_samples_reproduces_its_scores(platform, tmp_path
     base = baseline.read(out / "baselines" / f"{pf.SUITE}.json")
     backend = ReplayBackend.from_file(model, out / "platform_samples.json")
     run = SuiteRun(suite, model, items=suite.items)
-    asyncio.run(run_all([run], {model: backend}, RunSettings(max_retries=0)))
+    asyncio.run(run_all([run], {model: backend}, CallContext(RunSettings(max_retries=0))))
     for item in suite.items:
         (result,) = run.results[item.id]
         platform_item = base.items[item.id]

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_rft.importer import openai_api
+from pytest_rft.importer.checkpoints import list_checkpoint_models
 from pytest_rft.cli.main import main
 from pytest_rft.core.errors import RftError
 from pytest_rft.importer import import_eval, import_rft_job
@@ -117,8 +118,7 @@ def test_a_redirect_to_another_origin_never_carries_the_key(key, tmp_path_factor
             elif what == "list":
                 client.list_all(f"/evals/{pf.EVAL_ID}/runs")
             else:
-                openai_api.list_checkpoint_models(pf.JOB_ID, api_key=key,
-                                                  base_url=home.base_url)
+                list_checkpoint_models(pf.JOB_ID, api_key=key, base_url=home.base_url)
         except RftError:
             pass  # a cross-origin answer may fail (no key there): a clean error is fine
         cross = [s for s in other.seen + home.seen if s.headers.get("Host", "").startswith(

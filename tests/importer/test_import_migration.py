@@ -13,13 +13,16 @@ import pytest
 
 from pytest_rft.store import baseline
 from pytest_rft.analysis import stats
+from pytest_rft.core import numbers
+from pytest_rft.core.records import SampleResult
 from pytest_rft.cli.main import main
 from pytest_rft.suite.dataset import to_item
 from pytest_rft.graders.grader_image import PACKAGES, imported_modules, missing_modules
-from pytest_rft.importer.common import Output
+from pytest_rft.importer.output import Output
 from pytest_rft.importer.sampling import map_sampling
 from pytest_rft.backends.retired import retirement, warning
-from pytest_rft.suite.loader import SuiteConfig, load_suite
+from pytest_rft.suite.keys import SuiteConfig
+from pytest_rft.suite.loader import load_suite
 from tests.support import platform_fixtures as pf
 from tests.support import public_definitions as pd
 
@@ -384,10 +387,15 @@ def test_models_remap_swaps_the_model_under_test(tmp_path):
 
 # -- issue 19's "fix on the way": passes with the plugin's tolerance --------------------------
 def test_imported_passes_use_the_plugins_tolerance(platform, tmp_path):
-    """A platform score of 0.1 + 0.7 (0.7999999999999999) at pass_threshold 0.8 passes, as the
-    plugin counts it (stats.at_least), not as a plain >= would."""
+    """A platform score of 0.1 + 0.7 (0.7999999999999999) at pass_threshold 0.8 passes in the
+    imported baseline exactly as it passes in the plugin's own counts (core/numbers.py's
+    at_least for both), not as a plain >= would have it."""
     score = 0.1 + 0.7
-    assert score < 0.8 and stats.at_least(score, 0.8)
+    assert score < 0.8 and numbers.at_least(score, 0.8)
+    plugin = [SampleResult(item_id="i", repeat=r, model="m", kind="ok", output_text="",
+                           scores={"s": score}) for r in range(3)]
+    assert stats.pass_counts(plugin, "s", 0.8) == (3, 3)
+    assert stats.item_stats("i", plugin, "s", 0.8).passed is True
     pf.install(platform)
     evaluation = pf.evaluation()
     evaluation["testing_criteria"] = [{**evaluation["testing_criteria"][1],

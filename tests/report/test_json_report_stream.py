@@ -59,7 +59,7 @@ def test_report_holds_each_runs_own_samples(tmp_path) -> None:
 
     from pytest_rft.core.records import SampleResult
     from pytest_rft.report.json_report import write
-    from pytest_rft.sampling.runner import SuiteRun
+    from pytest_rft.core.records import SuiteRun
     from pytest_rft.suite.loader import load_suite
     from pytest_rft.analysis.summary import summarize
 

@@ -17,7 +17,10 @@ from pytest_rft.backends.wire import (chat_body, from_chat, from_responses, resp
                                       responses_input)
 from pytest_rft.core.errors import RftError
 from pytest_rft.core.records import Completion, Request
-from pytest_rft.sampling.runner import RunSettings, SuiteRun, run_all, sample_view
+from pytest_rft.backends.calls import CallContext, RunSettings
+from pytest_rft.core.records import SuiteRun
+from pytest_rft.sampling.grading import sample_view
+from pytest_rft.sampling.runner import run_all
 from pytest_rft.suite.loader import load_suite
 from pytest_rft.core.tools import ToolError, function_tool, tool_call, tool_list
 
@@ -76,7 +79,7 @@ def sample(path: Path, model=None, **settings):
     model = model or Recorder()
     run = SuiteRun(suite=suite, model="agent", items=list(suite.items))
     backend = PythonBackend("agent", model)
-    stats = asyncio.run(run_all([run], {"agent": backend}, RunSettings(**settings)))
+    stats = asyncio.run(run_all([run], {"agent": backend}, CallContext(RunSettings(**settings))))
     return {item_id: results[0] for item_id, results in run.results.items()}, model, stats
 
 

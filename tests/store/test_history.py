@@ -17,15 +17,16 @@ from pytest_rft.cli import main as cli
 from pytest_rft.store import history
 from pytest_rft.analysis.gates import GateResult
 from pytest_rft.analysis.stats import Metric
+from pytest_rft.core.records import SuiteRun
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def fake_run(model: str, suite: str = "eurovoc-level1", *, repeats: int | None = None,
-             n_items: int = 49) -> SimpleNamespace:
-    return SimpleNamespace(key=f"{suite}[{model}]", model=model, repeats=repeats,
-                           items=[object()] * n_items,
-                           suite=SimpleNamespace(name=suite, config=SimpleNamespace(repeats=3)))
+             n_items: int = 49) -> SuiteRun:
+    """A run of a stand-in suite (3 repeats); ``repeats`` is --rft-repeats."""
+    return SuiteRun(suite=SimpleNamespace(name=suite, config=SimpleNamespace(repeats=3, api=None)),
+                    model=model, repeats=repeats, items=[object()] * n_items)
 
 
 def fake_summary(value: float, *, gate_min: float = 0.5) -> SimpleNamespace:
@@ -109,7 +110,6 @@ def test_record_append_read_round_trip(tmp_path):
 
 def test_record_from_a_real_suite_summary(tmp_path):
     from pytest_rft.core.records import SampleResult
-    from pytest_rft.sampling.runner import SuiteRun
     from pytest_rft.suite.loader import load_suite
     from pytest_rft.analysis.summary import summarize
 

@@ -7,7 +7,7 @@ import json
 
 from pytest_rft.suite.output_schema import violation
 from pytest_rft.core.records import Completion, SampleResult
-from pytest_rft.sampling.runner import _fill_sample, sample_view
+from pytest_rft.sampling.grading import fill_sample, sample_view
 
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["answer", "confidence"],
           "properties": {"answer": {"type": "string"},
@@ -16,7 +16,7 @@ SCHEMA = {"type": "object", "additionalProperties": False, "required": ["answer"
 
 def fill(text: str) -> SampleResult:
     result = SampleResult(item_id="i", repeat=0, model="m")
-    _fill_sample(result, Completion(output_text=text, finish_reason="stop"), schema_given=True,
+    fill_sample(result, Completion(output_text=text, finish_reason="stop"), schema_given=True,
                  schema=SCHEMA)
     return result
 

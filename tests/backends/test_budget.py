@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pytest_rft.sampling.budget import Budget, cost_of, price_for
+from pytest_rft.backends.budget import Budget, cost_of, price_for
 from pytest_rft.core.records import Usage
 from tests.backends.test_openai_e2e import project, run  # noqa: F401  (fixture)
 

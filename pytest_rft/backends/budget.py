@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..backends.base import Backend, CallError
+from .base import Backend, CallError
 from ..core.records import Completion, Request, Usage
 
 PRICES: dict[str, tuple[float, float, float]] = {
@@ -126,14 +126,15 @@ class BudgetBackend:
         self.price = price_for(model) if priced else (0.0, 0.0, 0.0)
 
     def request_body(self, request: Request):  # the cache keys on the inner backend's body
-        from ..backends.cache import request_body
+        from .cache import request_body
 
         return request_body(self.inner, request)
 
     async def complete(self, request: Request) -> Completion:
         if self.price is None and self.budget.needs_prices():
             raise CallError("no price", f"a cost budget is set but model {self.model!r} has no "
-                                        "price in pytest_rft.sampling.budget.PRICES; use a token budget")
+                                        "price in pytest_rft.backends.budget.PRICES; use a token "
+                                        "budget")
         for limit in self.budget.limits(request.suite):
             reason = limit.exhausted()
             if reason is not None:
