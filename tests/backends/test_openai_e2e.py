@@ -102,6 +102,7 @@ def test_suite_against_a_fine_tuned_checkpoint(project, openai_server, tmp_path,
     result.stdout.fnmatch_lines(["*calls: 12 for 12 samples*", "*latency: p50*"])
 
 
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_two_thousand_requests_with_mixed_faults(project, openai_server, tmp_path, monkeypatch):
     # this reconciles the transport's own error classification with the server's log: keep the
     # whole-call deadline (tested with a dripping server elsewhere) from cutting calls that a

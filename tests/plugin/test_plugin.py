@@ -218,6 +218,7 @@ async def slow(request):
 '''
 
 
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_ctrl_c_stops_sampling_and_keeps_partial_report(project):
     import signal
     import subprocess

@@ -196,6 +196,7 @@ def test_last_failed_reruns_failed_items_and_their_gates(project):
 
 
 # -- deadlines and signals ---------------------------------------------------------------------
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_a_dripping_server_ends_at_the_deadline(pytester, openai_server, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", openai_server.api_key)
     openai_server.plan = FaultPlan(faults_for=lambda body, attempt: "drip")
@@ -214,6 +215,7 @@ def test_a_dripping_server_ends_at_the_deadline(pytester, openai_server, monkeyp
     result.stdout.fnmatch_lines(["*model call failed: *within 1*"])
 
 
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_a_hung_sync_model_does_not_keep_pytest_alive(project):
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--rft-model", "forever",
                                           "--rft-timeout", "0.5", "--rft-max-retries", "0",
@@ -222,6 +224,7 @@ def test_a_hung_sync_model_does_not_keep_pytest_alive(project):
     result.stdout.fnmatch_lines(["*model call failed*0.5s*"])
 
 
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_sigterm_writes_the_partial_report_and_fails(project, tmp_path):
     report = tmp_path / "r.json"
     suite = project.path / "rft_qa.yaml"
