@@ -154,7 +154,7 @@ def _baseline_numbers(gate: Gate, metrics: dict[str, Metric], comparison: "Compa
     if writing:
         result.verdict = "PASS"
         result.detail = (f"{gate.metric} = {_num(value)}: this run becomes the baseline "
-                         "(--rft-baseline-update); nothing to compare it with")
+                         "(--rft-baseline-update)")
         return result
     if comparison is None:
         result.detail = baseline_problem or "no baseline"
@@ -288,11 +288,23 @@ def _hint_text(result: GateResult) -> str:
     text = ""
     if hints.detects < 1.0:  # beyond 1 no drop of a score in [0, 1] would do
         text += f"; detects drops of {hints.detects:.4f} or more (80% power)"
+    size = size_to_decide(result)
+    return text + (f"; {size}" if size else "")
+
+
+def size_to_decide(result: GateResult) -> str:
+    """An INCONCLUSIVE gate whose estimate is on the good side of the margin: the suite size
+    at which an unchanged model would pass (from this run's spread); '' otherwise."""
+    gate, delta = result.gate, result.delta_info
+    if result.verdict != "INCONCLUSIVE" or gate is None or delta is None:
+        return ""
+    hints = delta.hints(gate.max_drop, result.family)
     good_side = delta.delta is not None and delta.delta > -gate.max_drop
-    if result.verdict == "INCONCLUSIVE" and hints.pass_items is not None and good_side:
-        low, high = hints.pass_items
-        size = f"{low}" if low == high else f"{low}-{high}"
-        text += (f"; an unchanged model passes with 80% power at about {size} items")
-        if hints.pass_repeats is not None:
-            text += f" or {hints.pass_repeats} repeats"
+    if hints is None or hints.pass_items is None or not good_side:
+        return ""
+    low, high = hints.pass_items
+    size = f"{low}" if low == high else f"{low}-{high}"
+    text = f"an unchanged model passes with 80% power at about {size} items"
+    if hints.pass_repeats is not None:
+        text += f" or {hints.pass_repeats} repeats"
     return text

@@ -25,7 +25,7 @@ from ..core.errors import RftError
 from ..core.secrets import for_terminal
 from ..graders import isolation
 from ..graders.base import GradingContext
-from ..report import json_report, terminal
+from ..report import brief, json_report, terminal
 from ..core.records import CallStats, SuiteRun
 from ..sampling.runner import run_all
 from ..store import baseline as baseline_io
@@ -48,6 +48,8 @@ class RftSession:
         """score_model / label_model calls of the run (their usage is reported apart)."""
         self.notes: list[str] = []
         """Lines for the terminal summary (baselines written, history appended ...)."""
+        self.details: list[str] = []
+        """Lines for the terminal summary at ``-v`` only (grader workers, judge calls)."""
         self.pytest_session: Any = None
         """Set when the session finishes (its exit status may change: a failed output)."""
         self.problems: list[str] = []
@@ -144,8 +146,10 @@ class RftSession:
                 self.notes.append(budget.note())
         finally:
             gc.freeze()  # the samples too: they live to the end, collections need not walk them
-            lines = [judge.summary_line(), pool.summary_line() if pool else None]
-            self.notes += [line for line in lines if line]
+            if judge.summary_line():  # its errors are said at any verbosity
+                (self.notes if judge.stats.errors else self.details).append(judge.summary_line())
+            if pool and pool.summary_line():
+                (self.notes if pool.replaced else self.details).append(pool.summary_line())
             line = progress.finish() if progress else None
             if line:
                 self.notes.insert(0, line)
@@ -224,28 +228,48 @@ class RftSession:
     # ------------------------------------------------------------------ the terminal
 
     def terminal_summary(self, reporter: Any) -> None:
+        """By default the verdicts, gates, headline metrics and regressions in lines of at most
+        120 columns (``report/brief.py``), notes wrapped to fit; ``-v`` the full tables and
+        every note, ``-vv`` no list shortened. An ``rft: ERROR`` line is never wrapped: one
+        error, one line (whole, for whoever greps the log)."""
+        verbosity = _verbosity(self.config)
+
+        def write(text: str, wrap: bool = True, **markup: bool) -> None:
+            for line in for_terminal(text).splitlines():
+                for part in (brief.fit(line) if wrap and verbosity <= 0 else [line]):
+                    reporter.write_line(part, **markup)
+
         pairs = self.sampled()
         if pairs:
             reporter.write_sep("=", "pytest-rft summary")
-            reporter.write_line(for_terminal(terminal.render(pairs, self.calls)))
+            if verbosity > 0:
+                reporter.write_line(for_terminal(terminal.render(
+                    pairs, self.calls, everything=verbosity > 1)))
+            else:
+                reporter.write_line(for_terminal(brief.render(pairs, self.calls)))
             report = self.settings.report
             if report and not any("JSON report" in p for p in self.problems):
-                reporter.write_line(for_terminal(f"rft: report written to {report}"))
-        for note in self.notes:
-            reporter.write_line(for_terminal(note))
+                write(f"rft: report written to {report}")
+        for note in self.notes + (self.details if verbosity > 0 else []):
+            write(note)
         for problem in self.problems:
-            reporter.write_line(for_terminal(problem), red=True, bold=True)
+            write(problem, wrap=False, red=True, bold=True)
         undecided = self.inconclusive_gates()
         if undecided:
             what = {"pass": "the build passes anyway (--rft-inconclusive=pass)",
                     "fail": "they fail the build (--rft-inconclusive=fail)",
                     "exit2": "the run exits with status 2 unless something failed "
                              "(--rft-inconclusive=exit2)"}[self.settings.inconclusive]
-            reporter.write_line(
-                f"rft: INCONCLUSIVE: {len(undecided)} gate(s) could not tell a regression from "
-                f"none ({', '.join(undecided[:4])}{' ...' if len(undecided) > 4 else ''}); "
-                f"{what}. Each gate's line above says why and what size would decide.",
-                yellow=True, bold=True)
+            write(f"rft: INCONCLUSIVE: {len(undecided)} gate(s) could not tell a regression from "
+                  f"none ({', '.join(undecided[:4])}{' ...' if len(undecided) > 4 else ''}); "
+                  f"{what}. Each gate's line above says why and what size would decide.",
+                  yellow=True, bold=True)
+
+
+def _verbosity(config: pytest.Config) -> int:
+    """-v and -q as pytest counts them (``get_verbosity`` from pytest 8)."""
+    get = getattr(config, "get_verbosity", None)
+    return int(get() if get is not None else config.getoption("verbose"))
 
 
 async def _run(runs, backends, context, progress, grading, stream=None,

@@ -126,8 +126,8 @@ def gate_lines(summary: SuiteSummary) -> str:
     return "\n".join(lines)
 
 
-def baseline_block(summary: SuiteSummary) -> str:
-    """What the comparison with the baseline found beyond the metrics."""
+def baseline_block(summary: SuiteSummary, limit: int | None = 20) -> str:
+    """What the comparison with the baseline found beyond the metrics (``limit`` ids a list)."""
     c = summary.comparison
     lines: list[str] = []
     if c is not None:
@@ -139,25 +139,25 @@ def baseline_block(summary: SuiteSummary) -> str:
             lines.append(changes)
         family = f"{c.correction} over {c.item_family or len(c.paired)} items"
         lines.append(_ids(f"regressed (dropped and confirmed: Fisher exact on every repeat, "
-                          f"{family})", c.regressed))
+                          f"{family})", c.regressed, limit))
         unconfirmed = [i for i in c.dropped if i not in c.regressed]
         if unconfirmed:
             lines.append(_ids("dropped but not confirmed (their repeats can't tell a regression "
-                              "from chance after the correction; they do not fail)", unconfirmed))
-        lines.append(_ids("improved (stable-fail -> stable-pass)", c.improved))
+                              "from chance after the correction; they do not fail)", unconfirmed, limit))
+        lines.append(_ids("improved (stable-fail -> stable-pass)", c.improved, limit))
     if summary.flaky:
-        lines.append(_ids("flaky (repeats disagree)", summary.flaky))
+        lines.append(_ids("flaky (repeats disagree)", summary.flaky, limit))
     lines += [f"warning: {w}" for w in summary.warnings]
     return "\n".join(line for line in lines if line)
 
 
-def errors_block(run: SuiteRun, summary: SuiteSummary) -> str:
+def errors_block(run: SuiteRun, summary: SuiteSummary, shown_items: int = 5) -> str:
     """The run's errors, identical ones once, with a count and the items they hit."""
     groups = problems.run_errors(run.results, summary.items)
     if not groups:
         return ""
     return ("errors, identical ones once (errors are not scores):\n"
-            + "\n".join(f"  {line}" for line in problems.run_lines(groups)))
+            + "\n".join(f"  {line}" for line in problems.run_lines(groups, shown_items)))
 
 
 def partial_text(b) -> str:
@@ -169,9 +169,10 @@ def partial_text(b) -> str:
             f"{last.get('items')} item(s) from {last.get('model')} on {last.get('created')}")
 
 
-def _ids(title: str, ids: list[str], limit: int = 20) -> str:
+def _ids(title: str, ids: list[str], limit: int | None = 20) -> str:
     if not ids:
         return f"{title}: none"
+    limit = len(ids) if limit is None else limit
     more = f" ... (+{len(ids) - limit} more)" if len(ids) > limit else ""
     return f"{title}: {len(ids)}: {', '.join(ids[:limit])}{more}"
 
@@ -276,7 +277,10 @@ def scope(run: SuiteRun, summary: SuiteSummary) -> str:
     return text
 
 
-def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) -> str:
+def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None,
+           everything: bool = False) -> str:
+    """The full tables (``-v``); ``everything`` (``-vv``): no list of ids shortened."""
+    limit, shown_items = (None, 10**9) if everything else (20, 5)
     blocks = []
     by_suite: dict[str, list[tuple[SuiteRun, SuiteSummary]]] = defaultdict(list)
     for run, summary in pairs:
@@ -284,8 +288,8 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) 
         blocks.append(f"--- {run.key}: {len(summary.items)} items x "
                       f"{run.repeats} repeats, {scope(run, summary)}\n"
                       + metrics_table(run, summary))
-        for block in (gate_lines(summary), errors_block(run, summary),
-                      baseline_block(summary)):
+        for block in (gate_lines(summary), errors_block(run, summary, shown_items),
+                      baseline_block(summary, limit)):
             if block:
                 blocks.append(block)
         blocks.append(variance_table(run, summary))

@@ -110,7 +110,8 @@ def test_export_then_import_scores_like_a_direct_run(project, openai_server, tmp
     openai_server.reset()
     exported = tmp_path / "in.jsonl"
     result = run(pytester, openai_server, "--rft-model=m|x:y/z", f"--rft-api={api}",
-                 f"--rft-batch-export={exported}", f"--rft-report={tmp_path / 'none.json'}")
+                 f"--rft-batch-export={exported}", f"--rft-report={tmp_path / 'none.json'}",
+                 "-v")  # -v: notes unwrapped
     assert result.ret == 0, result.stdout.str()
     result.assert_outcomes(skipped=7)  # 5 items + 2 gates: nothing sampled, nothing failed
     result.stdout.fnmatch_lines([f"*rft: 10 request(s) written to {exported} as Batch API input*"
@@ -124,7 +125,8 @@ def test_export_then_import_scores_like_a_direct_run(project, openai_server, tmp
     # graded without a key or a server
     result = pytester.runpytest("-p", "no:cacheprovider", "--rft-model=m|x:y/z", f"--rft-api={api}",
                                 "--rft-base-url=http://127.0.0.1:9/v1",
-                                f"--rft-batch-import={output}", f"--rft-report={imported}")
+                                f"--rft-batch-import={output}", f"--rft-report={imported}",
+                                "-v")  # -v: notes unwrapped
     assert result.ret == 0, result.stdout.str()
     assert _scores(imported) == _scores(direct)
     result.stdout.fnmatch_lines(["*10 sample(s) of m|x:y/z graded from *out.jsonl*"])
@@ -349,7 +351,7 @@ def test_failed_polls_are_tried_again_then_resumed(project, openai_server, tmp_p
     openai_server.batch_get_failures = 2  # out of tries: errors, and a rerun resumes
     report = tmp_path / "r.json"
     result = run(pytester, openai_server, "--rft-model=m", "--rft-batch", "--rft-batch-poll=0",
-                 f"--rft-report={report}")
+                 f"--rft-report={report}", "-v")  # -v: notes unwrapped
     assert result.ret == 1
     assert {v[3] for v in _scores(report).values()} == {"batch unavailable"}
     result.stdout.fnmatch_lines(["*batch batch_2 of m could not be read: GET /batches/batch_2: "

@@ -56,7 +56,7 @@ def test_the_agent_suite_passes_and_its_baseline_is_reproducible(example, tmp_pa
 
 def test_the_early_checkpoint_regresses(example):
     result = run(example, "-rf", "--rft-model", "support-agent-v2", "--rft-model",
-                 "support-agent-v1")
+                 "support-agent-v1", "-v")  # -v: the side-by-side tables
     assert result.ret == 1
     failed = [re.search(r" (example_suite/\S+\])( - |$)", line).group(1)
               for line in result.stdout.lines if line.startswith("FAILED")]

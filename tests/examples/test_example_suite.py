@@ -38,6 +38,14 @@ def test_default_run_passes_its_gates(example, tmp_path):
                                  "PASS gate:f1.mean>=baseline-0.1: *49 paired items*"
                                  "95% CI -0.0727..+0.0727*PASS: no drop beyond 0.1*"])
     assert "INCONCLUSIVE" not in result.stdout.str()
+    # -v: the full tables and the run's calls, as the default summary's last line promises
+    result.stdout.fnmatch_lines(["metric * value * 95% CI * n * baseline * delta *",
+                                 "f1.max * 0.7068 *", "macro_precision * 0.7941 *"])
+    result.stdout.fnmatch_lines(["most variable item * f1 mean *", "label * precision * recall *"])
+    result.stdout.fnmatch_lines(["--- support-agent[[]support-agent-v2[]]: 38 items x 3 repeats*",
+                                 "calls: * for 261 samples*", "tokens: input *", "latency: p50 *",
+                                 "rft: isolated graders: * call(s) in *"])
+    assert "rft: -v shows" not in result.stdout.str()
     suites = {s["suite"]: s for s in json.loads(report.read_text())["suites"]}
     assert set(suites) == {"eurovoc-level1", "support-agent"}
     suite = suites["eurovoc-level1"]
@@ -46,9 +54,52 @@ def test_default_run_passes_its_gates(example, tmp_path):
     assert suite["comparison"]["deltas"]["f1.mean"]["delta"] == pytest.approx(0.0, abs=1e-9)
 
 
+def summary_section(lines: list[str]) -> list[str]:
+    """The lines between the "pytest-rft summary" separator and pytest's final line."""
+    start = next(i for i, line in enumerate(lines) if "pytest-rft summary" in line)
+    assert re.fullmatch(r"=+ .* in [\d.]+s.* =+", lines[-1]), lines[-1]  # pytest's last line
+    return lines[start + 1:-1]
+
+
+def test_the_default_summary_is_a_screen_a_pytest_user_reads(example):
+    """Per suite x model its verdict, headline metrics and gates one line each, in at most
+    20 lines of at most 120 columns; the tables wait for -v."""
+    result = example.runpytest("example_suite", "-p", "no:cacheprovider")
+    assert result.ret == 0
+    section = summary_section(result.stdout.lines)
+    assert 10 <= len(section) <= 20, "\n".join(section)
+    start = result.stdout.lines.index(next(line for line in result.stdout.lines
+                                           if "pytest-rft summary" in line))
+    widths = [len(line) for line in result.stdout.lines[start:]]
+    assert max(widths) <= 120, "\n".join(result.stdout.lines[start:])
+    assert section[0] == "eurovoc-level1[eurovoc-clf-v2]: gates PASS; 49 items x 3 repeats; 0 regressed; " \
+                         "9 flaky"
+    assert section[1] == ("  f1.mean 0.6156 [0.5400, 0.6913]; pass_rate 0.7347 [0.5974, 0.8379]; "
+                          "micro_f1 0.6403 [0.5664, 0.7148]; macro_f1 0.6330")
+    result.stdout.fnmatch_lines([
+        "  PASS  f1.mean>=0.5 * 0.6156, 95% CI [[]0.5400, 0.6913[]]",
+        "  PASS  pass_rate>=0.6 * 0.7347, 95% CI [[]0.5974, 0.8379[]]; borderline",
+        "  PASS  f1.mean>=baseline-0.1 * 0.6156 vs 0.6156: delta +0.0000, "
+        "95% CI [[]-0.0727, +0.0727[]], margin 0.1",
+        "support-agent[[]support-agent-v2[]]: gates PASS; 38 items x 3 repeats; 0 regressed; 5 flaky",
+        "  task.mean 0.9494 [[]0.9007, 0.9981[]]; pass_rate 0.8947 *; micro_f1 0.9596 *",
+        "    macro_f1 0.9576 [[]0.8945, 1.0000[]]",
+        "  PASS  task.mean>=baseline-0.1 * delta +0.0000, 95% CI [[]-0.0918, +0.0918[]], margin 0.1",
+        "rft: -v shows all metrics, per-label, most variable items, calls and tokens; "
+        "-vv everything",
+        "rft: sampled 261/261, 0 model error(s), 0 with grader errors, 0 retries in *"])
+    gates = [line for line in section if line.startswith("  PASS  ")]
+    assert len(gates) == 6 + 5  # every gate of both suites, one line each
+    text = "\n".join(section)
+    for table in ("most variable item  ", "precision    recall", "f1.max", "calls:", "tokens:",
+                  "latency:", "isolated graders", "baseline: eurovoc-clf-v2"):
+        assert table not in text, table
+
+
 def test_weaker_checkpoint_fails_gates_and_names_regressed_items(example):
     result = example.runpytest("example_suite/rft_eurovoc.yaml", "-p", "no:cacheprovider", "-rf",
-                               "--rft-model", "eurovoc-clf-v2", "--rft-model", "eurovoc-clf-v1")
+                               "--rft-model", "eurovoc-clf-v2", "--rft-model", "eurovoc-clf-v1",
+                               "-v")  # -v: the side-by-side tables
     assert result.ret == 1
     # the node id of each "FAILED (status) node-id - message" line (CI prints the whole message)
     failed = [re.search(r" (example_suite/\S+\])( - |$)", line).group(1)
@@ -77,15 +128,17 @@ def test_new_user_baseline_flow(example):
     update = example.runpytest("example_suite/rft_eurovoc.yaml", "-p", "no:cacheprovider",
                                "--rft-model", "eurovoc-clf-v2", "--rft-baseline-update")
     assert update.ret == 0
+    # wrapped at 120 columns between words: the path stays whole
     update.stdout.fnmatch_lines(["rft: baseline of eurovoc-level1 written from eurovoc-clf-v2 "
-                                 "(49 items x 3 repeats) to example_suite/baselines/eurovoc-level1.json"])
+                                 "(49 items x 3 repeats) to",
+                                 "  example_suite/baselines/eurovoc-level1.json"])
     written = json.loads(baseline.read_text())
     assert written["model"] == "eurovoc-clf-v2" and len(written["items"]) == 49
     # the committed baseline is exactly what this run writes (the example is reproducible)
     assert baseline.read_text().split("\n", 2)[2] == \
         (EXAMPLE / "baselines" / "eurovoc-level1.json").read_text().split("\n", 2)[2]
     worse = example.runpytest("example_suite/rft_eurovoc.yaml", "-p", "no:cacheprovider",
-                              "--rft-model", "eurovoc-clf-v1")
+                              "--rft-model", "eurovoc-clf-v1", "-v")
     assert worse.ret == 1
     worse.stdout.fnmatch_lines(["FAIL gate:f1.mean>=baseline-0.1: *FAIL: a drop beyond 0.1*",
                                 "regressed (dropped and confirmed*): *doc-*"])

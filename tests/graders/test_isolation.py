@@ -240,7 +240,8 @@ def test_end_to_end_a_hanging_grader_fails_its_item_only(pytester) -> None:
     pytester.makefile(".yaml", rft_iso=SUITE)
     pytester.path.joinpath("data.jsonl").write_text(
         "".join(json.dumps({"id": i}) + "\n" for i in ("a", "slow", "b")))
-    result = pytester.runpytest("-p", "no:cacheprovider", "--rft-grader-timeout", "0.5")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rft-grader-timeout", "0.5",
+                                "-v")  # -v: the grader workers' line
     result.assert_outcomes(passed=2, failed=2)  # the slow item and the error gate
     result.stdout.fnmatch_lines(["*repeat 0: grader 'g' timed out after 0.5 s*",
                                  "rft: isolated graders: 3 call(s) in * worker process(es) "

@@ -209,7 +209,7 @@ def test_end_to_end_against_the_local_server(pytester, openai_server, monkeypatc
     # sys.modules, breaking exception classes for later tests in this process
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rft-judge-base-url",
                                 openai_server.base_url, "--rft-retry-backoff", "0",
-                                "--rft-report", "report.json")
+                                "--rft-report", "report.json", "-v")  # -v: judge calls
     result.assert_outcomes(passed=4)
     bodies = openai_server.bodies("/v1/chat/completions")
     assert {b["model"] for b in bodies} == {"suite-judge"}  # the suite's judge block wins

@@ -195,7 +195,7 @@ def test_cosine_end_to_end_against_the_local_server(pytester, openai_server, mon
             {"id": "apart", "prompt": "q", "answer": "dogs bark loudly", "ref": "the cat sat"}]
     pytester.path.joinpath("data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rft-judge-base-url",
-                                           openai_server.base_url, "--rft-report", "r.json")
+                                           openai_server.base_url, "--rft-report", "r.json", "-v")
     result.assert_outcomes(passed=3)
     bodies = openai_server.bodies("/v1/embeddings")
     assert {b["model"] for b in bodies} == {"embed-small"} and len(bodies) == 2

@@ -138,7 +138,7 @@ def test_critical_items_fail_below_the_graders_threshold_end_to_end(pytester) ->
     pytester.makefile(".yaml", rft_bh=(
         "suite: bh\ndataset: data.jsonl\nmodel: labeller\n"
         "input: [{role: user, content: 'labels?'}]\ngraders:\n  f1: {file: f1.json}\n"))
-    result = pytester.runpytest("-p", "no:cacheprovider", "--rft-bootstrap", "20")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rft-bootstrap", "20", "-v")
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["critical item below threshold: f1=0.667 n=1 < pass_threshold 0.8",
                                  "*f1.pass_rate*0.6667*"])

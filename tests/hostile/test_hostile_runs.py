@@ -91,6 +91,7 @@ json_report.write = write
 '''
 
 
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 @pytest.mark.parametrize("terms", [1, 2, 3])
 def test_sigterm_while_the_outputs_are_written_finishes_them(project, terms):
     """One SIGTERM or several, while the JSON report is being written: no traceback, every
@@ -103,6 +104,7 @@ def test_sigterm_while_the_outputs_are_written_finishes_them(project, terms):
     assert text.count("SIGTERM arrived while the outputs were written") == 1
 
 
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_a_second_sigterm_after_the_first_still_writes_everything(project):
     suite = project.path / "rft_qa.yaml"
     suite.write_text(suite.read_text().replace("repeats: 2", "repeats: 40"))

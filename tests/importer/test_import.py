@@ -344,7 +344,8 @@ def test_pytest_runs_the_imported_rft_job_as_a_checkpoint_comparison(platform, p
 
     platform.policy = by_model
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", str(out),
-                                           f"--rft-base-url={platform.base_url}")
+                                           f"--rft-base-url={platform.base_url}",
+                                           "-v")  # -v: the side-by-side tables
     bodies = platform.bodies("/v1/chat/completions")
     models = [pf.BASE_MODEL, pf.FT_MODEL, *pf.CHECKPOINTS]
     assert {b["model"] for b in bodies} == set(models)

@@ -143,7 +143,8 @@ def test_model_error_is_an_error_not_a_zero(project, tmp_path):
 
 
 def test_several_models_parametrize_and_compare(project):
-    result = run(project, "--rft-model", "echo-model", "--rft-model", "async-model")
+    result = run(project, "--rft-model", "echo-model", "--rft-model", "async-model",
+                 "-v")  # -v: the side-by-side tables
     assert result.ret == 0
     result.assert_outcomes(passed=14)
     result.stdout.fnmatch_lines(["*qa: models side by side*", "*metric*echo-model*async-model*",
@@ -217,6 +218,7 @@ async def slow(request):
 '''
 
 
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_ctrl_c_stops_sampling_and_keeps_partial_report(project):
     import signal
     import subprocess

@@ -82,6 +82,9 @@ def test_items_only_selection_says_gates_were_not_judged(project, tmp_path):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*gates not judged: none selected (numbers over the 1 selected "
                                  "of 10 items)*"])
+    out = result.stdout.str()
+    summary = out[out.index("pytest-rft summary"):]
+    assert "PASS" not in summary and "FAIL" not in summary, summary
     assert json.loads(report.read_text())["suites"][0]["complete"] is False
 
 
@@ -95,7 +98,7 @@ def test_a_subset_prints_no_verdict_it_did_not_judge(project, tmp_path, monkeypa
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
     result = run(project, *select, "--rft-model", "half", "--rft-model", "good",
                  f"--rft-report={report}", f"--rft-history={history}", "--rft-html",
-                 str(tmp_path / "r.html"))
+                 str(tmp_path / "r.html"), "-v")  # -v: the tables
     result.assert_outcomes(passed=4)
     out = result.stdout.str()
     summary = out[out.index("pytest-rft summary"):]
@@ -129,6 +132,7 @@ def test_last_failed_reruns_failed_items_and_their_gates(project):
 
 
 # -- deadlines and signals ---------------------------------------------------------------------
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_a_dripping_server_ends_at_the_deadline(pytester, openai_server, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", openai_server.api_key)
     openai_server.plan = FaultPlan(faults_for=lambda body, attempt: "drip")
@@ -147,6 +151,7 @@ def test_a_dripping_server_ends_at_the_deadline(pytester, openai_server, monkeyp
     result.stdout.fnmatch_lines(["*model call failed: *within 1*"])
 
 
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_a_hung_sync_model_does_not_keep_pytest_alive(project):
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--rft-model", "forever",
                                           "--rft-timeout", "0.5", "--rft-max-retries", "0",
@@ -155,6 +160,7 @@ def test_a_hung_sync_model_does_not_keep_pytest_alive(project):
     result.stdout.fnmatch_lines(["*model call failed*0.5s*"])
 
 
+@pytest.mark.slow  # soak / fault: signals, deadlines, fault storms
 def test_sigterm_writes_the_partial_report_and_fails(project, tmp_path):
     report = tmp_path / "r.json"
     suite = project.path / "rft_qa.yaml"
@@ -345,7 +351,8 @@ def test_xdist_samples_each_item_once_and_reports_whole(pytester, openai_server,
     assert calls_solo == 200 * 2 * 2
     openai_server.reset()
     split = pytester.runpytest_subprocess(*common, "-p", "xdist", "-n", "2",
-                                          f"--rft-report={tmp_path / 'split.json'}")
+                                          f"--rft-report={tmp_path / 'split.json'}",
+                                          "-v")  # -v: the side-by-side tables
     assert len(openai_server.log) == calls_solo  # not once per worker
     assert split.ret == solo.ret == 1  # 38 of 200 items contain a 7: the 0.9 gate fails
 
@@ -357,8 +364,8 @@ def test_xdist_samples_each_item_once_and_reports_whole(pytester, openai_server,
              for s in data["suites"] for g in s["gates"]}
 
     assert numbers(tmp_path / "split.json") == numbers(tmp_path / "solo.json")
-    split.stdout.fnmatch_lines(["*pytest-rft summary*", "*qa[[]a[]]: 200 items x 2 repeats*",
-                                "*models side by side*"])
+    split.stdout.fnmatch_lines(["*pytest-rft summary*", "--- qa[[]a[]]: 200 items x 2 repeats*",
+                                "--- qa: models side by side"])
 
 
 # -- the lean runtest protocol -------------------------------------------------------------------

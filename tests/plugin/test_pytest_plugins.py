@@ -7,6 +7,7 @@ installs them all (``pip install -e ".[test,compat]"``) on every pytest version 
 """
 
 import importlib.util
+import itertools
 import re
 
 import pytest
@@ -89,8 +90,11 @@ def test_per_test_repeats_say_once_why_they_skip_suite_nodes(project, plugin, mo
     need(module, plugin)
     result = run(project, *args, "--rft-model", "half")
     assert failed_ids(result) == HALF_FAILS
-    notes = [line for line in result.stdout.lines if line.startswith(f"rft: {said} ")]
-    assert len(notes) == 1 and "--rft-repeats" in notes[0]
+    lines = result.stdout.lines
+    notes = [" ".join([line, *(more.strip() for more in itertools.takewhile(
+                 lambda more: more.startswith("  "), lines[i + 1:]))])  # wrapped at 120 columns
+             for i, line in enumerate(lines) if line.startswith(f"rft: {said} ")]
+    assert len(notes) == 1 and "--rft-repeats" in notes[0], notes
     assert "RERUN" not in result.stdout.str()
 
 

@@ -61,7 +61,7 @@ def test_update_writes_a_reviewable_baseline_and_an_unchanged_model_passes(proje
     # each passing item's confirmation repeats (item_repeats, default 15), for later item tests
     assert data["items"]["q00"]["confirm"] == [15, 15]
     assert data["metrics"]["pass_rate"]["value"] == 1.0
-    again = run(project)
+    again = run(project, "-v")  # -v: each gate's full explanation
     assert again.ret == 0
     again.assert_outcomes(passed=N_ITEMS + 3)
     # nothing moved on 40 items: Tango's bound z^2 / (n + z^2) = 0.0876 rules out a drop of 0.1
@@ -98,12 +98,57 @@ def test_worse_model_fails_the_gate_with_a_readable_explanation(project, monkeyp
 def test_one_broken_item_is_confirmed_on_its_own_evidence(project, monkeypatch):
     update(project)
     monkeypatch.setenv("RFT_BROKEN", "q00")  # one item of 40: the suite can't tell, the item can
-    result = run(project)
+    result = run(project, "-v")
     assert result.ret == 1
     result.assert_outcomes(passed=N_ITEMS - 1 + 3, failed=1)
     result.stdout.fnmatch_lines([
         "INCONCLUSIVE gate:pass_rate>=baseline-0.1: *delta -0.0250*",
         "regressed (dropped and confirmed*): 1: q00"])
+
+
+def test_the_default_summary_names_the_regressed_item_and_the_inconclusive_gates(project,
+                                                                                monkeypatch):
+    """Without -v: the verdict, the regressed item, each gate on a line with why the baseline
+    gates can't tell and what size would, and the loud INCONCLUSIVE line; at most 120 columns."""
+    update(project)
+    monkeypatch.setenv("RFT_BROKEN", "q00")
+    result = run(project)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "qa[[]qa-m[]]: gates INCONCLUSIVE; 40 items x 3 repeats; 1 regressed",
+        "  regressed: q00",
+        "  exact.mean 0.9750 [[]0.9244, 1.0000[]]; pass_rate 0.9750 [[]0.8712, 0.9956[]]",
+        "  INCONCLUSIVE  exact.mean>=baseline-0.1  0.9750 vs 1.0000: delta -0.0250, "
+        "95% CI [[]-0.1288, +0.0648[]], margin 0.1",
+        "    why: the 95% interval -0.1288..+0.0648 includes -0.1: the data can't tell a drop of "
+        "0.1 from none; an unchanged*",
+        "      model passes with 80% power at about * items*",
+        "  INCONCLUSIVE  pass_rate>=baseline-0.1 * delta -0.0250, *",
+        "    why: *",
+        "  PASS          error_rate<=0             0.0000, 95% CI [[]0.0000, 0.0310[]]",
+        "rft: -v shows all metrics, most variable items, calls and tokens; -vv everything",
+        "rft: INCONCLUSIVE: 2 gate(s) could not tell a regression from none (qa[[]qa-m[]] "
+        "gate:exact.mean>=baseline-0.1, qa[[]qa-m[]]",
+        "  gate:pass_rate>=baseline-0.1); the build passes anyway (--rft-inconclusive=pass). *"])
+    start = next(i for i, line in enumerate(result.stdout.lines) if "pytest-rft summary" in line)
+    assert max(len(line) for line in result.stdout.lines[start:]) <= 120
+
+
+def test_a_long_regressed_list_is_shortened_and_vv_shows_it_whole(project, monkeypatch):
+    update(project)
+    broken = [f"q{i:02d}" for i in range(25)]
+    monkeypatch.setenv("RFT_BROKEN", ",".join(broken))
+    short = run(project)
+    (line,) = [line for line in short.stdout.lines if line.startswith("  regressed: ")]
+    assert line.startswith("  regressed: q00, q01, q02, ") and len(line) <= 120
+    shown = line.removeprefix("  regressed: ").split(", ")
+    assert shown[-1] == f"+{25 - len(shown[:-1])} more" and shown[:-1] == broken[:len(shown) - 1]
+    short.stdout.fnmatch_lines(["qa[[]qa-m[]]: gates FAIL; 40 items x 3 repeats; 25 regressed"])
+    verbose = run(project, "-v")  # the full list stops at 20
+    verbose.stdout.fnmatch_lines(["regressed (dropped and confirmed*): 25: q00, q01, *, q19 ... "
+                                  "(+5 more)"])
+    everything = run(project, "-vv")
+    everything.stdout.fnmatch_lines([f"regressed (dropped and confirmed*): 25: {', '.join(broken)}"])
 
 
 def test_a_chance_drop_is_not_confirmed(project, monkeypatch):
@@ -120,7 +165,7 @@ def test_a_chance_drop_is_not_confirmed(project, monkeypatch):
 def test_without_confirmation_repeats_a_three_repeat_drop_is_not_enough(project, monkeypatch):
     update(project, "--rft-item-repeats", "0")
     monkeypatch.setenv("RFT_BROKEN", "q00")  # 3/3 -> 0/3: Fisher p = 0.05, not below 0.05 / 40
-    result = run(project, "--rft-item-repeats", "0")
+    result = run(project, "--rft-item-repeats", "0", "-v")
     result.assert_outcomes(passed=N_ITEMS + 3)
     result.stdout.fnmatch_lines(["dropped but not confirmed *: 1: q00"])
 
@@ -168,7 +213,7 @@ def test_changed_prompt_and_items_are_named(project):
     lines = (project.path / "data.jsonl").read_text().splitlines()
     lines[0] = lines[0].replace("what is q01?", "what is q01 now?")  # a changed record
     (project.path / "data.jsonl").write_text("\n".join(lines) + "\n")
-    result = run(project)
+    result = run(project, "-v")
     result.stdout.fnmatch_lines([
         "*NOTE changed since the baseline: dataset, prompt; 1 item(s) added since the baseline, "
         "not compared: q99; 1 item(s) removed since the baseline, not compared: q00; 1 item(s) "
@@ -207,7 +252,7 @@ def test_partial_update_keeps_unselected_items_and_the_files_aggregates(project,
     update(project)
     before = json.loads((project.path / BASELINE).read_text())
     monkeypatch.setenv("RFT_BROKEN2", "q00,q01")
-    result = update(project, "-k", "q00 or q01", "--rft-model", "qa-m2")
+    result = update(project, "-k", "q00 or q01", "--rft-model", "qa-m2", "-v")  # -v: unwrapped
     result.stdout.fnmatch_lines([
         "rft: baseline of qa in baselines/qa.json: 2 item(s) updated from qa-m2 (3 repeats), 38 "
         "not selected in this run kept; its model, metrics and digests stay those of the last "
@@ -223,7 +268,7 @@ def test_partial_update_keeps_unselected_items_and_the_files_aggregates(project,
     (partial,) = data["partial_updates"]
     assert partial["model"] == "qa-m2" and partial["items"] == 2 and partial["repeats"] == 3
     # the next comparison says where its items come from, and pairs them all
-    compared = run(project)
+    compared = run(project, "-v")
     compared.stdout.fnmatch_lines([
         "baseline: qa-m x 3 repeats, *; 40 items paired; 1 partial update(s) since, the last: "
         "2 item(s) from qa-m2 on *", "improved (stable-fail -> stable-pass): 2: q00, q01"])
@@ -240,7 +285,7 @@ def test_compare_against_an_earlier_report(project, monkeypatch, tmp_path):
     first.stdout.fnmatch_lines(["*baseline file not found*"])
     assert json.loads(report.read_text())["schema_version"] == 3
     monkeypatch.setenv("RFT_BROKEN", ",".join(f"q{i:02d}" for i in range(12)))
-    result = run(project, "--rft-baseline", str(report))
+    result = run(project, "--rft-baseline", str(report), "-v")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["FAIL gate:pass_rate>=baseline-0.1: *delta -0.3000*",
                                  f"baseline: qa-m x 3 repeats, *, {report}; 40 items paired"])
@@ -254,7 +299,8 @@ def test_several_models_deltas_and_the_chosen_baseline_model(project, monkeypatc
     assert json.loads((project.path / BASELINE).read_text())["model"] == "qa-m2"
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    result = run(project, "--rft-model", "qa-m2", "--rft-model", "qa-m", "--junitxml", "j.xml")
+    result = run(project, "--rft-model", "qa-m2", "--rft-model", "qa-m", "--junitxml", "j.xml",
+                 "-v")
     # m is better than the baseline (m2): nothing fails; m2 equals its own baseline
     assert result.ret == 0
     result.stdout.fnmatch_lines(["paired deltas vs qa-m2 *", "qa-m  * pass_rate * +0.1500 *",
