@@ -20,6 +20,7 @@ import math
 import numbers
 import traceback
 from collections.abc import Callable, Mapping
+from types import CodeType
 from typing import Any
 
 from ..core.errors import GraderError, RftError
@@ -125,20 +126,8 @@ def _bound_names(node: ast.stmt) -> set[str]:
 
 def load_source(name: str, source: str, *, where: str) -> tuple[Callable[..., Any], str]:
     """Compile and run grader source once; return its ``grade`` and the source's filename."""
-    if not isinstance(source, str) or not source.strip():
-        raise RftError(f"python grader '{name}' has an empty \"source\"", where=where,
-                       fix="give Python source defining grade(sample, item) -> float")
     filename = f"<rft python grader '{name}' #{next(_counter)}>"
-    try:
-        code = compile(source, filename, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        line = (exc.text or "").strip()
-        raise RftError(
-            f"python grader '{name}' source has a syntax error on line {exc.lineno}: {exc.msg}"
-            + (f"\n    {line}" if line else ""),
-            where=where,
-            fix="fix the Python in \"source\"",
-        ) from None
+    code = compiled(name, source, where, filename)
     # Lets tracebacks (and describe_exception) show the grader's own lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {"__name__": f"rft_grader_{name}", "__builtins__": builtins}
@@ -186,11 +175,18 @@ def missing_fix(exc: BaseException) -> str | None:
 
 def check_compiles(name: str, source: str, where: str) -> None:
     """The checks that run no grader code: a non-empty source that compiles."""
+    compiled(name, source, where)
+
+
+def compiled(name: str, source: str, where: str, filename: str | None = None) -> CodeType:
+    """The source compiled (not run); an empty source, a syntax error, NUL bytes or absurd
+    nesting are one located error."""
     if not isinstance(source, str) or not source.strip():
         raise RftError(f"python grader '{name}' has an empty \"source\"", where=where,
                        fix="give Python source defining grade(sample, item) -> float")
     try:
-        compile(source, f"<rft python grader '{name}'>", "exec", dont_inherit=True)
+        return compile(source, filename or f"<rft python grader '{name}'>", "exec",
+                       dont_inherit=True)
     except SyntaxError as exc:
         line = (exc.text or "").strip()
         raise RftError(
