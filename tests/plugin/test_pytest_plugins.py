@@ -144,13 +144,16 @@ def raising(request):
     write_data(pytester.path / "data.jsonl", [f"q{i:02d}" for i in range(20)])
     assert run(pytester, "--rft-baseline-update").ret == 0
     monkeypatch.setenv("RFT_BROKEN", "q00,q01,q02,q03,q04,q05")  # a significant drop
-    result = run(pytester, "--rft-model", "qa-raising", "--alluredir", "allure")
+    # 19 paired items can't rule a 0.3 drop in or out against a 0.1 margin: INCONCLUSIVE, which
+    # this team counts as a failure (a missed gate is a failed test in allure too)
+    result = run(pytester, "--rft-model", "qa-raising", "--alluredir", "allure",
+                 "--rft-inconclusive", "fail")
     assert result.ret == 1
     statuses = {name: data["status"] for name, data in allure_results(pytester.path / "allure").items()}
     assert len(statuses) == 23
     regressed = {f"q0{i}[qa-raising]" for i in range(6)}
     assert {name for name, status in statuses.items() if status == "failed"} == regressed | {
-        "gate:exact.mean>=baseline-0.02[qa-raising]", "gate:pass_rate>=baseline-0.05[qa-raising]",
+        "gate:exact.mean>=baseline-0.1[qa-raising]", "gate:pass_rate>=baseline-0.1[qa-raising]",
         "gate:error_rate<=0[qa-raising]"}
     assert {name for name, status in statuses.items() if status == "broken"} == {"q19[qa-raising]"}
     assert failed_ids(result) >= {f"rft_qa.yaml::qa::{name}" for name in regressed}
