@@ -130,8 +130,11 @@ def test_the_default_summary_names_the_regressed_item_and_the_inconclusive_gates
         "rft: INCONCLUSIVE: 2 gate(s) could not tell a regression from none (qa[[]qa-m[]] "
         "gate:exact.mean>=baseline-0.1, qa[[]qa-m[]]",
         "  gate:pass_rate>=baseline-0.1); the build passes anyway (--rft-inconclusive=pass). *"])
-    start = next(i for i, line in enumerate(result.stdout.lines) if "pytest-rft summary" in line)
-    assert max(len(line) for line in result.stdout.lines[start:]) <= 120
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if "pytest-rft summary" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("====="))
+    # pytest's own short summary after the section is as wide as it likes (untruncated under CI)
+    assert end - start > 5 and max(len(line) for line in lines[start:end]) <= 120
 
 
 def test_a_long_regressed_list_is_shortened_and_vv_shows_it_whole(project, monkeypatch):
