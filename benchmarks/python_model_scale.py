@@ -11,6 +11,9 @@ model is a registered Python function (no network), graded by one ``string_check
 summary and the report). Wall time and the child's peak RSS (``ru_maxrss`` from ``wait4``) are
 printed, with the time per 1,000 samples and the memory per 30,000: linear means both stay flat
 as N grows. Goal (issue 17): linear, peak RSS <= 250 MB per 30,000 samples.
+
+Beside each size, pytest's own floor: the peak RSS of pytest alone running N trivial
+parametrized tests (no plugin), so what pytest-rft adds can be read off.
 """
 
 from __future__ import annotations
@@ -60,13 +63,23 @@ def project(folder: Path, n: int, repeats: int = 1) -> None:
                                   "expected": str(i)}) + "\n")
 
 
-def run(folder: Path, extra: list[str]) -> tuple[float, int, int]:
+FLOOR = '''
+import pytest
+
+@pytest.mark.parametrize("i", range(N))
+def test_trivial(i):
+    pass
+'''
+
+
+def run(folder: Path, extra: list[str], plugin: bool = True) -> tuple[float, int, int]:
     """(wall seconds, peak RSS bytes, exit code) of one pytest process."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # pytest-rft alone, as after `pip install`
-    cmd = [sys.executable, *extra, "-m", "pytest", "-p", "pytest_rft.plugin", "-p",
-           "no:cacheprovider", "-q", "--rft-report", str(folder / "report.json")]
+    rft = ["-p", "pytest_rft.plugin", "--rft-report", str(folder / "report.json")]
+    cmd = [sys.executable, *extra, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+           *(rft if plugin else [])]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -98,7 +111,7 @@ def main() -> None:
             pstats.Stats(str(stats)).sort_stats("cumulative").print_stats(35)
             return
         print(f"{'samples':>9} {'wall s':>8} {'ms/1k':>7} {'peak RSS MB':>12} "
-              f"{'MB per 30k':>11} exit")
+              f"{'MB per 30k':>11} exit {'pytest alone MB':>16} {'rft adds MB/30k':>16}")
         for n in args.samples or [30_000, 200_000]:
             folder = Path(tmp) / str(n)
             folder.mkdir()
@@ -106,8 +119,13 @@ def main() -> None:
             runs = [run(folder, []) for _ in range(args.repeat)]
             wall = statistics.median(r[0] for r in runs)
             rss = statistics.median(r[1] for r in runs)
+            floor_folder = Path(tmp) / f"floor-{n}"
+            floor_folder.mkdir()
+            floor_folder.joinpath("test_floor.py").write_text(FLOOR.replace("N", str(n)))
+            floor = run(floor_folder, [], plugin=False)[1]
             print(f"{n:>9,} {wall:>8.1f} {wall / n * 1e6:>7.0f} {rss / 2**20:>12.0f} "
-                  f"{rss / 2**20 * 30_000 / n:>11.0f} {runs[0][2]}", flush=True)
+                  f"{rss / 2**20 * 30_000 / n:>11.0f} {runs[0][2]:>4} {floor / 2**20:>16.0f} "
+                  f"{(rss - floor) / 2**20 * 30_000 / n:>16.0f}", flush=True)
 
 
 if __name__ == "__main__":
