@@ -247,3 +247,20 @@ def _note_packages(packages: dict[str, list[str]], out: Output) -> None:
                      f"grader(s) {graders} import {module}, which OpenAI's grader image did not "
                      "have either (the grader may have failed on the platform too)",
                      f"install the package that provides '{module}', or remove the import")
+
+
+def note_tool_readers(entries: list[GraderEntry], hosted: list[str], out: Output) -> None:
+    """A grader reading ``sample.output_tools`` of a run that offered hosted tools scores other
+    calls here (hosted tools are not offered), so its scores can differ from the baseline."""
+    if not hosted:
+        return
+    tools = ", ".join(f"'{t}'" for t in dict.fromkeys(hosted))
+    for entry in entries:
+        if entry.disabled is None and "output_tools" in json.dumps(entry.definition):
+            out.note(f"Grader '{entry.key}' reads output_tools",
+                     f"on the platform the model could call the hosted tool(s) {tools}, whose "
+                     "calls this grader saw; here they are not offered, so its scores can fall "
+                     "below the imported baseline with nothing else changed",
+                     "give the model a function tool with a Python implementation in their "
+                     "place, or write a new baseline (--rft-baseline-update) once you accept "
+                     "the change")
