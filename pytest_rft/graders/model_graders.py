@@ -270,5 +270,6 @@ def _build_label(name: str, definition: Mapping[str, Any], *, base_dir: Path,
 
 register_type("score_model", _build_score, required={"input", "model"},
               optional={"range", "sampling_params", "pass_threshold"}, default=True)
-register_type("label_model", _build_label,
-              required={"input", "model", "labels", "passing_labels"}, default=True)
+register_type("label_model", _build_label,  # sampling_params: as the graders guide's example
+              required={"input", "model", "labels", "passing_labels"},
+              optional={"sampling_params"}, default=True)

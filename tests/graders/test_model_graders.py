@@ -95,6 +95,19 @@ def test_the_judges_output_limit_in_each_spelling_is_sent(judge_answers, key) ->
                                 "reasoning_effort": "medium"}
 
 
+def test_label_model_takes_sampling_params_like_the_guides_example(judge_answers) -> None:
+    """The graders guide's label_model example carries sampling_params (max_tokens, top_p,
+    seed, reasoning_effort); before: 'unknown key' and the imported grader disabled."""
+    answers, seen = judge_answers
+    answers["Q?"] = {"steps": [], "result": "billing"}
+    grader = build(dict(LABEL, input=[{"role": "user", "content": "Q?"}], sampling_params={
+        "max_tokens": 32768, "top_p": 1, "seed": 42, "reasoning_effort": "medium"}))
+    grades, _ = run(grader, {"output_text": "x"})
+    assert grades.scores == {"g": 1.0}
+    assert seen[0].sampling == {"max_output_tokens": 32768, "top_p": 1, "seed": 42,
+                                "reasoning_effort": "medium"}
+
+
 def test_two_different_output_limits_are_one_error() -> None:
     with pytest.raises(RftError, match="sets the output limit twice"):
         build(dict(SCORE, sampling_params={"max_tokens": 10, "max_completions_tokens": 20}))
