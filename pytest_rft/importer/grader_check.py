@@ -68,6 +68,13 @@ def check_graders(entries: list[GraderEntry], item_keys: set[str] | None, base_d
             packages.setdefault(module, []).append(entry.key)
         for model in judge_models(entry.definition):
             _note_judge(entry, model, out)
+        if any(d.get("type") == "text_similarity" and d.get("evaluation_metric") == "cosine"
+               for d in _walk(entry.definition)):
+            out.note(f"Grader '{entry.key}' (cosine) calls an embeddings model",
+                     "every sample costs embeddings calls to 'text-embedding-3-large' "
+                     "(OPENAI_API_KEY), as on the platform, counted apart from the model's",
+                     "to use another, set 'judge: {embedding_model: ..., base_url: ...}' in the "
+                     "suite")
     judges = [m for e in entries if e.disabled is None for m in judge_models(e.definition)]
     note_retired(judges, "judge", out)
     _note_packages(packages, out)
