@@ -116,6 +116,13 @@ def unsupported(definition: Any, depth: int = 0, at: str = "") -> tuple[str, str
                             "harness that sends images")
     if type_ == "multi":
         graders = definition.get("graders")
+        if isinstance(graders, list) and graders:
+            names = [g.get("name") for g in graders if isinstance(g, dict)]
+            return (f"its 'graders' is a list of {len(graders)}{where}; a multi's sub-graders "
+                    "are an object keyed by the names its calculate_output formula uses",
+                    "write 'graders' as {name: grader, ...} with the names the formula uses"
+                    + (f" (the list's graders are named {', '.join(map(repr, names[:4]))})"
+                       if all(isinstance(n, str) for n in names) else ""))
         if not isinstance(graders, dict) or not graders:
             return f"a multi grader without sub-graders{where}", "give it 'graders'"
         for sub_key, sub in graders.items():

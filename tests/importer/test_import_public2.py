@@ -1,4 +1,4 @@
-"""Issue 18, second set: fifteen more public OpenAI definitions (cookbook evals with tools,
+"""Issue 18, second set: sixteen more public OpenAI definitions (cookbook evals with tools,
 structured outputs, MCP, stored completions, logs; the graders guide's graders on RFT jobs),
 each imported, loaded and run against the local server: every grader scores, templates into
 tool arguments and output_json render, tools are carried, MIGRATION.md names what did not move."""
@@ -65,7 +65,7 @@ RENDERED = {  # a judge template reading into the sample must render what the mo
 }
 
 
-@pytest.mark.slow  # fifteen imports and runs: 25-60 s on the shared CI machine
+@pytest.mark.slow  # sixteen imports and runs: 25-60 s on the shared CI machine
 @pytest.mark.parametrize("make", pd.CASES, ids=lambda make: make.__name__)
 def test_public_definition_imports_loads_and_scores(make, platform, pytester):
     case = make()
@@ -163,3 +163,13 @@ def test_every_grader_disabled_says_which_one_to_fix(platform, pytester):
     assert "unclosed placeholder '{{sample.output_text}" in text
     assert "every grader is disabled ('General Evaluator'), and a suite needs one" in text
     assert "Dictionary should have at least 1 item" not in text
+
+
+def test_a_multi_whose_graders_are_a_list_says_so(platform, pytester):
+    """The API reference's multi example lists its graders: the note says the list is the
+    problem and names them (before: 'a multi grader without sub-graders', which it has)."""
+    out = imported(platform, pytester, pd.api_reference_multi_rft())
+    text = (out / "MIGRATION.md").read_text()
+    assert "its 'graders' is a list of 2; a multi's sub-graders are an object keyed by" in text
+    assert "'Example text similarity grader', 'Example string check grader'" in text
+    assert "without sub-graders" not in text

@@ -27,6 +27,8 @@ use-cases/; guide = platform.openai.com/docs/guides/graders.
   output_json, response_format, test set verbatim).
 - ``calibration_rft``: a public judge-calibration RFT script: ``abs()`` in calculate_output, a
   python passthrough of an item key, a judge on output_json with range [0, 100].
+- ``api_reference_multi_rft``: the API reference's multi example (graders as a list, a formula
+  with an unbalanced parenthesis): disabled with a note that says why.
 """
 
 from __future__ import annotations
@@ -912,3 +914,45 @@ def calibration_rft() -> Case:
 
 
 CASES += [guide_label_eval, security_rft, calibration_rft]
+
+
+# -- the API reference's "Run grader" example: a multi whose graders are a LIST, and a formula
+# with an unbalanced ')' -- the platform's validator rejects it; a team that copied it gets one
+# clear note, not "without sub-graders" -------------------------------------------------------
+# source: https://platform.openai.com/docs/api-reference/graders/multi (example, verbatim)
+API_REFERENCE_MULTI = {
+    "type": "multi",
+    "graders": [
+        {
+            "type": "text_similarity",
+            "name": "Example text similarity grader",
+            "input": "The graded text",
+            "reference": "The reference text",
+            "evaluation_metric": "fuzzy_match",
+        },
+        {
+            "type": "string_check",
+            "name": "Example string check grader",
+            "input": "{{sample.output_text}}",
+            "reference": "{{item.label}}",
+            "operation": "eq",
+        },
+    ],
+    "calculate_output": "0.5 * text_similarity_score +  0.5 * string_check_score)",
+}
+
+
+def api_reference_multi_rft() -> Case:
+    job_id = "ftjob-ApiRefMulti"
+    ft = "ft:o4-mini-2025-04-16:demo:label:Lb1"
+    return Case("api_reference_multi_rft", "rft-job", job_id, {
+        f"/fine_tuning/jobs/{job_id}": _job(job_id, "o4-mini-2025-04-16", API_REFERENCE_MULTI,
+                                            valid="file-ApiRefV", fine_tuned=ft),
+        f"/fine_tuning/jobs/{job_id}/checkpoints": [],
+        "/files/file-ApiRefV/content": _jsonl([
+            {"messages": [{"role": "user", "content": "Label: spam or ham? 'WIN A PRIZE'"}],
+             "label": "spam"}]),
+    }, notes=["Grader 'grader' disabled", "The suite does not load yet"], disabled=["grader"])
+
+
+CASES.append(api_reference_multi_rft)
