@@ -1,4 +1,4 @@
-"""Issue 18, second set: sixteen more public OpenAI definitions (cookbook evals with tools,
+"""Issue 18, second set: seventeen more public OpenAI definitions (cookbook evals with tools,
 structured outputs, MCP, stored completions, logs; the graders guide's graders on RFT jobs),
 each imported, loaded and run against the local server: every grader scores, templates into
 tool arguments and output_json render, tools are carried, MIGRATION.md names what did not move."""
@@ -65,7 +65,7 @@ RENDERED = {  # a judge template reading into the sample must render what the mo
 }
 
 
-@pytest.mark.slow  # sixteen imports and runs: 25-60 s on the shared CI machine
+@pytest.mark.slow  # seventeen imports and runs: 25-60 s on the shared CI machine
 @pytest.mark.parametrize("make", pd.CASES, ids=lambda make: make.__name__)
 def test_public_definition_imports_loads_and_scores(make, platform, pytester):
     case = make()
@@ -173,3 +173,19 @@ def test_a_multi_whose_graders_are_a_list_says_so(platform, pytester):
     assert "its 'graders' is a list of 2; a multi's sub-graders are an object keyed by" in text
     assert "'Example text similarity grader', 'Example string check grader'" in text
     assert "without sub-graders" not in text
+
+
+def test_a_prompt_whose_only_user_message_is_audio_says_the_model_is_asked_nothing(
+        platform, pytester):
+    """Audio cookbook eval: the user message is one input_audio part; the suite keeps the
+    system message only, and MIGRATION.md says the scores will not match (before: only 'audio
+    input left out', and 'a audio part')."""
+    out = imported(platform, pytester, pd.audio_eval())
+    text = (out / "MIGRATION.md").read_text()
+    assert "input_messages: no user message left" in titles(out)
+    assert "a user message has an audio part" in text
+    suite = load_suite(next(out.glob("rft_*.yaml")))
+    assert [m.role for m in suite.config.input] == ["system"]
+    # a prompt that keeps a text user message is no such case
+    text_only = imported(platform, pytester, pd.tools_eval_chat())
+    assert not [t for t in titles(text_only) if "no user message left" in t]

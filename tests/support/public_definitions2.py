@@ -27,6 +27,7 @@ use-cases/; guide = platform.openai.com/docs/guides/graders.
   output_json, response_format, test set verbatim).
 - ``calibration_rft``: a public judge-calibration RFT script: ``abs()`` in calculate_output, a
   python passthrough of an item key, a judge on output_json with range [0, 100].
+- ``audio_eval``: EvalsAPI_Audio_Inputs.ipynb, the only user message is an input_audio part.
 - ``api_reference_multi_rft``: the API reference's multi example (graders as a list, a formula
   with an unbalanced parenthesis): disabled with a note that says why.
 """
@@ -956,3 +957,58 @@ def api_reference_multi_rft() -> Case:
 
 
 CASES.append(api_reference_multi_rft)
+
+
+# -- EvalsAPI_Audio_Inputs.ipynb: the only user message is an input_audio part -------------------
+# source: COOKBOOK + "EvalsAPI_Audio_Inputs.ipynb" (data_source_config, grader_config,
+# sampling_messages, the eval run; audio shortened)
+AUDIO_ITEMS = [{"id": n, "category": "formal_fallacies", "official_answer": a,
+                "audio_base64": "UklGRjrODwBXQVZFZm10IBAAAAABAAEAIlYAAESsA" + str(n)}
+               for n, a in ((0, "invalid"), (1, "valid"))]
+
+
+def audio_eval() -> Case:
+    evaluation = _eval("eval_68b0audio0081909a86353f6fb9310001", "Audio Grading Cookbook", {
+        "type": "custom",
+        "item_schema": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "category": {"type": "string"},
+                "official_answer": {"type": "string"},
+                "audio_base64": {"type": "string"},
+            },
+            "required": ["id", "category", "official_answer", "audio_base64"],
+        },
+        "include_sample_schema": True,
+    }, [{
+        "type": "string_check",
+        "name": "String check grader",
+        "input": "{{sample.output_text}}",
+        "reference": "{{item.official_answer}}",
+        "operation": "like",
+    }])
+    run = _run(evaluation["id"], "evalrun_68b0audio01", "Audio Input Eval Run",
+               "gpt-4o-audio-preview", {
+                   "type": "completions",
+                   "source": {"type": "file_id", "id": "file-AudioItems"},
+                   "model": "gpt-4o-audio-preview",
+                   "input_messages": {"type": "template", "template": [
+                       {"role": "system", "content": "You are a helpful assistant that can "
+                        "answer questions with the audio input. You will be given an audio input "
+                        "and a question. You will need to answer the question based on the audio "
+                        "input."},
+                       {"role": "user", "type": "message", "content": {
+                           "type": "input_audio",
+                           "input_audio": {"data": "{{ item.audio_base64 }}", "format": "wav"}}},
+                   ]}}, 2)
+    return _case("audio_eval", evaluation, run, _outputs(
+        evaluation, run["id"], AUDIO_ITEMS, lambda item: {
+            "output": [{"role": "assistant", "content": item["official_answer"]}],
+            "finish_reason": "stop", "error": None}),
+        files={"file-AudioItems": _jsonl([{"item": i} for i in AUDIO_ITEMS])},
+        notes=["input_messages: audio input left out", "input_messages: no user message left"],
+        not_notes=["does not load"])
+
+
+CASES.append(audio_eval)
