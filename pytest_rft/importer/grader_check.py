@@ -80,6 +80,10 @@ def check_graders(entries: list[GraderEntry], item_keys: set[str] | None, base_d
     _note_packages(packages, out)
 
 
+_READS_AUDIO = re.compile(r"\{\{\s*sample\s*\.\s*output_audio\b")
+"""A placeholder under ``sample.output_audio``: never produced here (text only)."""
+
+
 def unsupported(definition: Any, depth: int = 0, at: str = "") -> tuple[str, str] | None:
     """(why, fix) when a grader definition has a piece pytest-rft cannot run, else None."""
     where = f" (in {at})" if at else ""
@@ -97,6 +101,11 @@ def unsupported(definition: Any, depth: int = 0, at: str = "") -> tuple[str, str
         return (f"its type {one_line(type_, 40)!r}{where} is not one pytest-rft knows",
                 "rewrite it as a python, string_check, text_similarity, score_model, label_model "
                 "or multi grader")
+    if type_ != "multi" and _READS_AUDIO.search(json.dumps(definition)):
+        return (f"a placeholder reads sample.output_audio{where}: pytest-rft samples text only, "
+                "so it would render empty for every sample and score as if the model said "
+                "nothing", "grade the text instead ({{ sample.output_text }}), or keep this "
+                "grader on a harness that samples audio")
     if type_ in ("score_model", "label_model"):
         model = definition.get("model")
         if not is_model_name(model):

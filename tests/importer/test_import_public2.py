@@ -189,3 +189,22 @@ def test_a_prompt_whose_only_user_message_is_audio_says_the_model_is_asked_nothi
     # a prompt that keeps a text user message is no such case
     text_only = imported(platform, pytester, pd.tools_eval_chat())
     assert not [t for t in titles(text_only) if "no user message left" in t]
+
+
+def test_a_grader_reading_output_audio_is_disabled_not_silently_empty(platform, pytester):
+    """The audio cookbook suggests grading the audio transcript with a model grader. A
+    placeholder under sample.output_audio would render "" for every sample here (text only):
+    that grader is disabled with its reason; the string_check still runs."""
+    case = pd.audio_eval()
+    evaluation = case.objects[f"/evals/{case.id}"]
+    evaluation["testing_criteria"].append({
+        "type": "score_model", "name": "Transcript judge", "model": "gpt-4.1-mini",
+        "id": "Transcript judge-00000009-2222-4222-8222-000000000009",
+        "input": [{"role": "user", "content": "Transcript: {{ sample.output_audio.transcript }}"
+                                              "\nAnswer: {{ item.official_answer }}"}]})
+    out = imported(platform, pytester, case)
+    text = (out / "MIGRATION.md").read_text()
+    assert "Grader 'Transcript judge' disabled" in titles(out)
+    assert "a placeholder reads sample.output_audio" in text
+    suite = load_suite(next(out.glob("rft_*.yaml")))
+    assert list(suite.config.graders) == ["String check grader"]
