@@ -36,7 +36,7 @@ SAMPLING_KEYS = {"temperature": "temperature", "top_p": "top_p", "seed": "seed",
                  "max_output_tokens": "max_output_tokens", "max_tokens": "max_output_tokens"}
 """OpenAI ``sampling_params`` keys -> the request's sampling keys. The output limit has four
 spellings: the API's ``max_completions_tokens``, and ``max_tokens`` as the graders guide's own
-score_model example writes it (with the chat and responses names)."""
+label_model example writes it (with the chat and responses names)."""
 ROLES = ("system", "developer", "user", "assistant")
 TEXT_PARTS = ("input_text", "output_text", "text")
 

@@ -83,7 +83,7 @@ def test_score_is_clamped_to_the_range_and_sent_as_documented(judge_answers) -> 
 @pytest.mark.parametrize("key", ["max_tokens", "max_completion_tokens", "max_output_tokens",
                                  "max_completions_tokens"])
 def test_the_judges_output_limit_in_each_spelling_is_sent(judge_answers, key) -> None:
-    """The graders guide's score_model example writes ``"max_tokens": 32768``; every spelling
+    """The graders guide's label_model example writes ``"max_tokens": 32768``; every spelling
     is the judge's output limit (before: 'unknown sampling_params key', the grader disabled)."""
     answers, seen = judge_answers
     answers["Answer: ok"] = {"steps": [], "result": 4}
