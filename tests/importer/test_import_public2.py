@@ -1,4 +1,4 @@
-"""Issue 18, second set: seventeen more public OpenAI definitions (cookbook evals with tools,
+"""Issue 18, second set: eighteen more public OpenAI definitions (cookbook evals with tools,
 structured outputs, MCP, stored completions, logs; the graders guide's graders on RFT jobs),
 each imported, loaded and run against the local server: every grader scores, templates into
 tool arguments and output_json render, tools are carried, MIGRATION.md names what did not move."""
@@ -65,7 +65,7 @@ RENDERED = {  # a judge template reading into the sample must render what the mo
 }
 
 
-@pytest.mark.slow  # seventeen imports and runs: 25-60 s on the shared CI machine
+@pytest.mark.slow  # eighteen imports and runs: 25-60 s on the shared CI machine
 @pytest.mark.parametrize("make", pd.CASES, ids=lambda make: make.__name__)
 def test_public_definition_imports_loads_and_scores(make, platform, pytester):
     case = make()
@@ -78,6 +78,10 @@ def test_public_definition_imports_loads_and_scores(make, platform, pytester):
         assert title in found, (title, found)
     for word in case.not_notes:
         assert not [t for t in found if word in t], (word, found)
+    for path in out.rglob("*"):  # tool endpoints' credentials are never written
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert "<your-key>" not in text and "YOUR_TOKEN" not in text, path
     (suite_path,) = out.glob("rft_*.yaml")
     suite_text = suite_path.read_text()
     for name in case.disabled:
@@ -208,3 +212,17 @@ def test_a_grader_reading_output_audio_is_disabled_not_silently_empty(platform, 
     assert "a placeholder reads sample.output_audio" in text
     suite = load_suite(next(out.glob("rft_*.yaml")))
     assert list(suite.config.graders) == ["String check grader"]
+
+
+def test_agentic_job_tools_with_only_a_name_and_an_endpoint_reach_the_model(platform, pytester):
+    """Azure Foundry / agent-RFT tools are {name, server_url | url, headers}: no type, no
+    parameters. Each becomes a function tool the model is offered, max_episode_steps the loop
+    bound, and each endpoint a note; the headers are not copied."""
+    out = imported(platform, pytester, pd.foundry_agentic_rft())
+    suite = load_suite(next(out.glob("rft_*.yaml")))
+    assert [t["function"]["name"] for t in suite.config.tools] == ["search", "get_by_id",
+                                                                  "read_file"]
+    assert suite.config.max_turns == 10
+    text = (out / "MIGRATION.md").read_text()
+    assert "your-tools.modal.run" in text and "azurewebsites.net" in text
+    assert "(with headers, not copied: they hold credentials)" in text

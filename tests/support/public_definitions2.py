@@ -28,6 +28,8 @@ use-cases/; guide = platform.openai.com/docs/guides/graders.
 - ``calibration_rft``: a public judge-calibration RFT script: ``abs()`` in calculate_output, a
   python passthrough of an item key, a judge on output_json with range [0, 100].
 - ``audio_eval``: EvalsAPI_Audio_Inputs.ipynb, the only user message is an input_audio part.
+- ``foundry_agentic_rft``: agentic RFT as Azure Foundry's guide and the agent-RFT pattern write
+  it: tools with only a name and an endpoint, max_episode_steps, compute_multiplier.
 - ``api_reference_multi_rft``: the API reference's multi example (graders as a list, a formula
   with an unbalanced parenthesis): disabled with a note that says why.
 """
@@ -1012,3 +1014,42 @@ def audio_eval() -> Case:
 
 
 CASES.append(audio_eval)
+
+
+# -- agentic RFT as the Azure Foundry guide and the agent-RFT pattern write it: job tools with only
+# a name and an endpoint (no type, no parameters), max_episode_steps, compute_multiplier ---------
+# sources: https://github.com/microsoft/azure-skills (microsoft-foundry skill,
+# finetuning/references/agentic-rft.md: tools with server_url + headers, the job's method
+# verbatim) and https://agentic-patterns.com/patterns/agent-reinforcement-fine-tuning (tools
+# with url + headers). The grader is ours (a string_check on the final answer).
+AGENT_TOOLS = [
+    {"name": "search", "server_url": "https://your-function-app.azurewebsites.net/api/tools",
+     "headers": {"Authorization": "Bearer <your-key>"}},
+    {"name": "get_by_id", "server_url": "https://your-function-app.azurewebsites.net/api/tools",
+     "headers": {"Authorization": "Bearer <your-key>"}},
+    {"name": "read_file", "url": "https://your-tools.modal.run/read_file",
+     "headers": {"Authorization": "Bearer YOUR_TOKEN"}},
+]
+AGENT_ROWS = [{"messages": [{"role": "user", "content": q}], "answer": a} for q, a in (
+    ("What was ACME's 2024 revenue?", "$12.4M"), ("Who is ACME's CFO?", "Dana Li"))]
+
+
+def foundry_agentic_rft() -> Case:
+    job_id = "ftjob-AgentFoundry"
+    ft = "ft:o4-mini-2025-04-16:demo:agent:Ag1"
+    grader = {"type": "string_check", "name": "final_answer", "operation": "ilike",
+              "input": "{{sample.output_text}}", "reference": "{{item.answer}}"}
+    return Case("foundry_agentic_rft", "rft-job", job_id, {
+        f"/fine_tuning/jobs/{job_id}": _job(
+            job_id, "o4-mini-2025-04-16", grader, valid="file-AgentFoundryV", fine_tuned=ft,
+            extra={"tools": AGENT_TOOLS, "max_episode_steps": 10},
+            hyper={"eval_interval": 5, "eval_samples": 10, "compute_multiplier": 1.5,
+                   "reasoning_effort": "medium"}),
+        f"/fine_tuning/jobs/{job_id}/checkpoints": [],
+        "/files/file-AgentFoundryV/content": _jsonl(AGENT_ROWS),
+    }, notes=["Tool 'search' ran on an endpoint", "Tool 'get_by_id' ran on an endpoint",
+              "Tool 'read_file' ran on an endpoint", "Retired: o4-mini (2026-10-23)"],
+        not_notes=["disabled", "does not load"])
+
+
+CASES.append(foundry_agentic_rft)
