@@ -226,3 +226,19 @@ def test_agentic_job_tools_with_only_a_name_and_an_endpoint_reach_the_model(plat
     text = (out / "MIGRATION.md").read_text()
     assert "your-tools.modal.run" in text and "azurewebsites.net" in text
     assert "(with headers, not copied: they hold credentials)" in text
+
+
+def test_per_row_tools_reach_the_model_and_the_guides_tool_multi_scores_them(platform, pytester):
+    """RFT rows carry their own tools (get_acceptors); the model is offered them, and the
+    guide's multi of string_checks on output_tools[0] (name, JSON-string arguments built from
+    {{item.smiles}}) scores the calls 1."""
+    out = imported(platform, pytester, pd.guide_tool_multi_rft())
+    report = pytester.path / "tools-report.json"
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", str(out),
+                                 f"--rft-base-url={platform.base_url}", f"--rft-report={report}")
+    offered = [offered_tools(b) for b in platform.bodies("/v1/chat/completions")]
+    assert offered and all(tools == ["get_acceptors"] for tools in offered)
+    scores = [s["scores"] for run in json.loads(report.read_text())["suites"]
+              for item in run["items"] for s in item["samples"]]
+    assert scores and all(s == {"grader": 1.0, "function_name": 1.0, "arguments": 1.0}
+                          for s in scores)
