@@ -32,8 +32,11 @@ from .registry import register_type
 SAMPLING_KEYS = {"temperature": "temperature", "top_p": "top_p", "seed": "seed",
                  "reasoning_effort": "reasoning_effort",
                  "max_completions_tokens": "max_output_tokens",
-                 "max_completion_tokens": "max_output_tokens"}
-"""OpenAI ``sampling_params`` keys -> the request's sampling keys."""
+                 "max_completion_tokens": "max_output_tokens",
+                 "max_output_tokens": "max_output_tokens", "max_tokens": "max_output_tokens"}
+"""OpenAI ``sampling_params`` keys -> the request's sampling keys. The output limit has four
+spellings: the API's ``max_completions_tokens``, and ``max_tokens`` as the graders guide's own
+label_model example writes it (with the chat and responses names)."""
 ROLES = ("system", "developer", "user", "assistant")
 TEXT_PARTS = ("input_text", "output_text", "text")
 
@@ -109,8 +112,14 @@ def _sampling(value: Any, name: str, where: str) -> dict[str, Any]:
         if isinstance(v, float) and not math.isfinite(v):
             raise RftError(f"sampling_params.{key} of grader '{name}' must be a finite number, "
                            f"not {v!r}", where=f"{where}: sampling_params")
-        if v is not None:
-            out[SAMPLING_KEYS[key]] = v
+        if v is None:
+            continue
+        target = SAMPLING_KEYS[key]
+        if target in out and out[target] != v:
+            raise RftError(f"sampling_params of grader '{name}' sets the output limit twice "
+                           f"({out[target]!r} and {key}={v!r})", where=f"{where}: sampling_params",
+                           fix="keep one of max_completions_tokens / max_tokens")
+        out[target] = v
     return out
 
 
@@ -261,5 +270,6 @@ def _build_label(name: str, definition: Mapping[str, Any], *, base_dir: Path,
 
 register_type("score_model", _build_score, required={"input", "model"},
               optional={"range", "sampling_params", "pass_threshold"}, default=True)
-register_type("label_model", _build_label,
-              required={"input", "model", "labels", "passing_labels"}, default=True)
+register_type("label_model", _build_label,  # sampling_params: as the graders guide's example
+              required={"input", "model", "labels", "passing_labels"},
+              optional={"sampling_params"}, default=True)

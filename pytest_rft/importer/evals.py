@@ -22,7 +22,8 @@ from ..store import baseline as baseline_mod
 from .eval_data import (DATASET, check_config, check_items, items_or_none, output_index,
                         output_items, prompt_and_records, rows_of, unique_ids)
 from .eval_results import SAMPLES, platform_baseline, write_samples
-from .grader_check import GraderEntry, check_graders, reads_sample, redact
+from .grader_check import GraderEntry, check_graders, note_tool_readers, reads_sample, \
+    redact
 from .guards import is_model_name
 from .output import Output
 from .platform_data import (arr, iso_utc, kind, number, obj, one_line, slug, strip_uuid, text,
@@ -62,6 +63,7 @@ def import_eval(source: Source, eval_id: str, folder: Path, run_id: str | None =
     items = items_or_none(out.root / DATASET)
     keys = set().union(*(i.data.keys() for i in items)) if items else None
     check_graders(entries, keys, out.root, out)
+    note_tool_readers(entries, mapped.hosted, out)
     for entry in entries:
         out.write_json(entry.file, redact(entry.definition))
     active = [e for e in entries if e.disabled is None]
@@ -111,7 +113,8 @@ def import_eval(source: Source, eval_id: str, folder: Path, run_id: str | None =
     if items is not None:
         write_samples(out, name, run_model, items, rows if kind_ == "jsonl" else None, outputs,
                        source_label, item_only)
-    suite, _ = load_written(suite_path, out)
+    suite, _ = load_written(suite_path, out, [e.key for e in entries if e.disabled],
+                            len(active))
     items = suite.items if suite else items
     if items is not None and primary is not None:
         base = platform_baseline(suite, items, outputs, active, name=name, model=run_model,

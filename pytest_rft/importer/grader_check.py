@@ -68,9 +68,20 @@ def check_graders(entries: list[GraderEntry], item_keys: set[str] | None, base_d
             packages.setdefault(module, []).append(entry.key)
         for model in judge_models(entry.definition):
             _note_judge(entry, model, out)
+        if any(d.get("type") == "text_similarity" and d.get("evaluation_metric") == "cosine"
+               for d in _walk(entry.definition)):
+            out.note(f"Grader '{entry.key}' (cosine) calls an embeddings model",
+                     "every sample costs embeddings calls to 'text-embedding-3-large' "
+                     "(OPENAI_API_KEY), as on the platform, counted apart from the model's",
+                     "to use another, set 'judge: {embedding_model: ..., base_url: ...}' in the "
+                     "suite")
     judges = [m for e in entries if e.disabled is None for m in judge_models(e.definition)]
     note_retired(judges, "judge", out)
     _note_packages(packages, out)
+
+
+_READS_AUDIO = re.compile(r"\{\{\s*sample\s*\.\s*output_audio\b")
+"""A placeholder under ``sample.output_audio``: never produced here (text only)."""
 
 
 def unsupported(definition: Any, depth: int = 0, at: str = "") -> tuple[str, str] | None:
@@ -90,6 +101,11 @@ def unsupported(definition: Any, depth: int = 0, at: str = "") -> tuple[str, str
         return (f"its type {one_line(type_, 40)!r}{where} is not one pytest-rft knows",
                 "rewrite it as a python, string_check, text_similarity, score_model, label_model "
                 "or multi grader")
+    if type_ != "multi" and _READS_AUDIO.search(json.dumps(definition)):
+        return (f"a placeholder reads sample.output_audio{where}: pytest-rft samples text only, "
+                "so it would render empty for every sample and score as if the model said "
+                "nothing", "grade the text instead ({{ sample.output_text }}), or keep this "
+                "grader on a harness that samples audio")
     if type_ in ("score_model", "label_model"):
         model = definition.get("model")
         if not is_model_name(model):
@@ -109,6 +125,13 @@ def unsupported(definition: Any, depth: int = 0, at: str = "") -> tuple[str, str
                             "harness that sends images")
     if type_ == "multi":
         graders = definition.get("graders")
+        if isinstance(graders, list) and graders:
+            names = [g.get("name") for g in graders if isinstance(g, dict)]
+            return (f"its 'graders' is a list of {len(graders)}{where}; a multi's sub-graders "
+                    "are an object keyed by the names its calculate_output formula uses",
+                    "write 'graders' as {name: grader, ...} with the names the formula uses"
+                    + (f" (the list's graders are named {', '.join(map(repr, names[:4]))})"
+                       if all(isinstance(n, str) for n in names) else ""))
         if not isinstance(graders, dict) or not graders:
             return f"a multi grader without sub-graders{where}", "give it 'graders'"
         for sub_key, sub in graders.items():
@@ -247,3 +270,20 @@ def _note_packages(packages: dict[str, list[str]], out: Output) -> None:
                      f"grader(s) {graders} import {module}, which OpenAI's grader image did not "
                      "have either (the grader may have failed on the platform too)",
                      f"install the package that provides '{module}', or remove the import")
+
+
+def note_tool_readers(entries: list[GraderEntry], hosted: list[str], out: Output) -> None:
+    """A grader reading ``sample.output_tools`` of a run that offered hosted tools scores other
+    calls here (hosted tools are not offered), so its scores can differ from the baseline."""
+    if not hosted:
+        return
+    tools = ", ".join(f"'{t}'" for t in dict.fromkeys(hosted))
+    for entry in entries:
+        if entry.disabled is None and "output_tools" in json.dumps(entry.definition):
+            out.note(f"Grader '{entry.key}' reads output_tools",
+                     f"on the platform the model could call the hosted tool(s) {tools}, whose "
+                     "calls this grader saw; here they are not offered, so its scores can fall "
+                     "below the imported baseline with nothing else changed",
+                     "give the model a function tool with a Python implementation in their "
+                     "place, or write a new baseline (--rft-baseline-update) once you accept "
+                     "the change")

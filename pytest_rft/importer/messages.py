@@ -36,12 +36,22 @@ def convert_messages(messages: Any, out: Output, where: str) -> list[dict[str, s
             continue
         content, dropped = content_text(message.get("content"))
         for part in dropped:
+            article = "an" if part[:1] in "aeiou" else "a"
             out.note(f"{where}: {part} input left out",
-                     f"a {role} message has a {part} part; pytest-rft sends text only",
+                     f"a {role} message has {article} {part} part; pytest-rft sends text only",
                      "put the needed information in the item as text, or keep this case on a "
                      "harness that sends images/audio")
         if content or not dropped:
             converted.append({"role": role, "content": content})
+    had_user = any(isinstance(m, dict) and m.get("role") == "user" for m in messages)
+    if had_user and not any(m["role"] == "user" for m in converted):
+        out.note(f"{where}: no user message left",
+                 "every user message held only parts pytest-rft cannot send, so the model is "
+                 "asked with the other messages alone: its answers and scores will not match "
+                 "the platform's",
+                 "add a text user message to the suite's 'input:' (for example a transcript or "
+                 "description kept in the items: {{ item.<field> }}), or keep this eval on a "
+                 "harness that sends images/audio")
     return converted
 
 

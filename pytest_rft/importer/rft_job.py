@@ -96,7 +96,7 @@ def import_rft_job(source: Source, job_id: str, folder: Path, stage: Path | None
               "import rft-job'.\n# Every model below is sampled and graded; the summary compares "
               "them side by side.\n# MIGRATION.md lists what did not move.\n")
     suite_path = out.write_yaml(f"rft_{name}.yaml", config, header, {"graders": disabled})
-    load_written(suite_path, out)
+    load_written(suite_path, out, [key] if entry.disabled else [], 0 if entry.disabled else 1)
     note_retired(models, "model", out)
     training = [k for k in _TRAINING_ONLY if k in hyper]
     out.migration(

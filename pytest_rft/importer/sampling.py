@@ -55,6 +55,8 @@ class Mapped:
     tool_choice: Any = None
     parallel_tool_calls: bool | None = None
     repeats: int | None = None
+    hosted: list[str] = field(default_factory=list)
+    """Hosted tools the run offered (``mcp``, ``web_search_preview`` ...): not offered here."""
 
 
 def map_sampling(params: Any, out: Output, where: str) -> Mapped:
@@ -119,7 +121,7 @@ def _map_key(key: str, value: Any, mapped: Mapped, out: Output, where: str) -> N
         if not isinstance(value, dict):
             out.note(f"{where}.text", f"{kind(value)}, not an object", "leave it out")
     elif key == "tools":
-        mapped.tools += map_tools(value, out, f"{where}.tools")
+        mapped.tools += map_tools(value, out, f"{where}.tools", mapped.hosted)
     elif key == "tool_choice":
         mapped.tool_choice = _tool_choice(value, out, f"{where}.tool_choice")
     elif key == "parallel_tool_calls":
@@ -158,14 +160,15 @@ def _effort(value: Any, mapped: Mapped, out: Output, where: str) -> None:
 
 
 # -- tools ------------------------------------------------------------------------------------
-def map_tools(value: Any, out: Output, where: str) -> list[dict[str, Any]]:
+def map_tools(value: Any, out: Output, where: str,
+              hosted: list[str] | None = None) -> list[dict[str, Any]]:
     """OpenAI tool definitions -> function tools in the chat form
     ``{type: function, function: {name, description, parameters, strict}}``.
 
     Hosted tools (web search, file search, code interpreter ...) have no local equivalent and
     are noted; a tool served by an endpoint on the platform (agentic RFT) keeps its definition
     and is noted with what it needs locally. Endpoint credentials (``headers``) are never
-    written anywhere."""
+    written anywhere. Hosted tools' types are appended to ``hosted``."""
     if not isinstance(value, list):
         out.note(f"{where}: not a list", f"got {kind(value)}", "write 'tools:' by hand")
         return []
@@ -182,6 +185,8 @@ def map_tools(value: Any, out: Output, where: str) -> list[dict[str, Any]]:
                      "a tool OpenAI runs on its side; pytest-rft calls only function tools",
                      "describe what it returned in the items, or give the model a function tool "
                      "with a Python implementation")
+            if hosted is not None:
+                hosted.append(one_line(kind_, 40))
             continue
         spec = tool.get("function") if isinstance(tool.get("function"), dict) else tool
         name = spec.get("name")

@@ -10,9 +10,11 @@ from ..core.errors import RftError
 from .output import Output
 
 
-def load_written(path: Path, out: Output) -> tuple[Any, str]:
+def load_written(path: Path, out: Output, disabled: list[str] | None = None,
+                 active: int = 1) -> tuple[Any, str]:
     """Load the suite just written, running none of its code (python graders are compiled,
-    not run); when it does not load, say so in the notes."""
+    not run); when it does not load, say so in the notes. With no ``active`` grader left (all
+    ``disabled``), the note names them: fixing one is what makes the suite load."""
     from ..graders.python_grader import compile_only
     from ..suite.loader import load_suite
 
@@ -27,6 +29,11 @@ def load_written(path: Path, out: Output) -> tuple[Any, str]:
         where = f"{local(exc.where)}: " if exc.where else ""
         message = where + local(exc.message)
         fix = local(exc.fix) if exc.fix else "fix what the message says"
+    if not active and disabled:
+        names = ", ".join(f"'{n}'" for n in disabled)
+        message = f"every grader is disabled ({names}), and a suite needs one"
+        fix = ("fix one as its note above says and move it back under 'graders:' in the suite "
+               "(its JSON is in graders/)")
     out.note("The suite does not load yet", message,
              f"{fix}; until then, pytest reports this as a collection error and the baseline "
              "has no digests")

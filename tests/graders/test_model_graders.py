@@ -80,6 +80,39 @@ def test_score_is_clamped_to_the_range_and_sent_as_documented(judge_answers) -> 
     assert judge.stats.calls == 1
 
 
+@pytest.mark.parametrize("key", ["max_tokens", "max_completion_tokens", "max_output_tokens",
+                                 "max_completions_tokens"])
+def test_the_judges_output_limit_in_each_spelling_is_sent(judge_answers, key) -> None:
+    """The graders guide's label_model example writes ``"max_tokens": 32768``; every spelling
+    is the judge's output limit (before: 'unknown sampling_params key', the grader disabled)."""
+    answers, seen = judge_answers
+    answers["Answer: ok"] = {"steps": [], "result": 4}
+    grades, _ = run(build(dict(SCORE, sampling_params={key: 32768, "top_p": 1,
+                                                       "reasoning_effort": "medium"})),
+                    {"output_text": "ok"})
+    assert grades.scores == {"g": 4.0}
+    assert seen[0].sampling == {"max_output_tokens": 32768, "top_p": 1,
+                                "reasoning_effort": "medium"}
+
+
+def test_label_model_takes_sampling_params_like_the_guides_example(judge_answers) -> None:
+    """The graders guide's label_model example carries sampling_params (max_tokens, top_p,
+    seed, reasoning_effort); before: 'unknown key' and the imported grader disabled."""
+    answers, seen = judge_answers
+    answers["Q?"] = {"steps": [], "result": "billing"}
+    grader = build(dict(LABEL, input=[{"role": "user", "content": "Q?"}], sampling_params={
+        "max_tokens": 32768, "top_p": 1, "seed": 42, "reasoning_effort": "medium"}))
+    grades, _ = run(grader, {"output_text": "x"})
+    assert grades.scores == {"g": 1.0}
+    assert seen[0].sampling == {"max_output_tokens": 32768, "top_p": 1, "seed": 42,
+                                "reasoning_effort": "medium"}
+
+
+def test_two_different_output_limits_are_one_error() -> None:
+    with pytest.raises(RftError, match="sets the output limit twice"):
+        build(dict(SCORE, sampling_params={"max_tokens": 10, "max_completions_tokens": 20}))
+
+
 @pytest.mark.parametrize(("reply", "expected"), [
     ({"steps": [], "result": "high"}, "gave a result that is not a number: 'high'"),
     ({"steps": [], "result": True}, "gave a result that is not a number: True"),
