@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pytest_rft.cli.main import main  # noqa: E402
-from tests import platform_fixtures as pf  # noqa: E402
+from tests.support import platform_fixtures as pf  # noqa: E402
 from tests.support.openai_server import OpenAIServer  # noqa: E402
 
 
