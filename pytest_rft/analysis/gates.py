@@ -227,7 +227,7 @@ def _why_undecided(result: GateResult, alpha: float) -> str:
                 "McNemar test to reach the level")
     if result.p_value is not None and result.p_value < alpha:
         return (f"a drop beyond the margin alone (p={_p(result.p_value)}), not after "
-                f"{result.correction} over the build's {result.family} baseline-gate tests")
+                f"{result.correction} over the suite's {result.family} baseline-gate tests")
     low, high = result.delta_ci
     if gate.max_drop == 0:
         return ("margin 0: only a proven improvement passes; set max_drop to the drop you can "
