@@ -317,7 +317,11 @@ def test_a_wrong_key_stops_the_models_calls_after_the_first(pytester, openai_ser
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rft-concurrency", "1",
                                            f"--rft-base-url={openai_server.base_url}")
     assert len(openai_server.log) == 1  # 40 samples, one call
-    result.stdout.fnmatch_lines(["STOPPED m: http 401: *"])
+    # one line for the one error: the 401 and the 39 samples not sent after it
+    result.stdout.fnmatch_lines(["  error: 40 samples on 20 items (q0, q1, ... +18 more): "
+                                 "model call failed: Error code: 401 *",
+                                 "*(39 of them not sent: the model's calls stopped after it)"])
+    assert "STOPPED" not in result.stdout.str()  # the error line says it
     assert "sk-wrong-0123456789" not in result.stdout.str()
 
 
