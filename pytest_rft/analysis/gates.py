@@ -161,6 +161,10 @@ def _baseline_numbers(gate: Gate, metrics: dict[str, Metric], comparison: "Compa
         return result
     delta = comparison.deltas.get(gate.metric)
     changes = comparison.changes_text()
+    if metric is not None and value is None and (delta is None or delta.n == 0):
+        result.detail = (f"{gate.metric}: no scored item in this run to compare with the "
+                         "baseline (every item's samples failed: see the run's errors)")
+        return result
     if delta is None or delta.n == 0:
         result.detail = (f"{gate.metric}: no item has a value in both this run and the baseline "
                          f"({comparison.baseline.path or comparison.baseline.source}); "

@@ -217,6 +217,23 @@ def test_verdicts_do_not_depend_on_which_other_suite_files_run(project, monkeypa
     folder.stdout.fnmatch_lines(["*rft_qb.yaml::qb::q00[[]qa-m[]] FAILED*regressed*"])
 
 
+def test_a_run_whose_samples_all_failed_says_so_on_its_baseline_gates(project):
+    """Nothing scored (a wrong key, a server down): the baseline gates say why there is nothing
+    to compare, pointing at the run's errors, rather than at the baseline file."""
+    update(project)
+    project.makeconftest(CONFTEST + '''
+@pytest_rft.model("down")
+def down(request):
+    raise ConnectionError("server down")
+''')
+    result = run(project, "--rft-model", "down")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "*FAIL  exact.mean>=baseline-0.1 *exact.mean: no scored item in this run to compare with "
+        "the baseline (every item's*", "*samples failed: see the run's errors)"])
+    assert "no item has a value in both" not in result.stdout.str()
+
+
 def test_flaky_item_is_reported_not_regressed(project, monkeypatch):
     update(project)
     monkeypatch.setenv("RFT_FLAKY", "q05")  # wrong on repeat 1 of 3: 2/3 passes, still passes
