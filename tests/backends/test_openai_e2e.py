@@ -364,3 +364,18 @@ def test_regrade_replays_recorded_outputs_without_calling_the_model(project, ope
             answer = json.loads(s_old["output_text"])["answer"]
             assert s_new["scores"]["exact"] == float("1" in answer)
     assert result.ret in (0, 1)
+
+
+def test_regrading_another_models_samples_says_under_which_name(project, openai_server,
+                                                                 tmp_path):
+    """A report of model m regraded in a run of model n: its samples are graded as n (one
+    model's file serves any model), and the run says so once; a run of m says nothing."""
+    pytester = project(n_items=3, repeats=1)
+    report = tmp_path / "m.json"
+    run(pytester, openai_server, "--rft-model=m", f"--rft-report={report}")
+    other = run(pytester, openai_server, "--rft-model=n", f"--rft-regrade={report}", "-v")
+    other.stdout.fnmatch_lines([f"rft: --rft-regrade {report} has no samples of 'n': the samples "
+                                "of m are graded and reported as 'n' (--rft-model m keeps their "
+                                "name)"])
+    same = run(pytester, openai_server, "--rft-model=m", f"--rft-regrade={report}", "-v")
+    assert "has no samples of" not in same.stdout.str()
