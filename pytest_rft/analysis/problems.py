@@ -32,7 +32,20 @@ def sample_errors(result: SampleResult) -> Iterable[tuple[str, str]]:
     if result.failed:  # a tool implementation that crashed fails the sample too
         yield ("tool failed" if result.error_cause == "tool error" else "model call failed"), \
             result.error or ""
-    for name, message in result.grader_errors.items():
+    errors = result.grader_errors
+    # a multi grader failed because a sub-grader did: one error, said once, on the sub-grader
+    parents: dict[str, list[str]] = {}
+    for name, message in errors.items():
+        sub = next((k for k, why in errors.items()
+                    if k != name and message == f"sub-grader {k!r} failed: {why}"), None)
+        if sub is not None:
+            parents.setdefault(sub, []).append(name)
+    folded = {p for names in parents.values() for p in names}
+    for name, message in errors.items():
+        if name in folded:
+            continue
+        if name in parents:
+            message += f" (so {', '.join(repr(p) for p in parents[name])} has no score)"
         # "grader 'f1' raised KeyError ..." names its grader already
         yield ("" if message.startswith(f"grader {name!r} ") else f"grader {name!r} failed"), message
 

@@ -56,3 +56,18 @@ def test_samples_not_sent_after_an_error_count_in_that_errors_line():
         "(5 of them not sent: the model's calls stopped after it)",
         f"1 sample on 1 item (q3): model call failed: {NOT_SENT}http 404: no such model",
     ]
+
+
+def test_a_multi_grader_failed_by_its_sub_grader_is_one_error():
+    """A sub-grader's exception fails its multi grader too: one error per sample, said on the
+    sub-grader, naming the score it cost; an unrelated error of the multi grader stays."""
+    why = "grader 'aspects' raised ValueError: no delivery (line 5: raise ValueError('no'))"
+    results = [failed("q1", r, None, aspects=why, overall=f"sub-grader 'aspects' failed: {why}")
+               for r in range(3)]
+    results.append(failed("q1", 3, None, overall="calculate_output divided by zero"))
+    assert problems.item_lines(problems.item_errors(results)) == [
+        f"repeats 0-2: {why} (so 'overall' has no score)",
+        "repeat 3: grader 'overall' failed: calculate_output divided by zero",
+    ]
+    groups = problems.run_errors({"q1": results}, ["q1"])
+    assert [g.count for g in groups] == [3, 1]
