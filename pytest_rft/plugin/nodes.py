@@ -6,6 +6,7 @@ session (``session.RftSession``)."""
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -49,7 +50,9 @@ class SuiteFile(pytest.File):
         if isinstance(excinfo.value, RftError):
             # a broken suite is a collection error, but the other suites still run
             self.config.option.continue_on_collection_errors = True
-            return for_terminal(str(excinfo.value))
+            # paths under where pytest started, as the user typed them (evals/rft_x.yaml:7)
+            start = str(self.config.invocation_params.dir).rstrip(os.sep) + os.sep
+            return for_terminal(str(excinfo.value).replace(start, ""))
         return super().repr_failure(excinfo)
 
 
