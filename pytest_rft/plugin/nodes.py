@@ -16,7 +16,6 @@ from ..analysis import problems
 from ..core.errors import RftError
 from ..core.secrets import for_terminal
 from . import freezing, verdicts
-from .collection import absent_models
 from .explain import errors_text, outputs_text, regressed_text
 from .settings import settings_of
 from .state import is_worker, rft_session
@@ -41,6 +40,8 @@ class SuiteFile(pytest.File):
         items = suite.items[:limit] if limit is not None else suite.items
         names = node_names(suite, items)
         runs = [session.add_run(suite, model) for model in session.models_for(suite)]
+        from .collection import absent_models  # not at import: a project without suites
+
         session.notes += absent_models(list(self.config.args), self.config.invocation_params.dir,
                                        suite, [run.model for run in runs])
         yield SuiteCollector.from_parent(self, name=suite.name, runs=runs, items=items,
