@@ -3,7 +3,7 @@
 Every verdict comes from the shipped code path: simulated per-sample scores become the records a
 baseline file holds (``BaselineItem``: per-item mean, spread, passing repeats and confirmation
 repeats), ``compare.compare`` pairs two runs, ``gates.check_gate`` works out each baseline gate,
-``gates.judge_gates`` and ``compare.judge_items`` correct a whole build's tests together (as
+``gates.judge_gates`` and ``compare.judge_items`` correct a suite's tests together (as
 ``plugin/summaries.py``'s ``Summaries.judge_build`` does), and ``stats.suite_metrics`` /
 ``labels.label_metrics`` give the intervals of single runs. Items are drawn afresh in every
 simulated run, so the estimands are population quantities: E[mu] for ``<score>.mean``,
@@ -258,7 +258,8 @@ def simulate(sc: Scenario, runs: int, seed: int, chunk: int) -> dict[str, np.nda
         raw = [g.verdict == "FAIL" for g in gates]  # each gate alone (its own family)
         judge_gates(gates, len(gates), "holm")
         if sc.confirm:
-            judge_items(comparisons, sc.items * sc.models, "holm", alpha=ITEM_ALPHA)
+            for cmp in comparisons:  # each model's items over its own (the plugin's family)
+                judge_items([cmp], sc.items, "holm", alpha=ITEM_ALPHA)
             fa = any(set(c.regressed) - b for c, b in zip(comparisons, broken_ids))
             out["item_fa"].append(fa)
             found = sum(len(set(c.regressed) & b) for c, b in zip(comparisons, broken_ids))

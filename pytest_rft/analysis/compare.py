@@ -42,7 +42,7 @@ class Comparison:
     """Dropped item -> one-sided Fisher exact p-value that it passes less often now, over every
     repeat of both runs (main and confirmation)."""
     regressed: list[str] = field(default_factory=list)
-    """Dropped items whose p-value stays below the level after the correction over the build's
+    """Dropped items whose p-value stays below the level after the correction over the suite's
     items (``confirm_regressions``): these fail their test."""
     item_family: int = 0
     """Items the correction was over (0: this comparison's paired items)."""

@@ -161,6 +161,10 @@ def _baseline_numbers(gate: Gate, metrics: dict[str, Metric], comparison: "Compa
         return result
     delta = comparison.deltas.get(gate.metric)
     changes = comparison.changes_text()
+    if metric is not None and value is None and (delta is None or delta.n == 0):
+        result.detail = (f"{gate.metric}: no scored item in this run to compare with the "
+                         "baseline (every item's samples failed: see the run's errors)")
+        return result
     if delta is None or delta.n == 0:
         result.detail = (f"{gate.metric}: no item has a value in both this run and the baseline "
                          f"({comparison.baseline.path or comparison.baseline.source}); "
@@ -227,7 +231,7 @@ def _why_undecided(result: GateResult, alpha: float) -> str:
                 "McNemar test to reach the level")
     if result.p_value is not None and result.p_value < alpha:
         return (f"a drop beyond the margin alone (p={_p(result.p_value)}), not after "
-                f"{result.correction} over the build's {result.family} baseline-gate tests")
+                f"{result.correction} over the suite's {result.family} baseline-gate tests")
     low, high = result.delta_ci
     if gate.max_drop == 0:
         return ("margin 0: only a proven improvement passes; set max_drop to the drop you can "

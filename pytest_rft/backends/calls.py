@@ -16,7 +16,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from ..core.records import CallStats, Completion, Request, SampleResult
+from ..core.records import NOT_SENT, CallStats, Completion, Request, SampleResult
 from ..core.secrets import scrub
 from .base import Backend, CallError, TransientError
 
@@ -107,8 +107,7 @@ class CallContext:
             if request.model in stats.stopped:  # fail fast: say it once, don't send it again
                 limiter.release(epoch, ok=False, throttled=False)
                 result.attempts = before + attempt - 1
-                fail(result, stats, "not sent", f"not sent: this model's calls stopped after "
-                                                f"{stats.stopped[request.model]}")
+                fail(result, stats, "not sent", NOT_SENT + stats.stopped[request.model])
                 return None
             stats.calls += 1
             started = time.perf_counter()

@@ -66,11 +66,20 @@ def model_backend(model: str, options: BackendOptions, budget: Any = None) -> Ba
     """The backend of a model under test: ``--rft-regrade``'s recordings of it, else
     :func:`api_backend`; within the ``budget`` (a ``budget.Budget``), then behind the cache."""
     if options.regrade:
-        from .replay import ReplayBackend, load_replay
+        from .replay import RECORDED_MODEL, ReplayBackend, load_replay, recorded_models
 
         # the model's own recordings; a file of one model's samples serves any model
         path = Path(options.regrade)
-        return ReplayBackend(model, load_replay(path, model) or load_replay(path))
+        own = load_replay(path, model)
+        if own:
+            return ReplayBackend(model, own)
+        backend = ReplayBackend(model, load_replay(path))
+        others = recorded_models(path)
+        if model != RECORDED_MODEL and others:  # say whose outputs carry this model's name
+            backend.borrowed = (f"rft: --rft-regrade {path} has no samples of {model!r}: the "
+                                f"samples of {', '.join(others)} are graded and reported as "
+                                f"{model!r} (--rft-model {others[0]} keeps their name)")
+        return backend
     backend = api_backend(model, options)
     if budget is not None:
         from .budget import BudgetBackend

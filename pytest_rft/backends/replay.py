@@ -77,6 +77,13 @@ def load_replay(path: Path, model: str | None = None) -> dict[Key, dict[str, Any
     return recorded
 
 
+def recorded_models(path: Path) -> list[str]:
+    """The models whose runs a report-shaped file holds (once :func:`load_replay` read it)."""
+    data = json.loads(read_text(Path(path)))
+    return list(dict.fromkeys(str(run.get("model")) for run in data["suites"]
+                              if isinstance(run, dict) and run.get("model") is not None))
+
+
 def load_recorded(path: Path, suite: str) -> dict[Key, dict[str, Any]]:
     """A suite's ``recorded:`` file, keyed for ``suite``: its run of that suite, or its only run
     (so renaming the suite keeps its recordings)."""
@@ -123,6 +130,11 @@ class ReplayBackend:
     def __init__(self, name: str, recorded: dict[Key, dict[str, Any]]):
         self.name = name
         self._recorded = recorded
+        self.borrowed = ""
+        """Set when it answers with another model's samples: the note saying so."""
+
+    def note(self) -> str:
+        return self.borrowed
 
     @classmethod
     def from_file(cls, name: str, path: Path, model: str | None = None) -> "ReplayBackend":

@@ -184,6 +184,10 @@ class SuiteRun:
         return key
 
 
+NOT_SENT = "not sent: this model's calls stopped after "
+"""How a sample not sent after a configuration error (401, unknown model) says so."""
+
+
 @dataclass
 class CallStats:
     """What the calls cost and how they failed, for the terminal summary and report."""

@@ -18,6 +18,7 @@ import itertools
 import linecache
 import math
 import numbers
+import os
 import traceback
 from collections.abc import Callable, Mapping
 from types import CodeType
@@ -67,7 +68,8 @@ def coerce_score(value: Any, name: str) -> float:
 
 def describe_exception(name: str, exc: BaseException, filename: str | None) -> str:
     """``grader 'x' raised ValueError: msg (line 3: <code>)`` using the last frame in
-    ``filename`` (the grader's own source)."""
+    ``filename`` (the grader's own source; ``(conftest.py:3: <code>)`` for a function's file,
+    relative to the working directory)."""
     text = str(exc)
     if len(text) > _MAX_MESSAGE:
         text = text[: _MAX_MESSAGE - 3] + "..."
@@ -77,7 +79,10 @@ def describe_exception(name: str, exc: BaseException, filename: str | None) -> s
     if own:
         frame = own[-1]
         code = (frame.line or "").strip()
-        message += f" (line {frame.lineno}" + (f": {code})" if code else ")")
+        # a registered function's own file is named; a JSON grader's source has no file
+        where = ("line " if filename.startswith("<")
+                 else f"{os.path.relpath(filename) if os.path.isabs(filename) else filename}:")
+        message += f" ({where}{frame.lineno}" + (f": {code})" if code else ")")
     return message
 
 

@@ -69,7 +69,7 @@ def _need(module: str, package: str, metric: str, where: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         raise RftError(
-            f"text_similarity {metric} needs {package}: {_INSTALL}",
+            f"text_similarity {metric} needs {package}, which is not installed",
             where=where,
             fix=f"{_INSTALL}  (or pip install {package})",
         ) from None

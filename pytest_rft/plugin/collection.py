@@ -5,6 +5,7 @@ collection, not one per sample); retired models are warned about once."""
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Callable
 
@@ -132,3 +133,25 @@ class Collection:
             where=f"{self.shown(suite.path)} model",
             fix="fix the name, or export OPENAI_API_KEY (any value for local servers such as "
                 "vLLM or Ollama) and --rft-base-url")
+
+
+def absent_models(args: list[str], invocation_dir: Path, suite: Suite,
+                  models: list[str]) -> list[str]:
+    """A line for each pasted id of ``suite``'s file whose ``[model]`` this run doesn't test
+    (an id copied from a run with another ``--rft-model``): pytest alone says only "not
+    found"."""
+    lines = []
+    for arg in args:
+        path, sep, rest = arg.partition("::")
+        if not sep or not rest.endswith("]") or "[" not in rest:
+            continue
+        if (invocation_dir / path).resolve() != suite.path.resolve():
+            continue
+        # suite::node[model]: suite names have no '::', node names no '[' (the model may)
+        model = rest.partition("::")[2].partition("[")[2][:-1]
+        if model and model not in models:
+            lines.append(f"rft: {arg} names model {model!r}, which this run doesn't test "
+                         f"(it tests: {', '.join(models)}); to run it: pytest "
+                         f"{shlex.quote(arg)} --rft-model {shlex.quote(model)}")
+    return lines
+

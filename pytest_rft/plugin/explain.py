@@ -32,7 +32,7 @@ def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: in
              f"({primary}={num(now_score)}, {now_passes}/{now_n} repeats passed, "
              f"{confirm[1]} of them confirmation repeats); one-sided Fisher exact "
              f"p={comparison.item_p[item_id]:.2g}, below {0.05:g} after {comparison.correction} "
-             f"over the build's {comparison.item_family or len(comparison.paired)} items"]
+             f"over the suite's {comparison.item_family or len(comparison.paired)} items"]
     return "\n".join(lines) + outputs_text(run, item_id, width)
 
 

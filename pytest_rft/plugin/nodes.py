@@ -6,6 +6,7 @@ session (``session.RftSession``)."""
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -39,6 +40,10 @@ class SuiteFile(pytest.File):
         items = suite.items[:limit] if limit is not None else suite.items
         names = node_names(suite, items)
         runs = [session.add_run(suite, model) for model in session.models_for(suite)]
+        from .collection import absent_models  # not at import: a project without suites
+
+        session.notes += absent_models(list(self.config.args), self.config.invocation_params.dir,
+                                       suite, [run.model for run in runs])
         yield SuiteCollector.from_parent(self, name=suite.name, runs=runs, items=items,
                                          names=names)
 
@@ -46,7 +51,9 @@ class SuiteFile(pytest.File):
         if isinstance(excinfo.value, RftError):
             # a broken suite is a collection error, but the other suites still run
             self.config.option.continue_on_collection_errors = True
-            return for_terminal(str(excinfo.value))
+            # paths under where pytest started, as the user typed them (evals/rft_x.yaml:7)
+            start = str(self.config.invocation_params.dir).rstrip(os.sep) + os.sep
+            return for_terminal(str(excinfo.value).replace(start, ""))
         return super().repr_failure(excinfo)
 
 

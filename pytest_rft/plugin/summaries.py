@@ -134,28 +134,41 @@ class Summaries:
     # ------------------------------------------------------------------ the build's verdicts
 
     def judge_build(self) -> None:
-        """Correct every test of the build at once: each tested baseline gate (every gate,
-        model and suite) and each item tested for a regression, over families counted from
-        what was collected (so a verdict doesn't change with -k or a pasted id; tests not run
-        here -- deselected, or on another xdist worker -- count as p = 1). Verdicts already
-        given stay: deciding later with more tests known only adds rejections that were valid
-        then too."""
+        """Correct the build's tests suite by suite: each suite's tested baseline gates (every
+        gate and model of it) together, and each run's items tested for a regression over that
+        run's items. The families are counted from what was collected of the suite, which
+        pytest collects whole whatever is selected, so a verdict doesn't change with -k, a
+        pasted id, or which other suite files are run (tests not run here -- deselected, or
+        on another xdist worker -- count as p = 1). Verdicts already given stay: deciding
+        later with more tests known only adds rejections that were valid then too."""
         from ..analysis.compare import judge_items
         from ..analysis.gates import judge_gates
 
-        summaries = [self.done[r.key] for r in self.runs if r.key in self.done]
-        for summary in summaries:
-            if summary.key in self.worker_verdicts:
-                self._apply_worker_verdicts(summary, self.worker_verdicts.pop(summary.key))
         correction = self.settings.correction
-        gates = [g for s in summaries for g in s.gates if g.tested]
-        undecided = [g for g in gates if id(g) not in self._decided]
-        judge_gates(gates, self.gate_family(), correction, undecided)
-        self._decided.update(id(g) for g in undecided)
-        comparisons = [s.comparison for s in summaries if s.comparison is not None]
-        pending = [c for c in comparisons if id(c) not in self._decided]
-        judge_items(comparisons, self.item_family(), correction, pending, alpha=ITEM_ALPHA)
-        self._decided.update(id(c) for c in pending)
+        for suite_runs in self._by_suite().values():
+            summaries = [self.done[r.key] for r in suite_runs if r.key in self.done]
+            for summary in summaries:
+                if summary.key in self.worker_verdicts:
+                    self._apply_worker_verdicts(summary, self.worker_verdicts.pop(summary.key))
+            gates = [g for s in summaries for g in s.gates if g.tested]
+            undecided = [g for g in gates if id(g) not in self._decided]
+            judge_gates(gates, self.gate_family(suite_runs), correction, undecided)
+            self._decided.update(id(g) for g in undecided)
+            for run in suite_runs:
+                summary = self.done.get(run.key)
+                comparison = summary.comparison if summary is not None else None
+                if comparison is None or id(comparison) in self._decided:
+                    continue
+                judge_items([comparison], self.item_family([run]), correction,
+                            alpha=ITEM_ALPHA)
+                self._decided.add(id(comparison))
+
+    def _by_suite(self) -> dict[str, list[SuiteRun]]:
+        """The collected runs, suite by suite (a suite's name is unique in a build)."""
+        groups: dict[str, list[SuiteRun]] = {}
+        for run in self.runs:
+            groups.setdefault(run.suite.name, []).append(run)
+        return groups
 
     def _apply_worker_verdicts(self, summary: SuiteSummary, verdicts: dict[str, Any]) -> None:
         from ..analysis.gates import decide
@@ -170,18 +183,18 @@ class Summaries:
             comparison.regressed, comparison.item_family = list(regressed[0]), regressed[1]
             self._decided.add(id(comparison))
 
-    def gate_family(self) -> int:
-        """Baseline-gate tests the build makes: every baseline gate of every collected run
-        that is compared with something (a run writing the baseline is not)."""
+    def gate_family(self, runs: list[SuiteRun]) -> int:
+        """Baseline-gate tests a suite makes: every baseline gate of each of its collected
+        runs that is compared with something (a run writing the baseline is not)."""
         return max(1, sum(sum(1 for g in r.suite.config.gates if g.baseline)
-                          for r in self.runs if not self.baselines.writes_baseline(r)))
+                          for r in runs if not self.baselines.writes_baseline(r)))
 
-    def item_family(self) -> int:
-        """Item tests the build could make: every item of every collected run that has a
-        baseline to compare with (``--rft-limit`` counted)."""
+    def item_family(self, runs: list[SuiteRun]) -> int:
+        """Item tests ``runs`` could make: every item of each that has a baseline to compare
+        with (``--rft-limit`` counted)."""
         limit = self.settings.limit
         total = 0
-        for run in self.runs:
+        for run in runs:
             if self.baselines.writes_baseline(run) or not self._compared(run):
                 continue
             n = len(run.suite.items)

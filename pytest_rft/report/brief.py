@@ -157,6 +157,12 @@ def run_lines(run: SuiteRun, summary: SuiteSummary) -> list[str]:
     return lines
 
 
+def _said_stopped(pairs: list[tuple[SuiteRun, SuiteSummary]], model: str) -> bool:
+    """Whether a run of ``model`` has an error line saying its calls stopped after it."""
+    return any(g.not_sent for run, summary in pairs if run.model == model
+               for g in problems.run_errors(run.results, summary.items))
+
+
 def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) -> str:
     """The default summary; its last line says how to see the rest."""
     lines: list[str] = []
@@ -164,7 +170,8 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]], calls: CallStats | None) 
         lines += run_lines(run, summary)
     if calls is not None:  # budget stops, outputs not ok, errors the user chose to score 0
         for model, why in calls.stopped.items():
-            lines += fit(f"STOPPED {model}: {why}")
+            if not _said_stopped(pairs, model):  # else a run's error line says it, once
+                lines += fit(f"STOPPED {model}: {why}")
         if set(calls.kinds) - {"ok"}:  # truncated, refusal, empty, invalid JSON ... (scored)
             lines += fit("outputs: " + ", ".join(f"{k} {v}" for k, v in calls.kinds.most_common()))
         if calls.zeroed:

@@ -108,9 +108,7 @@ def render(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
     for name, group in by_suite.items():
         if len(group) < 2:
             continue
-        primary = group[0][0].suite.primary
-        names = [f"{primary}.mean" if n == "mean" else n for n in terminal.COMPARED]
-        names = [n for n in names if n in group[0][1].metrics]
+        names = terminal.side_by_side_metrics(group)
         rows = [[n, *(_num(s.metrics[n].value) for _, s in group)] for n in names]
         rows.append(["gates", *(MARK.get(s.verdict, "not judged") for _, s in group)])
         block = f"### {name}: models side by side\n\n" + _table(

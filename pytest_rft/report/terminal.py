@@ -200,10 +200,17 @@ COMPARED = ("mean", "pass_rate", "micro_precision", "micro_recall", "micro_f1", 
             "error_rate")
 
 
+def side_by_side_metrics(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> list[str]:
+    """The rows of the models-side-by-side table: the primary mean, every other grader's
+    mean, then pass rate, label metrics and error rate (those the runs have)."""
+    suite = pairs[0][0].suite
+    means = [f"{suite.primary}.mean", *(f"{n}.mean" for n in suite.score_names)]
+    names = dict.fromkeys([*means, *(n for n in COMPARED if n != "mean")])
+    return [n for n in names if n in pairs[0][1].metrics]
+
+
 def comparison_table(pairs: list[tuple[SuiteRun, SuiteSummary]]) -> str:
-    primary = pairs[0][0].suite.primary
-    names = [f"{primary}.mean" if n == "mean" else n for n in COMPARED]
-    names = [n for n in names if n in pairs[0][1].metrics]
+    names = side_by_side_metrics(pairs)
     rows = [[name, *(_num(s.metrics[name].value) for _, s in pairs)] for name in names]
     verdicts = ["gates", *(s.verdict for _, s in pairs)]
     return tabulate([*rows, verdicts], headers=["metric", *(run.model for run, _ in pairs)])

@@ -225,7 +225,7 @@ def test_the_builds_correction_decides_a_borderline_fail():
     many = decide(check_gate(gate, {}, compare(now, then, ["acc.mean"])),
                   min(1.0, alone.p_value * 200), correction="holm", family=200)
     assert many.verdict == "INCONCLUSIVE"
-    assert "not after holm over the build's 200 baseline-gate tests" in many.reason
+    assert "not after holm over the suite's 200 baseline-gate tests" in many.reason
 
 
 def test_adjusted_p_values_match_statsmodels():

@@ -120,6 +120,24 @@ def test_registered_function() -> None:
         unregister_grader("exact_for_test")
 
 
+def test_a_registered_function_that_raises_names_its_file_and_line(monkeypatch) -> None:
+    """A grader in a conftest.py: its error says conftest.py:40, not a bare 'line 40'."""
+    monkeypatch.chdir(Path(__file__).parent)
+
+    @grader("label_for_test")
+    def label(sample: dict, item: dict) -> float:
+        return float(sample["output_json"]["label"] == item["label"])
+
+    try:
+        error = build("label_for_test", name="label").grade({"output_json": {}}, {}).errors
+        line = label.__code__.co_firstlineno + 2  # the decorator, the def, the return
+        assert error == {"label": "grader 'label' raised KeyError: 'label' (test_grader_registry"
+                                  f".py:{line}: return float(sample[\"output_json\"][\"label\"] == "
+                                  "item[\"label\"]))"}
+    finally:
+        unregister_grader("label_for_test")
+
+
 def test_registered_function_bare_decorator_and_async() -> None:
     import asyncio
 

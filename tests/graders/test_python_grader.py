@@ -176,5 +176,6 @@ def test_function_grader_sync_and_async() -> None:
     assert FunctionGrader("s", slow).grade({}, {}).scores == {"s": 0.5}
     assert asyncio.run(FunctionGrader("s", slow).agrade({}, {})).scores == {"s": 0.5}
     message = FunctionGrader("b", broken).grade({}, {}).errors["b"]
-    assert message.startswith("grader 'b' raised ZeroDivisionError: division by zero (line ")
+    assert message.startswith("grader 'b' raised ZeroDivisionError: division by zero (")
+    assert "test_python_grader.py:" in message  # the function's own file and line
     assert "return 1 / 0" in message

@@ -48,6 +48,17 @@ def test_every_printed_id_pastes_back(project):
         assert collected_ids(project, node_id, "--rft-model", model) == [node_id]
 
 
+def test_a_pasted_id_of_a_model_this_run_does_not_test_says_how_to_run_it(project):
+    """An id copied from a run with another --rft-model: pytest alone says only "not found"."""
+    node_id = "rft_qa.yaml::qa::q1[ft:gpt-4o-mini:acme::Ab/C1]"
+    result = run(project, node_id, "rft_qa.yaml::qa::q2[good]")
+    said = " ".join(line.strip() for line in result.stdout.lines)  # the note may be wrapped
+    assert (f"rft: {node_id} names model 'ft:gpt-4o-mini:acme::Ab/C1', which this run doesn't "
+            f"test (it tests: good); to run it: pytest '{node_id}' --rft-model "
+            "ft:gpt-4o-mini:acme::Ab/C1") in said
+    assert "names model 'good'" not in result.stdout.str()  # q2[good] is tested
+
+
 def test_verbose_lines_and_junit_names_are_clean(project):
     result = run(project, "-v", "--junitxml=j.xml")
     result.stdout.fnmatch_lines(["rft_qa.yaml::qa::q1[[]good[]] PASSED (exact=1.000±0.000 n=2)*"])
@@ -317,7 +328,11 @@ def test_a_wrong_key_stops_the_models_calls_after_the_first(pytester, openai_ser
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rft-concurrency", "1",
                                            f"--rft-base-url={openai_server.base_url}")
     assert len(openai_server.log) == 1  # 40 samples, one call
-    result.stdout.fnmatch_lines(["STOPPED m: http 401: *"])
+    # one line for the one error: the 401 and the 39 samples not sent after it
+    result.stdout.fnmatch_lines(["  error: 40 samples on 20 items (q0, q1, ... +18 more): "
+                                 "model call failed: Error code: 401 *",
+                                 "*(39 of them not sent: the model's calls stopped after it)"])
+    assert "STOPPED" not in result.stdout.str()  # the error line says it
     assert "sk-wrong-0123456789" not in result.stdout.str()
 
 

@@ -88,7 +88,7 @@ def test_worse_model_fails_the_gate_with_a_readable_explanation(project, monkeyp
     result.stdout.fnmatch_lines([
         "regressed: passed in the baseline (qa-m: exact=1.000, 18/18 repeats passed) and fails "
         "now (exact=0.000, 0/18 repeats passed, 15 of them confirmation repeats); one-sided "
-        "Fisher exact p=1.1e-10, below 0.05 after holm over the build's 40 items",
+        "Fisher exact p=1.1e-10, below 0.05 after holm over the suite's 40 items",
         '  repeat 0: exact=0.000 output: {"answer": "nope"}',
     ])
     result.stdout.fnmatch_lines(["*q00[[]qa-m[]] FAILED (exact=0.000±0.000 n=3 Δ-1.000 "
@@ -195,7 +195,43 @@ def test_a_regression_does_not_depend_on_what_was_selected(project, monkeypatch)
     picked = run(project, "--rft-repeats", "10", "--rft-item-repeats", "0", "-v", "-k", "q00")
     for result in (full, alone, picked):
         result.stdout.fnmatch_lines(["*q00[[]qa-m[]] FAILED*regressed*",
-                                     "*below 0.05 after holm over the build's 40 items*"])
+                                     "*below 0.05 after holm over the suite's 40 items*"])
+
+
+def test_verdicts_do_not_depend_on_which_other_suite_files_run(project, monkeypatch):
+    """Each suite is corrected over its own items and baseline gates: running its file alone,
+    or pasting one of its ids (pytest then collects only that file), gives the verdicts a run
+    of the whole folder gives; another suite's items never widen the family."""
+    other = SUITE.replace("suite: qa", "suite: qb")
+    project.path.joinpath("rft_qb.yaml").write_text(other)
+    update(project)
+    monkeypatch.setenv("RFT_BROKEN", "q00")
+    folder = run(project, "-v")
+    alone = run(project, "-v", "rft_qa.yaml")
+    pasted = run(project, "-v", "rft_qa.yaml::qa::q00[qa-m]",
+                 "rft_qa.yaml::qa::gate:exact.mean>=baseline-0.1[qa-m]")
+    for result in (folder, alone, pasted):
+        result.stdout.fnmatch_lines(["*rft_qa.yaml::qa::q00[[]qa-m[]] FAILED*regressed*",
+                                     "*below 0.05 after holm over the suite's 40 items*"])
+        result.stdout.fnmatch_lines(["*gate:exact.mean>=baseline-0.1*holm over 2 tests*"])
+    folder.stdout.fnmatch_lines(["*rft_qb.yaml::qb::q00[[]qa-m[]] FAILED*regressed*"])
+
+
+def test_a_run_whose_samples_all_failed_says_so_on_its_baseline_gates(project):
+    """Nothing scored (a wrong key, a server down): the baseline gates say why there is nothing
+    to compare, pointing at the run's errors, rather than at the baseline file."""
+    update(project)
+    project.makeconftest(CONFTEST + '''
+@pytest_rft.model("down")
+def down(request):
+    raise ConnectionError("server down")
+''')
+    result = run(project, "--rft-model", "down")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "*FAIL  exact.mean>=baseline-0.1 *exact.mean: no scored item in this run to compare with "
+        "the baseline (every item's*", "*samples failed: see the run's errors)"])
+    assert "no item has a value in both" not in result.stdout.str()
 
 
 def test_flaky_item_is_reported_not_regressed(project, monkeypatch):

@@ -102,6 +102,9 @@ def test_broken_suite_is_a_short_collection_error_and_others_run(pytester):
     out = result.stdout.str()
     assert "rft_bad.yaml:2 repeatz: unknown key 'repeatz'" in out
     assert "Traceback" not in out and "pydantic" not in out
+    # the path as the user typed it, from where pytest started (as the docs show it)
+    result.stdout.fnmatch_lines(["rft_bad.yaml:2 repeatz: unknown key 'repeatz'"])
+    assert f"{pytester.path}/rft_bad.yaml" not in out
 
 
 def test_grader_template_naming_a_missing_item_field(suite_dir):
