@@ -39,6 +39,12 @@ STOPPING_CAUSES = frozenset({"no api key", "http 401", "http 403", "http 404", "
 """Errors that will be the same for every call of a model (wrong key, unknown model, an
 endpoint that doesn't speak the API): the first stops that model's calls."""
 
+UNREACHABLE_CAUSES = frozenset({"connection"})
+"""Transient errors that stop a model's calls when its first call to fail for good with one
+comes before any answer from it: a server that is not there (connection refused, unknown
+host) would otherwise be retried in full for every sample. Once the model has answered, the
+same errors are a flaky server and only fail the calls they hit."""
+
 
 class AdaptiveLimiter:
     """A semaphore whose size halves when the server throttles (429) and grows back by one per
@@ -93,6 +99,8 @@ class CallContext:
         self.settings = settings or RunSettings()
         self.limiter = AdaptiveLimiter(self.settings.concurrency)
         self.rng = random.Random(self.settings.seed)
+        self.answered: set[str] = set()
+        """Models that have answered at least once (see ``UNREACHABLE_CAUSES``)."""
 
     async def call(self, backend: Backend, request: Request, stats: CallStats,
                    result: SampleResult) -> Completion | None:
@@ -118,6 +126,10 @@ class CallContext:
                 if attempt > settings.max_retries:
                     fail(result, stats, exc.cause, f"{exc.message} (after {attempt} attempt"
                                                    f"{'' if attempt == 1 else 's'})")
+                    if exc.cause in UNREACHABLE_CAUSES and request.model not in self.answered:
+                        stats.stopped.setdefault(
+                            request.model, f"{exc.cause}: {result.error}; the model never "
+                                           "answered, so its other calls were not sent")
                     return None
                 stats.retries += 1
                 stats.retried_causes[exc.cause] += 1
@@ -134,6 +146,7 @@ class CallContext:
                 fail(result, stats, "model raised", f"{type(exc).__name__}: {exc}")
                 return None
             limiter.release(epoch, ok=True, throttled=False)
+            self.answered.add(request.model)
             latency = time.perf_counter() - started
             result.latency_s = (result.latency_s or 0.0) + latency
             stats.latencies.append(latency)

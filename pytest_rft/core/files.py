@@ -121,13 +121,36 @@ def read_text(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> str:
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     """Write ``data`` to ``path`` atomically (a temporary file in the same folder, fsynced,
     then renamed over it) with normal permissions. OSError on failure (the old file is kept)."""
-    path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_open(path) as handle:
+        handle.write(raw)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None):
+    """A handle whose writes replace ``path`` whole when the block ends (a temporary file in
+    the same folder, fsynced, renamed over it, normal permissions), or leave it as it was when
+    the block raises. A device already at ``path`` (``/dev/null``, ``/dev/stdout``) is written
+    in place: renaming over it would replace the device itself with a file (as root, for every
+    program on the machine). A named pipe, a socket or a folder there is an OSError."""
+    path = Path(path)
+    try:
+        existing = os.stat(path).st_mode
+    except OSError:
+        existing = None
+    if existing is not None and stat.S_ISCHR(existing):
+        with open(path, mode, encoding=encoding) as handle:
+            yield handle
+        return
+    if existing is not None and not stat.S_ISREG(existing):
+        what = "a folder" if stat.S_ISDIR(existing) else "not a regular file"
+        raise OSError(errno.EISDIR if stat.S_ISDIR(existing) else errno.EINVAL,
+                      f"{path} is {what}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~umask())

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import json
 import math
-import os
 import tempfile
 from pathlib import Path
 from collections.abc import Iterable, Iterator
@@ -18,6 +16,7 @@ from ..store.baseline import dump_chunks
 from ..analysis.compare import Comparison
 from ..core.records import CallStats, SuiteRun
 from ..core import secrets
+from ..core.files import atomic_open
 from ..analysis.summary import SuiteSummary, to_baseline
 
 
@@ -224,23 +223,8 @@ def write(path: Path, pairs, calls, *, exitstatus: int, judge=None, encoded=None
     adds little to the peak memory. Secrets are scrubbed from every piece,
     and the file gets normal permissions (mkstemp makes it 0600)."""
     data = build(pairs, calls, exitstatus=exitstatus, judge=judge, encoded=encoded)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            _stream(handle, data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        _stream(handle, data)
 
 
 def _encode(value: Any) -> str:

@@ -8,9 +8,11 @@ them and ``report/history_chart.py`` draws them.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import stat
 import subprocess
 import warnings
 from pathlib import Path
@@ -91,8 +93,15 @@ def append(path: str | os.PathLike, records: Iterable[dict]) -> None:
         return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_BINARY", 0), 0o644)
     try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISCHR(mode):  # /dev/null: written into, nothing to lock or sync
+            _write_all(fd, "".join(lines).encode("utf-8"))
+            return
+        if not stat.S_ISREG(mode):  # a named pipe would block the run for a reader
+            raise OSError(errno.EINVAL, f"{path} is not a regular file")
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
         size = os.fstat(fd).st_size

@@ -126,6 +126,28 @@ def test_a_lasting_failure_is_an_error_and_a_stopping_one_stops_the_model():
     assert stats.errors == {"http 503": 1, "http 401": 1, "not sent": 1}
 
 
+def test_a_server_that_never_answered_stops_its_model_after_one_sample_of_retries():
+    """Connection refused on every attempt of the first sample: the model's other calls are not
+    sent (one sample's retries, not every sample's). After an answer, the same errors only fail
+    the calls they hit."""
+    context = CallContext(RunSettings(max_retries=2, backoff_base=0.001, backoff_cap=0.001))
+    stats = CallStats()
+    down = Scripted([TransientError("connection", "connection refused (to http://x)")] * 9)
+    results = [SampleResult(item_id="i", repeat=r, model="gone") for r in range(4)]
+    for result in results:
+        assert asyncio.run(context.call(down, request("gone"), stats, result)) is None
+    assert down.sent == 3  # the first sample's three attempts, nothing after
+    assert results[0].error_cause == "connection" and "(after 3 attempts)" in results[0].error
+    assert {r.error_cause for r in results[1:]} == {"not sent"}
+    assert "never answered" in results[1].error
+    flaky = Scripted(["fine"] + [TransientError("connection", "reset")] * 3 + ["fine again"])
+    first, second, third = (SampleResult(item_id="i", repeat=r, model="up") for r in range(3))
+    assert asyncio.run(context.call(flaky, request("up"), stats, first)) is not None
+    assert asyncio.run(context.call(flaky, request("up"), stats, second)) is None
+    assert asyncio.run(context.call(flaky, request("up"), stats, third)) is not None
+    assert "up" not in stats.stopped and second.error_cause == "connection"
+
+
 def test_the_sampler_and_the_judge_share_one_limiter():
     """Calls through one context never exceed its concurrency together, whoever makes them;
     the judge counts its own calls apart."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -45,6 +46,14 @@ def clean(result) -> str:
     return text
 
 
+def full_disk_device() -> bool:
+    """/dev/full as Linux makes it (a container may lack it, or hold a file left at its name)."""
+    try:
+        return stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    except OSError:
+        return False
+
+
 def written(project) -> set[str]:
     out = project.path / "out"
     return {p.name for p in out.iterdir()} if out.is_dir() else set()
@@ -63,6 +72,8 @@ def written(project) -> set[str]:
 ])
 def test_an_unwritable_output_is_one_error_and_the_others_are_written(project, broken, args,
                                                                       env):
+    if any("/dev/full" in a for a in (*args, *env.values())) and not full_disk_device():
+        pytest.skip("/dev/full is not the full-disk character device on this machine")
     (project.path / "out").mkdir()
     os.mkfifo(project.path / "fifo")
     others = [a for a in OUTPUTS if not any(a.split("=")[0] == b.split("=")[0] for b in args)]
@@ -270,3 +281,37 @@ def test_malformed_choices_are_errors_not_scored_empty_outputs(pytester, openai_
     assert [s["error_cause"] for s in samples] == ["malformed response"] * 2, samples
     assert all(s["scores"] == {} for s in samples)
     assert result.ret == 1
+
+
+# -- outputs pointed at a device ---------------------------------------------------------------
+def null_device_in(folder: Path) -> Path:
+    """A node of the null device inside ``folder`` (never the machine's own /dev/null: if the
+    writers regressed, the test would replace that with a file)."""
+    node = folder / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, OSError) as exc:
+        pytest.skip(f"cannot make a device node here ({exc}): needs root, as in CI")
+    return node
+
+
+def test_outputs_sent_to_a_device_are_written_into_it_not_over_it(project):
+    """`--rft-report /dev/null` (to throw a report away) must write into the device: the atomic
+    rename the writers use for files would replace the device itself with a regular file."""
+    null = null_device_in(project.path)
+    result = run_sub(project, f"--rft-report={null}", f"--rft-html={null}",
+                     f"--rft-history={null}", "--rft-baseline-update")
+    clean(result)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert stat.S_ISCHR(os.stat(null).st_mode)  # still the device
+    assert not [p for p in project.path.iterdir() if p.name.startswith(".null.")]  # no leftovers
+
+
+def test_a_report_path_that_is_a_named_pipe_is_one_error_not_a_hang(project):
+    os.mkfifo(project.path / "pipe")
+    result = run_sub(project, "--rft-report=pipe", "--rft-html=page.html", timeout=60)
+    text = clean(result)
+    errors = [line for line in text.splitlines() if line.startswith("rft: ERROR")]
+    assert len(errors) == 1 and "report" in errors[0] and "pipe" in errors[0], errors
+    assert stat.S_ISFIFO(os.stat(project.path / "pipe").st_mode)
+    assert (project.path / "page.html").is_file() and result.returncode == 1
