@@ -63,6 +63,17 @@ def shown_path(path: str | os.PathLike) -> str:
     return text if len(text) <= 200 else text[:100] + "..." + text[-60:]
 
 
+def under_cwd(path: str | os.PathLike) -> str:
+    """``path`` relative to the working folder when it lies inside it (as a user types it),
+    else unchanged."""
+    text = os.fspath(path)
+    try:
+        relative = os.path.relpath(text)
+    except ValueError:  # another drive (Windows)
+        return text
+    return text if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
+
+
 def read_bytes(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> bytes:
     """A regular file's bytes, or one RftError (missing, not a regular file, too large,
     unreadable, a path the OS refuses)."""

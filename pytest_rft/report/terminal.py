@@ -8,6 +8,7 @@ from collections import defaultdict
 from tabulate import tabulate as _tabulate
 
 from ..analysis import problems
+from ..core.files import under_cwd
 from ..core.records import CallStats, SuiteRun
 from ..analysis.stats import STABILITIES
 from ..analysis.summary import SuiteSummary, versus_rows
@@ -133,7 +134,7 @@ def baseline_block(summary: SuiteSummary, limit: int | None = 20) -> str:
     if c is not None:
         b = c.baseline
         lines.append(f"baseline: {b.model} x {b.repeats} repeats, {b.created or 'undated'}, "
-                     f"{b.path or b.source}; {len(c.paired)} items paired" + partial_text(b))
+                     f"{under_cwd(b.path) if b.path else b.source}; {len(c.paired)} items paired" + partial_text(b))
         changes = c.changes_text()
         if changes:
             lines.append(changes)

@@ -309,7 +309,8 @@ def test_partial_update_keeps_unselected_items_and_the_files_aggregates(project,
     # the next comparison says where its items come from, and pairs them all
     compared = run(project, "-v")
     compared.stdout.fnmatch_lines([
-        "baseline: qa-m x 3 repeats, *; 40 items paired; 1 partial update(s) since, the last: "
+        f"baseline: qa-m x 3 repeats, *, {BASELINE}; 40 items paired; 1 partial update(s) since, "
+        "the last: "
         "2 item(s) from qa-m2 on *", "improved (stable-fail -> stable-pass): 2: q00, q01"])
     again = update(project)
     refreshed = json.loads((project.path / BASELINE).read_text())
