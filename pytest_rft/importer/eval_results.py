@@ -79,7 +79,8 @@ def platform_baseline(suite: Suite | None, items: list[Item], outputs: list[dict
     if unknown:
         out.note("Results of unknown or disabled graders", "the run has results named "
                  + ", ".join(sorted(unknown)[:10]) + ", which are not graders of the suite",
-                 "they are left out of the baseline; nothing to do unless you need them")
+                 "they are left out of the baseline; where a note above disabled one of "
+                 "these graders, fix it as that note says and import again to keep its results")
     missing = len(items) - len(result)
     if missing > 0:
         out.note("Items without a platform result", f"{missing} of {len(items)} items have no "

@@ -164,9 +164,12 @@ def _models(job: dict[str, Any], checkpoints: list[str], out: Output) -> list[st
                      f"{one_line(json.dumps(value, default=str), 80)} is not an OpenAI model name",
                      "add the model to 'model:' by hand")
     if not job.get("fine_tuned_model"):
-        out.note("No fine-tuned model yet", f"the job is {one_line(text(job.get('status')), 40)}"
-                 "; only its base model and checkpoints are in the suite",
-                 "import again once the job has succeeded")
+        status = one_line(text(job.get("status")), 40)
+        out.note("No fine-tuned model yet", f"the job is {status}; only its base model and "
+                 "checkpoints are in the suite",
+                 "import again once the job has succeeded" if status != "succeeded" else
+                 "the platform names no fine-tuned model for this succeeded job: add it to "
+                 "'model:' by hand if it has one")
     for checkpoint in checkpoints:
         if checkpoint not in names:
             names.append(checkpoint)

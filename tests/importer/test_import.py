@@ -366,6 +366,23 @@ def test_rft_job_without_validation_file_uses_training_data_and_says_so(platform
     assert "Training data as the dataset" in (out / "MIGRATION.md").read_text()
 
 
+@pytest.mark.parametrize("status,fix", [
+    ("running", "import again once the job has succeeded"),
+    ("succeeded", "add it to 'model:' by hand"),  # "import again once succeeded" would loop
+])
+def test_a_job_without_a_fine_tuned_model_says_what_to_do_for_its_status(platform, tmp_path,
+                                                                         status, fix):
+    unfinished = {**pf.job("ftjob-unfinished"), "fine_tuned_model": None, "status": status}
+    platform.add_job(unfinished)
+    platform.add_checkpoints("ftjob-unfinished", pf.checkpoints("ftjob-unfinished"))
+    out = tmp_path / "job"
+    assert run_import(platform, "rft-job", "ftjob-unfinished", "--out", str(out)) == 0
+    notes = (out / "MIGRATION.md").read_text()
+    assert "No fine-tuned model yet" in notes and f"the job is {status}" in notes
+    assert fix in notes
+    assert pf.FT_MODEL not in suite_of(out).config.model[:2]  # base model, then checkpoints
+
+
 def test_list_checkpoint_models_orders_by_step(platform):
     platform.page_limit = 1
     assert list_checkpoint_models(pf.JOB_ID, api_key=platform.api_key,
