@@ -261,7 +261,8 @@ def explain(result: GateResult) -> str:
              f"delta {delta.delta:+.4f} ({_ci(*result.delta_ci, level=result.level, signed=True)}"
              + (f"; {delta.estimate.method})" if delta.estimate.method else ")")]
     if result.p_value is not None:
-        p = f"p(drop > {gate.max_drop:g}) = {_p(result.p_value)}"
+        shown = _p(result.p_value)
+        p = f"p(drop > {gate.max_drop:g}) {shown if shown.startswith('<') else '= ' + shown}"
         if result.correction != "none" and result.family > 1:
             p += f", {result.correction} over {result.family} tests: {_p(result.p_adjusted)}"
         parts.append(p)

@@ -196,6 +196,7 @@ def test_baseline_gate_verdicts():
     bad = verdict(-0.08, 0.05)
     assert bad.verdict == "FAIL" and not bad.passed and bad.delta < -0.06
     assert "a drop beyond 0.02" in bad.detail and "95% CI" in bad.detail
+    assert "p(drop > 0.02) < 0.001" in bad.detail and "= <" not in bad.detail
     fine = verdict(0.0, 0.01)  # rules out a drop of 0.02
     assert fine.verdict == "PASS" and fine.rules_out < 0.02
     small = verdict(-0.01, 0.01)  # a real drop, but provably within the margin
