@@ -262,7 +262,8 @@ def explain(result: GateResult) -> str:
              + (f"; {delta.estimate.method})" if delta.estimate.method else ")")]
     if result.p_value is not None:
         shown = _p(result.p_value)
-        p = f"p(drop > {gate.max_drop:g}) {shown if shown.startswith('<') else '= ' + shown}"
+        p = f"p(drop > {gate.max_drop:g}) " + ("< " + shown[1:] if shown.startswith("<")
+                                                 else "= " + shown)
         if result.correction != "none" and result.family > 1:
             p += f", {result.correction} over {result.family} tests: {_p(result.p_adjusted)}"
         parts.append(p)
