@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import RftError
+from .secrets import scrub
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_NAME_BYTES = 255
@@ -181,7 +182,8 @@ def safe_filename(name: str, suffix: str = "") -> str:
     """``name`` as one file name: no folder separators, no ``..``, no control or reserved
     characters, at most 255 bytes with ``suffix``; distinct names stay distinct (a name that
     had to change keeps a short digest of the original)."""
-    clean = _UNSAFE.sub("_", name).strip(" .") or "_"
+    # a secret is masked first: once characters are replaced, it can't be found any more
+    clean = _UNSAFE.sub("_", scrub(name)).strip(" .") or "_"
     room = MAX_NAME_BYTES - len(suffix.encode("utf-8")) - 9
     if clean != name or len(clean.encode("utf-8")) > room:
         import hashlib
