@@ -202,6 +202,29 @@ def test_a_cache_file_that_is_not_sqlite_stops_the_models_calls_in_one_line(tmp_
     assert "delete it, or point --rft-cache at another folder" in str(info.value)
 
 
+@pytest.mark.parametrize("mode", ["use", "record", "replay"])
+@pytest.mark.parametrize("what", ["", "-wal", "-shm", "-journal"])
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_cache_file_that_is_a_fifo_or_folder_is_one_line_not_a_hang(tmp_path, mode, what,
+                                                                     kind):
+    """SQLite opening a named pipe (the database or its -wal/-shm/-journal file) waits for a
+    writer forever: it is refused before it is opened."""
+    if what:
+        (tmp_path / cache.FILENAME).write_bytes(b"")
+    path = tmp_path / (cache.FILENAME + what)
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    store = cache.CacheStore(tmp_path, read_only=mode == "replay")
+    backend = cache.CacheBackend(PythonBackend("m", lambda r: "x"), store, mode)
+    if mode == "record":  # nothing read: the answer stands, not stored, and the note says so
+        assert asyncio.run(backend.complete(_request())).output_text == "x"
+        assert "1 not stored" in backend.note() and "not a regular file" in backend.note()
+        return
+    with pytest.raises(Exception) as info:
+        asyncio.run(backend.complete(_request()))
+    assert getattr(info.value, "cause", "") == "cache unreadable", info.value
+    assert "not a regular file" in str(info.value) and str(path) in str(info.value)
+
+
 class _ReadOnlyDB:
     """sqlite as it behaves on a read-only file system: reads work, writes fail."""
 
