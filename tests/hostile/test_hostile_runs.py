@@ -270,3 +270,37 @@ def test_malformed_choices_are_errors_not_scored_empty_outputs(pytester, openai_
     assert [s["error_cause"] for s in samples] == ["malformed response"] * 2, samples
     assert all(s["scores"] == {} for s in samples)
     assert result.ret == 1
+
+
+# -- an output never replaces a file of something else ----------------------------------------
+@pytest.mark.parametrize("option", ["--rft-report", "--rft-html", "--rft-history",
+                                    "--rft-batch-export"])
+@pytest.mark.parametrize("victim", ["data.jsonl", "rft_qa.yaml", "conftest.py", "notes.txt"])
+def test_an_output_named_over_another_file_is_refused_and_the_file_kept(project, option,
+                                                                        victim):
+    """A typo naming the dataset, the suite, the conftest or any file that is not an earlier
+    output of that kind: a usage error before anything runs, the file as it was."""
+    (project.path / "notes.txt").write_text("my notes\n")
+    before = (project.path / victim).read_bytes()
+    result = run_sub(project, f"{option}={victim}")
+    text = clean(result)
+    assert result.returncode == 4, text[-2000:]
+    assert f"{option} {victim}: this file exists and is not" in text and "fix: " in text
+    assert (project.path / victim).read_bytes() == before
+
+
+def test_an_earlier_output_of_the_same_kind_is_replaced(project):
+    args = ("--rft-report=r.json", "--rft-html=r.html", "--rft-history=h.jsonl")
+    assert run_sub(project, *args).returncode == 0
+    again = run_sub(project, *args)
+    assert again.returncode == 0, clean(again)[-2000:]
+    assert len((project.path / "h.jsonl").read_text().splitlines()) == 2
+    exported = run_sub(project, "--rft-batch-export=b.jsonl")
+    assert run_sub(project, "--rft-batch-export=b.jsonl").returncode == exported.returncode
+
+
+@pytest.mark.parametrize("target", ["/", "conftest.py/b.jsonl", "x" * 300 + ".jsonl"])
+def test_a_batch_export_the_os_refuses_is_one_usage_error(project, target):
+    result = run_sub(project, f"--rft-batch-export={target}")
+    text = clean(result)
+    assert result.returncode == 4 and "--rft-batch-export" in text and "not written" in text
