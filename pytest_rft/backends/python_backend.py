@@ -15,7 +15,7 @@ from typing import Any
 
 from ..core.registry import REGISTRY
 from ..core.errors import RftError
-from .base import TransientError
+from .base import CallError, TransientError
 from ..core.records import Completion, Request, Usage
 from ..core.tools import normalize_calls
 
@@ -103,22 +103,25 @@ class PythonBackend:
         self._timeout = timeout
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None))
-        self._threads = _DaemonThreads(f"rft-model-{name}")
+        self._threads = DaemonThreads(f"rft-model-{name}")
 
     async def complete(self, request: Request) -> Completion:
         call = self._fn(request) if self._is_async else self._threads.run(self._fn, request)
         try:
             value = await asyncio.wait_for(call, self._timeout)
         except asyncio.TimeoutError:
-            raise TransientError("timeout", f"model {self.name!r} took longer than "
-                                            f"{self._timeout:g}s (--rft-timeout)") from None
+            # not retried: the call can't be stopped (its thread keeps running), and a retry
+            # of code that hung would leave one more thread spinning per attempt
+            raise CallError("timeout", f"model {self.name!r} took longer than "
+                                       f"{self._timeout:g}s (--rft-timeout); not retried: "
+                                       "its call is left running") from None
         return to_completion(value, request.turn)
 
     async def aclose(self) -> None:
         self._threads.close()
 
 
-class _DaemonThreads:
+class DaemonThreads:
     """Daemon threads running sync calls, each reused once its call returns. A call that never
     returns keeps its thread (a daemon: it can't keep pytest from exiting) and a new thread
     serves the next call; ``close`` lets the idle ones end."""

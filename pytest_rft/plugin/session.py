@@ -133,7 +133,8 @@ class RftSession:
                     raise pytest.UsageError(prefix + for_terminal(str(exc))) from None
             with pool or contextlib.nullcontext(), scrubbing.user_streams():
                 calls = asyncio.run(_run(runs, backends, context, progress,
-                                         GradingContext(judge=judge, pool=pool), stream,
+                                         GradingContext(judge=judge, pool=pool,
+                                                        timeout=options.grader_timeout), stream,
                                          lambda: self.numbers.confirmation_targets(runs)))
             if self.calls is None:
                 self.calls = calls

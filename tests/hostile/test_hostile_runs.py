@@ -304,3 +304,66 @@ def test_a_batch_export_the_os_refuses_is_one_usage_error(project, target):
     result = run_sub(project, f"--rft-batch-export={target}")
     text = clean(result)
     assert result.returncode == 4 and "--rft-batch-export" in text and "not written" in text
+
+
+# -- user code that blocks in this process ----------------------------------------------------
+BLOCKING = '''
+import asyncio, time
+import pytest_rft
+
+@pytest_rft.grader("stuck")
+def stuck(sample, item):
+    if item["id"] == "q1":
+        time.sleep(3600)
+    return 1.0
+
+@pytest_rft.grader("astuck")
+async def astuck(sample, item):
+    if item["id"] == "q2":
+        await asyncio.sleep(3600)
+    return 1.0
+
+@pytest_rft.model("spin")
+def spin(request):
+    if request.item_id == "q3":
+        while True:
+            pass
+    return {"answer": request.item["expected"]}
+'''
+
+
+@pytest.mark.parametrize("grader", ["stuck", "astuck", "python"])
+def test_a_grader_that_blocks_in_this_process_is_an_error_after_the_grader_timeout(
+        project, grader):
+    """Registered graders and python graders with isolation off run in the pytest process:
+    one that never returns is that sample's grader error after --rft-grader-timeout (it used
+    to block the event loop, and the run, forever)."""
+    (project.path / "conftest.py").write_text(CONFTEST + BLOCKING)
+    if grader == "python":
+        _with_python_grader(project, "import time\ndef grade(sample, item):\n"
+                                     "    if item['id'] == 'q1':\n        time.sleep(3600)\n"
+                                     "    return 1.0\n")
+    else:
+        suite = project.path / "rft_qa.yaml"
+        suite.write_text(suite.read_text().replace("graders:\n", f"graders:\n  g: {grader}\n"))
+    result = run_sub(project, "--rft-grader-timeout=1", "--rft-grader-isolation=off",
+                     "--rft-report=r.json", timeout=90)
+    text = clean(result)
+    assert result.returncode == 1, text[-3000:]
+    assert "did not finish within 1 s (--rft-grader-timeout)" in " ".join(text.split())
+    report = json.loads((project.path / "r.json").read_text())
+    errors = {i["id"] for s in report["suites"] for i in s["items"]
+              if any(x.get("grader_errors") for x in i["samples"])}
+    assert errors == {"q1" if grader != "astuck" else "q2"}, errors
+
+
+def test_a_python_model_that_spins_past_its_timeout_is_not_retried(project):
+    """A timed-out call of a Python model can't be stopped: retrying it would leave one more
+    thread spinning per attempt (and the run crawling)."""
+    (project.path / "conftest.py").write_text(CONFTEST + BLOCKING)
+    result = run_sub(project, "--rft-model=spin", "--rft-timeout=1", "--rft-max-retries=4",
+                     timeout=90)
+    text = " ".join(clean(result).split())
+    assert result.returncode == 1
+    assert "took longer than 1s (--rft-timeout); not retried" in text, text[-3000:]
+    assert "0 retries" in text, text[-3000:]
