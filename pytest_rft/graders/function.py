@@ -120,7 +120,7 @@ class FunctionGrader(Grader):
         daemon thread: one that blocks is a grader error after ``timeout``, not a hung run."""
         loop = asyncio.get_running_loop()
         if self._serial is None or self._serial[0] is not loop:
-            from ..backends.python_backend import DaemonThreads
+            from ..core.threads import DaemonThreads
 
             self._serial = (loop, asyncio.Lock(), DaemonThreads(f"rft-grader-{self.name}"))
         _, lock, threads = self._serial

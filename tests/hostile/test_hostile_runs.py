@@ -367,3 +367,39 @@ def test_a_python_model_that_spins_past_its_timeout_is_not_retried(project):
     assert result.returncode == 1
     assert "took longer than 1s (--rft-timeout); not retried" in text, text[-3000:]
     assert "0 retries" in text, text[-3000:]
+
+
+TOOL_BLOCKS = '''
+import time
+import pytest_rft
+from pytest_rft import Completion
+
+@pytest_rft.model("caller")
+def caller(request):
+    if any(m.get("role") == "tool" for m in request.messages):
+        return {"answer": request.item["expected"]}
+    return Completion(tool_calls=[pytest_rft.tool_call("wait", {"q": request.item_id})])
+
+@pytest_rft.tool("wait")
+def wait(q):
+    if q == "q1":
+        time.sleep(3600)
+    return "ok"
+'''
+
+
+def test_a_tool_that_never_returns_is_that_samples_error_and_the_run_ends(project):
+    """A tool implementation blocking forever: a tool error after --rft-timeout, and the run
+    ends (its thread was an executor thread, joined when the loop closed: a hung run)."""
+    (project.path / "conftest.py").write_text(CONFTEST + TOOL_BLOCKS)
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text() + "tools: [{type: function, function: {name: wait, "
+                     "parameters: {type: object}}}]\ntool_implementations: [wait]\n")
+    result = run_sub(project, "--rft-model=caller", "--rft-timeout=1", "--rft-report=r.json",
+                     timeout=90)
+    text = " ".join(clean(result).split())
+    assert result.returncode == 1 and "tool 'wait' took longer than 1s" in text, text[-3000:]
+    report = json.loads((project.path / "r.json").read_text())
+    failed = {i["id"] for s in report["suites"] for i in s["items"]
+              if any(x.get("error_cause") for x in i["samples"])}
+    assert failed == {"q1"}, failed
