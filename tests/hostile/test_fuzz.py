@@ -153,3 +153,18 @@ def test_a_response_schema_that_can_not_check_is_refused_at_load(tmp_path, schem
     _clean(info.value)
     assert "rft_s.yaml" in str(info.value) and "response_format" in str(info.value)
     assert message in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("line", ["repeats: true", "item_repeats: false", "max_turns: yes",
+                                  "sampling: {temperature: true}", "max_error_rate: true",
+                                  "gates: [{metric: g.mean, min: true}]", "max_cost: on"])
+def test_a_bool_where_a_number_goes_is_refused_not_read_as_1(tmp_path, line):
+    """YAML reads ``yes``/``on``/``true`` as a bool, and pydantic would take it for 1."""
+    (tmp_path / "d.jsonl").write_text('{"id": "1", "q": "x", "a": "y"}\n')
+    path = tmp_path / "rft_s.yaml"
+    base = VALID_SUITE.replace("repeats: 2\n", "").split("gates:")[0]
+    path.write_text(base + line + "\n")
+    with pytest.raises(RftError) as info:
+        load_suite(path)
+    _clean(info.value)
+    assert "a number, not" in str(info.value), str(info.value)
