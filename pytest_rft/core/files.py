@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import tempfile
+from typing import Any
 from pathlib import Path
 
 from .errors import RftError
@@ -124,6 +125,11 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     then renamed over it) with normal permissions. OSError on failure (the old file is kept)."""
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    device = open_device(path)
+    if device is not None:  # never renamed over: as root, a rename would replace /dev/null
+        with device:
+            device.write(raw)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:
@@ -137,6 +143,25 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def open_device(path: str | os.PathLike) -> Any:
+    """For a path that exists and is no regular file: a character device (``/dev/null``,
+    ``/dev/full``) opened for writing, as a shell redirection would write to it; an OSError for
+    a folder, a FIFO or a socket (a write would wait for a reader). None for a regular file or
+    no file: write it atomically. An atomic write never renames over a device: run as root,
+    the rename would replace ``/dev/null`` with a file."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "a folder is in the way", os.fspath(path))
+    if not stat.S_ISCHR(mode):
+        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+    return os.fdopen(os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0)), "wb")
 
 
 def append_text(path: str | os.PathLike, text: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import io
 import json
 import math
 import os
@@ -17,7 +18,7 @@ from ..core.version import __version__
 from ..store.baseline import dump_chunks
 from ..analysis.compare import Comparison
 from ..core.records import CallStats, SuiteRun
-from ..core import secrets
+from ..core import files, secrets
 from ..analysis.summary import SuiteSummary, to_baseline
 
 
@@ -224,6 +225,11 @@ def write(path: Path, pairs, calls, *, exitstatus: int, judge=None, encoded=None
     adds little to the peak memory. Secrets are scrubbed from every piece,
     and the file gets normal permissions (mkstemp makes it 0600)."""
     data = build(pairs, calls, exitstatus=exitstatus, judge=judge, encoded=encoded)
+    device = files.open_device(path)
+    if device is not None:  # /dev/null: written to, never renamed over
+        with io.TextIOWrapper(device, encoding="utf-8") as handle:
+            _stream(handle, data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:

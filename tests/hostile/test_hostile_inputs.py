@@ -365,3 +365,29 @@ def test_hostile_names_and_paths_are_one_located_error(project, suite_change, da
         assert "q\\x1b(2Jx[good]" in out and result.ret == 0
     else:
         assert message in out and result.ret != 0, out[-2000:]
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_an_atomic_write_never_renames_over_what_is_not_a_regular_file(tmp_path, monkeypatch,
+                                                                       kind):
+    """As root, renaming a temporary file over /dev/null would replace the device with a file
+    (an output named /dev/null, or /dev/full): a device is written to, a FIFO or a folder is an
+    OSError at once, and nothing is renamed over either."""
+    from pytest_rft.report import json_report
+
+    target = {"device": Path("/dev/null"), "fifo": tmp_path / "p", "folder": tmp_path / "d"}[kind]
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    renamed = []
+    monkeypatch.setattr(os, "replace", lambda *a: renamed.append(a))
+    for write in (lambda: files.write_atomic(target, "x"),
+                  lambda: json_report.write(target, [], None, exitstatus=0)):
+        if kind == "device":
+            write()
+        else:
+            with pytest.raises(OSError):
+                write()
+    assert renamed == []
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
