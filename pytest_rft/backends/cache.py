@@ -27,6 +27,7 @@ read for replay; a row that can't be read is a miss (recorded again) or, on repl
 from __future__ import annotations
 
 import dataclasses
+import os
 import hashlib
 import json
 import sqlite3
@@ -136,6 +137,11 @@ class CacheStore:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
+            for path in (self.path, *(self.path.with_name(self.path.name + end)
+                                      for end in ("-wal", "-shm", "-journal"))):
+                if os.path.lexists(path) and not path.is_file():  # SQLite would block on a FIFO
+                    raise CacheError(f"{path}: not a regular file (delete it, or point "
+                                     "--rft-cache at another folder)")
             try:
                 self._db = self._open_read_only() if self.read_only else self._open()
             except sqlite3.Error as exc:

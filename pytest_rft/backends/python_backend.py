@@ -7,16 +7,15 @@ import dataclasses
 import importlib
 import inspect
 import json
-import queue
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..core.registry import REGISTRY
 from ..core.errors import RftError
-from .base import TransientError
+from .base import CallError, TransientError
 from ..core.records import Completion, Request, Usage
+from ..core.threads import DaemonThreads
 from ..core.tools import normalize_calls
 
 ModelFn = Callable[[Request], Any]
@@ -103,71 +102,21 @@ class PythonBackend:
         self._timeout = timeout
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None))
-        self._threads = _DaemonThreads(f"rft-model-{name}")
+        self._threads = DaemonThreads(f"rft-model-{name}")
 
     async def complete(self, request: Request) -> Completion:
         call = self._fn(request) if self._is_async else self._threads.run(self._fn, request)
         try:
             value = await asyncio.wait_for(call, self._timeout)
         except asyncio.TimeoutError:
-            raise TransientError("timeout", f"model {self.name!r} took longer than "
-                                            f"{self._timeout:g}s (--rft-timeout)") from None
+            # not retried: the call can't be stopped (its thread keeps running), and a retry
+            # of code that hung would leave one more thread spinning per attempt
+            raise CallError("timeout", f"model {self.name!r} took longer than "
+                                       f"{self._timeout:g}s (--rft-timeout); not retried: "
+                                       "its call is left running") from None
         return to_completion(value, request.turn)
 
     async def aclose(self) -> None:
         self._threads.close()
 
 
-class _DaemonThreads:
-    """Daemon threads running sync calls, each reused once its call returns. A call that never
-    returns keeps its thread (a daemon: it can't keep pytest from exiting) and a new thread
-    serves the next call; ``close`` lets the idle ones end."""
-
-    def __init__(self, name: str):
-        self._name = name
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._idle = 0
-        self._started = 0
-
-    def run(self, fn: ModelFn, request: Request) -> "asyncio.Future[Any]":
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        with self._lock:
-            if self._idle:
-                self._idle -= 1
-            else:
-                self._started += 1
-                threading.Thread(target=self._work, name=f"{self._name}-{self._started}",
-                                 daemon=True).start()
-        self._jobs.put((fn, request, loop, future))
-        return future
-
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            fn, request, loop, future = job
-            try:
-                result: tuple[bool, Any] = (True, fn(request))
-            except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
-                result = (False, exc)
-            try:
-                loop.call_soon_threadsafe(_settle, future, *result)
-            except RuntimeError:  # the loop is gone: the call was abandoned
-                pass
-            del job, fn, request, loop, future, result
-            with self._lock:
-                self._idle += 1
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, 0
-        for _ in range(idle):
-            self._jobs.put(None)
-
-
-def _settle(future: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
-    if not future.done():
-        (future.set_result if ok else future.set_exception)(value)

@@ -75,11 +75,28 @@ class BatchState:
         os.replace(tmp, self.path)
 
 
+def _without_userinfo(url: str) -> str:
+    """``url`` without ``user:password@`` (aiohttp refuses it beside a bearer header, and it
+    must not travel to the Batch API)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        netloc = host + (f":{parts.port}" if parts.port is not None else "")
+    except ValueError:  # a malformed URL: aiohttp says so, as one line
+        return url
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 class BatchClient:
     """The four Batch API calls over aiohttp (bearer auth; the key never in a message)."""
 
     def __init__(self, base_url: str, api_key: str | None, timeout: float = 60):
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _without_userinfo(base_url.rstrip("/"))  # the key is the credential
         self._key = api_key
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
@@ -104,7 +121,7 @@ class BatchClient:
             async with self._session.request(method, url, **kwargs) as resp:
                 raw = await resp.read()
                 status = resp.status
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             raise BatchApiError(f"{method} {path}: {type(exc).__name__}") from None
         if status >= 400:
             raise BatchApiError(f"{method} {path}: "

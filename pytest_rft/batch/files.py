@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..core.errors import RftError
-from ..core.files import read_bytes
+from ..core.files import read_bytes, write_atomic
 from ..core.records import Completion, Request
 from ..backends.base import CallError
 from ..backends.wire import PATHS, Malformed, from_chat, from_responses, request_body, status_error
@@ -79,9 +79,7 @@ class BatchCollector:
         return out
 
     def write(self, path: Path) -> int:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(encode(self.lines))
+        write_atomic(path, encode(self.lines))  # whole, or the old file kept
         return len(self.lines)
 
 

@@ -14,6 +14,7 @@ have been sent, and samples nothing. Then:
 from __future__ import annotations
 
 import asyncio
+import errno
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,6 +22,7 @@ import pytest
 
 from .files import EXPORTED, BatchCollector, ExportBackend, ImportBackend, load_output
 from ..core.errors import RftError
+from ..core.secrets import for_terminal
 from ..backends.calls import CallContext, RunSettings
 from ..core.records import SuiteRun
 from ..sampling.runner import run_all
@@ -63,7 +65,17 @@ def backends(runs: list[SuiteRun], settings: RunSettings, *, mode: str | None,
     collector = collect(runs, settings)
     if mode == "batch-export":
         target = Path(str(path))
-        n = collector.write(target)
+        from ..core import files
+
+        try:
+            problem = files.path_problem(target)
+            if problem:
+                raise OSError(errno.EINVAL, problem)
+            n = collector.write(target)
+        except OSError as exc:  # one clear line, not an internal error
+            raise pytest.UsageError(
+                f"--rft-batch-export {for_terminal(str(target))}: not written: "
+                f"{files.write_problem(exc)} (fix: name a writable file path)") from None
         groups = collector.groups()
         notes.append(
             f"rft: {n} request(s) written to {target} as Batch API input "

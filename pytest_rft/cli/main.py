@@ -52,6 +52,21 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print(f"pytest-rft {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the command reads or writes, refused by the OS: one line
+        from ..core.files import write_problem
+
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"pytest-rft {args.command}: {write_problem(exc)}{where}; fix: check the paths "
+              "given", file=sys.stderr)
+        return 2
+    except (RecursionError, MemoryError) as exc:
+        print(f"pytest-rft {args.command}: the input is too deep or too large "
+              f"({type(exc).__name__})", file=sys.stderr)
+        return 2
+    except Exception as exc:  # no traceback ever: one line to report
+        print(f"pytest-rft {args.command}: internal error ({type(exc).__name__}: "
+              f"{str(exc)[:300]}); fix: please report it with the command line", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

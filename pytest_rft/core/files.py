@@ -10,14 +10,17 @@ umask; ``mkstemp`` alone makes 0600).
 from __future__ import annotations
 
 import contextlib
+import io
 import errno
 import os
 import re
 import stat
 import tempfile
+from typing import Any
 from pathlib import Path
 
 from .errors import RftError
+from .secrets import scrub
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_NAME_BYTES = 255
@@ -141,22 +144,14 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
 def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None):
     """A handle whose writes replace ``path`` whole when the block ends (a temporary file in
     the same folder, fsynced, renamed over it, normal permissions), or leave it as it was when
-    the block raises. A device already at ``path`` (``/dev/null``, ``/dev/stdout``) is written
-    in place: renaming over it would replace the device itself with a file (as root, for every
-    program on the machine). A named pipe, a socket or a folder there is an OSError."""
+    the block raises. A device already at ``path`` (``/dev/null``) is written in place
+    (``open_device``); a named pipe, a socket or a folder there is an OSError."""
     path = Path(path)
-    try:
-        existing = os.stat(path).st_mode
-    except OSError:
-        existing = None
-    if existing is not None and stat.S_ISCHR(existing):
-        with open(path, mode, encoding=encoding) as handle:
+    device = open_device(path)
+    if device is not None:  # never renamed over: as root, a rename would replace /dev/null
+        with device if "b" in mode else io.TextIOWrapper(device, encoding=encoding) as handle:
             yield handle
         return
-    if existing is not None and not stat.S_ISREG(existing):
-        what = "a folder" if stat.S_ISDIR(existing) else "not a regular file"
-        raise OSError(errno.EISDIR if stat.S_ISDIR(existing) else errno.EINVAL,
-                      f"{path} is {what}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:
@@ -170,6 +165,25 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def open_device(path: str | os.PathLike) -> Any:
+    """For a path that exists and is no regular file: a character device (``/dev/null``,
+    ``/dev/full``) opened for writing, as a shell redirection would write to it; an OSError for
+    a folder, a FIFO or a socket (a write would wait for a reader). None for a regular file or
+    no file: write it atomically. An atomic write never renames over a device: run as root,
+    the rename would replace ``/dev/null`` with a file."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "a folder is in the way", os.fspath(path))
+    if not stat.S_ISCHR(mode):
+        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+    return os.fdopen(os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0)), "wb")
 
 
 def append_text(path: str | os.PathLike, text: str) -> None:
@@ -215,7 +229,8 @@ def safe_filename(name: str, suffix: str = "") -> str:
     """``name`` as one file name: no folder separators, no ``..``, no control or reserved
     characters, at most 255 bytes with ``suffix``; distinct names stay distinct (a name that
     had to change keeps a short digest of the original)."""
-    clean = _UNSAFE.sub("_", name).strip(" .") or "_"
+    # a secret is masked first: once characters are replaced, it can't be found any more
+    clean = _UNSAFE.sub("_", scrub(name)).strip(" .") or "_"
     room = MAX_NAME_BYTES - len(suffix.encode("utf-8")) - 9
     if clean != name or len(clean.encode("utf-8")) > room:
         import hashlib

@@ -93,8 +93,21 @@ def _values() -> tuple[tuple[str, ...], tuple[str, ...]]:
                 forms |= {escaped, escaped.replace("&", "\\u0026").replace("<", "\\u003c")
                           .replace(">", "\\u003e")}
             forms.add(html.escape(value, quote=True))
+            forms |= _repr_forms(value)
         _cache = (len(_registered), raw, tuple(sorted(forms, key=len, reverse=True)))
     return _cache[1], _cache[2]
+
+
+def _repr_forms(value: str) -> set[str]:
+    """``value`` as Python's ``repr`` / ``ascii`` write it inside a quoted string (an error
+    message showing a value with ``!r``), in both quoting styles: the style depends on the whole
+    string the secret is part of."""
+    forms = set()
+    for show in (repr, ascii):
+        forms.add(show(value + "'\"")[1:-4])  # single-quoted: ' escaped, " as it is
+        if '"' not in value:
+            forms.add(show("'" + value)[2:-1])  # double-quoted: ' as it is
+    return forms
 
 
 def scrub(text: str) -> str:

@@ -28,6 +28,8 @@ from typing import Any, TypeVar
 
 from .registry import REGISTRY
 from .errors import RftError
+from .secrets import scrub
+from .threads import DaemonThreads
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """OpenAI's rule for function names."""
@@ -329,6 +331,9 @@ class Toolbox:
         return await _call(fn, name, dict(arguments), call, self.item, self.timeout)
 
 
+_THREADS = DaemonThreads("rft-tool")
+
+
 def _refused(why: str) -> ToolOutcome:
     return ToolOutcome(f"Error: {why}", why)
 
@@ -354,13 +359,16 @@ async def _call(fn: Callable[..., Any], name: str, arguments: dict[str, Any],
         if inspect.iscoroutinefunction(fn):
             value = await asyncio.wait_for(fn(**arguments, **extra), timeout)
         else:
-            value = await asyncio.wait_for(asyncio.to_thread(fn, **arguments, **extra), timeout)
+            # a daemon thread: one that never returns can't hang the loop's close or the exit
+            value = await asyncio.wait_for(
+                _THREADS.run(lambda _: fn(**arguments, **extra), None), timeout)
     except ToolError as exc:
         return _refused(str(exc) or type(exc).__name__)
     except asyncio.TimeoutError:
         raise ToolCrash(f"tool {name!r} took longer than {timeout:g}s (--rft-timeout)") from None
     except Exception as exc:
         text = str(exc)
+        text = scrub(text)  # masked before it is cut: no half secret
         raise ToolCrash(f"tool {name!r} raised {type(exc).__name__}"
                         + (f": {text[:300]}" if text else "")) from None
     return ToolOutcome(as_text(value))

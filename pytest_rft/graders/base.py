@@ -22,6 +22,9 @@ class GradingContext:
 
     judge: Any = None
     pool: Any = None
+    timeout: float | None = None
+    """Seconds a grader running in this process may take (``--rft-grader-timeout``); past
+    it, the sample has a grader error and the call is left running on its daemon thread."""
 
 
 class Grader:

@@ -55,6 +55,7 @@ class FunctionGrader(Grader):
         code = getattr(inspect.unwrap(fn), "__code__", None)
         self._filename = filename or (code.co_filename if code is not None else None)
         self._is_async = inspect.iscoroutinefunction(inspect.unwrap(fn))
+        self._serial: Any = None
 
     def _result(self, call: Callable[[], Any]) -> Grades:
         try:
@@ -100,10 +101,38 @@ class FunctionGrader(Grader):
                     f"({type(exc).__name__}: {exc}); define it at module level, or register "
                     "it without isolated=True")})
             return await pool.agrade(spec, sample, item)
+        timeout = context.timeout if context is not None else None
         if not self._is_async:
-            return self.grade(sample, item)
+            if timeout is None:
+                return self.grade(sample, item)
+            return await self._on_thread(sample, item, timeout)
         try:
-            value = await self.fn(plain(sample), plain(item))
+            value = await asyncio.wait_for(self.fn(plain(sample), plain(item)), timeout)
+        except asyncio.TimeoutError:
+            return self._late(timeout)
         except (Exception, SystemExit) as exc:
             return Grades(errors={self.name: describe_exception(self.name, exc, self._filename)})
         return self._scored(value)
+
+    async def _on_thread(self, sample: Mapping[str, Any], item: Mapping[str, Any],
+                         timeout: float) -> Grades:
+        """A sync grader in this process, one call at a time as on the event loop, but on a
+        daemon thread: one that blocks is a grader error after ``timeout``, not a hung run."""
+        loop = asyncio.get_running_loop()
+        if self._serial is None or self._serial[0] is not loop:
+            from ..core.threads import DaemonThreads
+
+            self._serial = (loop, asyncio.Lock(), DaemonThreads(f"rft-grader-{self.name}"))
+        _, lock, threads = self._serial
+        async with lock:
+            try:
+                return await asyncio.wait_for(
+                    threads.run(lambda _: self.grade(sample, item), None), timeout)
+            except asyncio.TimeoutError:
+                return self._late(timeout)
+
+    def _late(self, timeout: float) -> Grades:
+        return Grades(errors={self.name: (
+            f"grader '{self.name}' did not finish within {timeout:g} s "
+            "(--rft-grader-timeout); it is left running in this process: make it faster, "
+            "raise the limit, or run it isolated")})

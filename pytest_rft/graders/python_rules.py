@@ -25,6 +25,7 @@ from types import CodeType
 from typing import Any
 
 from ..core.errors import GraderError, RftError
+from ..core.secrets import scrub_data
 
 DEFAULT_TIMEOUT = 120.0
 """Seconds per grader call (OpenAI documents the same limit for its python graders)."""
@@ -54,7 +55,7 @@ def coerce_score(value: Any, name: str) -> float:
             f"grader '{name}' returned a bool ({value}); return a number such as 1.0 or 0.0"
         )
     if not isinstance(value, numbers.Real):
-        shown = repr(value)
+        shown = repr(scrub_data(value))  # masked before it is cut: no half secret shown
         if len(shown) > 60:
             shown = shown[:57] + "..."
         raise GraderError(

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ..core.errors import RftError
-from ..core.secrets import without_surrogates
+from ..core.secrets import scrub
 from .migration import Note, migration_text
 from .platform_data import one_line
 
@@ -53,8 +53,9 @@ class Output:
         path = self.root / relative
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # a lone surrogate from the platform is not text (a suite refuses it): U+FFFD
-            path.write_bytes(without_surrogates(text).encode("utf-8"))
+            # no secret is written, whatever the platform answered (its files copied as they
+            # are included); a lone surrogate is not text (a suite refuses it): U+FFFD
+            path.write_bytes(scrub(text).encode("utf-8"))
         except OSError as exc:
             raise RftError(f"cannot write {relative}: {exc.strerror or exc}",
                            where=str(self.folder)) from None
@@ -127,10 +128,11 @@ class Output:
 
 
 def as_text(value: Any) -> Any:
-    """``value`` with each lone surrogate from the platform replaced by U+FFFD (not text: a suite
-    refuses it, and JSON or YAML would write it as an escape)."""
+    """``value`` scrubbed of secrets before JSON or YAML encodes it, each lone surrogate from
+    the platform replaced by U+FFFD (not text: a suite refuses it, and JSON or YAML would write
+    it as an escape)."""
     if isinstance(value, str):
-        return without_surrogates(value)
+        return scrub(value)
     if isinstance(value, dict):
         return {as_text(k): as_text(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ..core.errors import RftError
+from ..core.secrets import scrub
 
 _UUID_SUFFIX = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -34,7 +35,8 @@ def strip_uuid(name: str) -> str:
 
 def slug(text: str, default: str = "suite") -> str:
     """A file- and test-id-friendly name: lowercase letters, digits, ``-`` and ``_``."""
-    value = re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-_")
+    # masked first: lowercased and cut, a secret would no longer be found in the name
+    value = re.sub(r"[^a-z0-9_]+", "-", scrub(text).lower()).strip("-_")
     return value[:60].rstrip("-_") or default
 
 

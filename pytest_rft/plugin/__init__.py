@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ..core import secrets
-from . import freezing, signals
+from . import freezing, scrubbing, signals
 from .nodes import GateItem, RftItem, RftNode, SuiteFile
 from .options import add_options
 from .selection import foreign_option_notes, lean_allowed, selected_runs, streamable
@@ -44,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-rft needs pytest 7.4 or newer, found {pytest.__version__}; "
                                 "fix: pip install -U 'pytest>=7.4'")
     settings = config.stash[SETTINGS] = read(config)
+    scrubbing.install(config)  # pytest's own sinks: captured output, log records, warnings
     for url in (settings.base_url, settings.judge_base_url):  # a password in a URL is a secret
         secrets.register(url)
     config.addinivalue_line("markers", "rft: a pytest-rft suite item or gate")

@@ -43,7 +43,9 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("baseline-model", {"metavar": "NAME"},
      "with several models: the run that `--rft-baseline-update` writes and the reference of the "
      "side-by-side deltas"),
-    ("history", {"metavar": "PATH"}, "append one JSON line per suite × model run to this file"),
+    ("history", {"metavar": "PATH"},
+     "append one JSON line per suite × model run to this file (an existing file that is not a "
+     "history is a usage error)"),
     ("allow-outside-files", {"action": "store_true"},
      "let suites read files outside their folder and the rootdir (suites you trust)"),
     ("show-outputs", {"action": "store_true"},
@@ -80,7 +82,8 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
      "the same in US dollars at OpenAI list prices (per suite: `max_cost`)"),
     ("timeout", {"type": float, "metavar": "S"},
      "deadline in seconds for one whole model call (connect, send, wait, read; OpenAI and Python "
-     "models; the SDK transports end a call within S + 1 s); a timeout is retried"),
+     "models; the SDK transports end a call within S + 1 s; a Python model's call can't be "
+     "stopped, so its timeout is final); a timeout is retried"),
     ("max-retries", {"type": int, "metavar": "N"},
      "retries per sample, on 408/409/429/5xx, timeouts and connection errors"),
     ("http-client", {"choices": ["direct", "sdk", "httpx", "aiohttp"]},
@@ -108,7 +111,9 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("grader-isolation", {"choices": ["on", "off"]},
      "run `python` graders (and `isolated=True` registered ones) in worker processes with the "
      "time and memory limits below"),
-    ("grader-timeout", {"type": float, "metavar": "S"}, "seconds per isolated grader call"),
+    ("grader-timeout", {"type": float, "metavar": "S"}, "seconds per grader call (a grader in the "
+     "pytest process, registered or with isolation off, that takes longer is that sample's "
+     "error and is left running)"),
     ("grader-memory", {"metavar": "SIZE"},
      "address-space limit per grader worker process, e.g. `512MB`, `4GB` (`0`: none)"),
     ("judge-model", {"action": "append", "metavar": "NAME"},

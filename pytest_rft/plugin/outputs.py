@@ -235,6 +235,7 @@ def register(config: pytest.Config, settings: Settings) -> None:
     """Register the outputs the options ask for, in reverse: pluggy calls the last registered
     first, and the baselines and history go before the reports (the HTML page charts the
     history, this run included)."""
+    refuse_foreign_targets(settings)
     wanted: list[tuple[str, Output]] = []
     if settings.baseline_update:
         wanted.append(("rft-baselines", BaselineWriter("")))
@@ -250,3 +251,47 @@ def register(config: pytest.Config, settings: Settings) -> None:
     for name, output in reversed(wanted):
         config.pluginmanager.register(output, name)
         config.add_cleanup(lambda name=name: config.pluginmanager.unregister(name=name))
+
+
+# What an existing file must start with to be replaced (or appended to) by an output: a file
+# of something else (a dataset, the suite, notes) named by a typo is never overwritten.
+_KINDS = {
+    "--rft-report": ("a pytest-rft JSON report", lambda head: b'"schema_version"' in head[:400]),
+    "--rft-html": ("a pytest-rft HTML report", lambda head: b"pytest-rft report" in head[:2000]),
+    "--rft-history": ("a pytest-rft history", lambda head: _first_line_has(head, b'"suite"',
+                                                                           b'"model"')),
+    "--rft-batch-export": ("a Batch API input file",
+                           lambda head: _first_line_has(head, b'"custom_id"', b'"body"')),
+}
+
+
+def _first_line_has(head: bytes, *keys: bytes) -> bool:
+    line = head.lstrip().split(b"\n", 1)[0]
+    return line.startswith(b"{") and all(key in line for key in keys)
+
+
+def refuse_foreign_targets(settings: Settings) -> None:
+    """A usage error, before anything runs, when an output would overwrite or append to an
+    existing file that is not an earlier output of its kind."""
+    import stat
+
+    for option, target in (("--rft-report", settings.report), ("--rft-html", settings.html),
+                           ("--rft-history", settings.history),
+                           ("--rft-batch-export", settings.batch_export)):
+        if not target:
+            continue
+        try:
+            if not stat.S_ISREG(os.stat(target).st_mode):
+                continue  # a folder, a FIFO, /dev/null: the writer says what is wrong
+            with open(target, "rb") as handle:
+                head = handle.read(4096)
+        except (OSError, ValueError):
+            continue  # no such file (or a path the writer will name)
+        what, looks_right = _KINDS[option]
+        if head.strip(b"\x00 \t\r\n") and not looks_right(head):  # NULs: nothing to lose
+            from ..core.secrets import for_terminal
+
+            raise pytest.UsageError(
+                f"{option} {for_terminal(target)}: this file exists and is not {what}; "
+                f"writing it would lose what it holds (fix: name another file for {option}, "
+                "or delete this one first)")

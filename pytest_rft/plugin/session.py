@@ -30,7 +30,7 @@ from ..core.records import CallStats, SuiteRun
 from ..sampling.runner import run_all
 from ..store import baseline as baseline_io
 from ..suite.suite import Suite
-from . import calling
+from . import calling, scrubbing
 from .baselines import Baselines, shown
 from .collection import Collection
 from .settings import settings_of
@@ -131,9 +131,10 @@ class RftSession:
                 except RftError as exc:  # a --rft-regrade file, a cache folder: one line
                     prefix = "--rft-regrade: " if options.regrade else ""
                     raise pytest.UsageError(prefix + for_terminal(str(exc))) from None
-            with pool or contextlib.nullcontext():  # python graders: workers (closed after)
+            with pool or contextlib.nullcontext(), scrubbing.user_streams():
                 calls = asyncio.run(_run(runs, backends, context, progress,
-                                         GradingContext(judge=judge, pool=pool), stream,
+                                         GradingContext(judge=judge, pool=pool,
+                                                        timeout=options.grader_timeout), stream,
                                          lambda: self.numbers.confirmation_targets(runs)))
             if self.calls is None:
                 self.calls = calls

@@ -6,12 +6,15 @@ and the HTML report."""
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import math
 import os
 import re
 from datetime import datetime, timezone
 from typing import Any
 
+from ..core import files, secrets
 from ..core.errors import RftError
 from ..store.history import real
 
@@ -105,6 +108,7 @@ def chart(views: list[dict], out: str | os.PathLike) -> None:
         raise RftError("--chart needs matplotlib, which is not installed; "
                        f"fix: {PLOT_FIX}") from None
 
+    views = secrets.scrub_data(views)  # names and labels drawn as text: the file holds them
     models = dict.fromkeys(r["model"] for v in views for r in v["rows"])
     colors = {model: f"C{i % 10}" for i, model in enumerate(models)}  # same model, same colour
     longest = max((v["runs"] for v in views), default=1)
@@ -116,7 +120,18 @@ def chart(views: list[dict], out: str | os.PathLike) -> None:
         for ax, view in zip(axes, views):
             draw(ax, view, colors)
         svg = str(out).lower().endswith(".svg")
-        fig.savefig(out, dpi=120, metadata={"Date": None} if svg else None)
+        image = io.BytesIO()
+        fig.savefig(image, format="svg" if svg else "png", dpi=120,
+                    metadata={"Date": None} if svg else None)
+    try:  # whole or not at all, and one located line when the OS refuses
+        problem = files.path_problem(out)
+        if problem:
+            raise OSError(errno.EINVAL, problem)
+        files.write_atomic(out, image.getvalue())
+    except (OSError, ValueError) as exc:
+        raise RftError(f"--chart {files.shown_path(out)}: cannot write the chart: "
+                       f"{files.write_problem(exc)}",
+                       fix="name a writable .png or .svg file") from None
 
 
 def draw(ax: Any, view: dict, colors: dict[str, str]) -> None:

@@ -38,15 +38,25 @@ def response_schema(value: str | dict[str, Any], base: Path, where: str) -> dict
     """``module:Model`` (a pydantic model in a file next to the suite) or an inline schema,
     as ``{"name", "schema", "strict"}``."""
     if isinstance(value, dict):
-        if value.get("type") == "json_schema" and "json_schema" in value:
+        if value.get("type") == "json_schema" and isinstance(value.get("json_schema"), dict):
             value = value["json_schema"]
         if "schema" in value:
-            return {"name": value.get("name", "output"), "schema": value["schema"],
-                    "strict": value.get("strict", True)}
-        return {"name": "output", "schema": value, "strict": True}
-    model = pydantic_model(value, base, where)
-    return {"name": value.partition(":")[2], "schema": strict_schema(model.model_json_schema()),
-            "strict": True}
+            found = {"name": value.get("name", "output"), "schema": value["schema"],
+                     "strict": value.get("strict", True)}
+        else:
+            found = {"name": "output", "schema": value, "strict": True}
+    else:
+        model = pydantic_model(value, base, where)
+        found = {"name": value.partition(":")[2],
+                 "schema": strict_schema(model.model_json_schema()), "strict": True}
+    from .output_schema import schema_problem
+
+    problem = schema_problem(found["schema"])
+    if problem:
+        raise RftError(f"response_format: {problem}", where=where,
+                       fix="give a JSON schema (https://json-schema.org) that checks an output, "
+                           "or a pydantic model as module:Model")
+    return found
 
 
 def pydantic_model(value: str, base: Path, where: str) -> Any:

@@ -359,3 +359,18 @@ def test_failed_polls_are_tried_again_then_resumed(project, openai_server, tmp_p
     assert run(pytester, openai_server, "--rft-model=m", "--rft-batch",
                "--rft-batch-poll=0").ret == 0
     assert openai_server.batch_creates == 2
+
+
+def test_a_base_url_with_credentials_reaches_the_batch_api_without_them(project, openai_server,
+                                                                       tmp_path):  # noqa: F811
+    """``--rft-base-url http://user:pass@host`` with --rft-batch: aiohttp refuses credentials
+    in a URL beside the bearer header (it was an INTERNALERROR); the key is the credential,
+    the password is never sent nor shown."""
+    pytester = project(n_items=3, repeats=1)
+    url = openai_server.base_url.replace("http://", "http://someone:Url-Pa55word-xyz@")
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--rft-base-url={url}",
+                                "--rft-model=m", "--rft-batch", "--rft-batch-poll=0")
+    text = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0, text[-3000:]
+    assert "INTERNALERROR" not in text and "Url-Pa55word-xyz" not in text
+    assert openai_server.batch_creates == 1

@@ -108,3 +108,63 @@ def test_any_formula_compiles_and_evaluates_or_is_one_clean_error(text):
 def test_deep_formulas_are_refused_not_crashing(depth):
     with pytest.raises(RftError):
         compile_formula("(" * depth + "a" + ")" * depth, {"a"})
+
+
+SCHEMA_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(
+        ["object", "string", "#", "#/x", "#/properties/a", "[", "http://x/y.json"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+        ["type", "$ref", "properties", "items", "required", "pattern", "enum", "anyOf",
+         "$defs", "a", "minimum", "additionalProperties"]), inner, max_size=4),
+    max_leaves=12)
+
+
+@FUZZ
+@given(SCHEMA_VALUES)
+def test_any_response_schema_loads_and_checks_outputs_or_is_one_clean_error(tmp_path_factory,
+                                                                          schema):
+    """A response_format that is no schema, whose $ref loops or dangles, or whose pattern is
+    no regex: one located error when the suite loads, never a crash per sample."""
+    from pytest_rft.suite.output_schema import violation
+
+    folder = tmp_path_factory.mktemp("suite")
+    (folder / "d.jsonl").write_text('{"id": "1", "q": "x", "a": "y"}\n')
+    path = folder / "rft_s.yaml"
+    path.write_text(VALID_SUITE + "response_format: " + json.dumps({"schema": schema}) + "\n")
+    try:
+        suite = load_suite(path)
+    except RftError as error:
+        _clean(error)
+        return
+    for output in ({}, {"a": [1, "x", None]}, "text", 3, None):
+        result = violation(suite.response_schema["schema"], output)
+        assert result is None or isinstance(result, str)
+
+
+@pytest.mark.parametrize("schema,message", [
+    ({"$ref": "#"}, "a $ref loop"), ({"type": 5}, "not a valid JSON schema"),
+    ({"$ref": "#/nowhere"}, "can't be used"), ({"type": "string", "pattern": "("}, "schema")])
+def test_a_response_schema_that_can_not_check_is_refused_at_load(tmp_path, schema, message):
+    (tmp_path / "d.jsonl").write_text('{"id": "1", "q": "x", "a": "y"}\n')
+    path = tmp_path / "rft_s.yaml"
+    path.write_text(VALID_SUITE + "response_format: " + json.dumps(schema) + "\n")
+    with pytest.raises(RftError) as info:
+        load_suite(path)
+    _clean(info.value)
+    assert "rft_s.yaml" in str(info.value) and "response_format" in str(info.value)
+    assert message in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("line", ["repeats: true", "item_repeats: false", "max_turns: yes",
+                                  "sampling: {temperature: true}", "max_error_rate: true",
+                                  "gates: [{metric: g.mean, min: true}]", "max_cost: on"])
+def test_a_bool_where_a_number_goes_is_refused_not_read_as_1(tmp_path, line):
+    """YAML reads ``yes``/``on``/``true`` as a bool, and pydantic would take it for 1."""
+    (tmp_path / "d.jsonl").write_text('{"id": "1", "q": "x", "a": "y"}\n')
+    path = tmp_path / "rft_s.yaml"
+    base = VALID_SUITE.replace("repeats: 2\n", "").split("gates:")[0]
+    path.write_text(base + line + "\n")
+    with pytest.raises(RftError) as info:
+        load_suite(path)
+    _clean(info.value)
+    assert "a number, not" in str(info.value), str(info.value)

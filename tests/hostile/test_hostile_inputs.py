@@ -202,6 +202,29 @@ def test_a_cache_file_that_is_not_sqlite_stops_the_models_calls_in_one_line(tmp_
     assert "delete it, or point --rft-cache at another folder" in str(info.value)
 
 
+@pytest.mark.parametrize("mode", ["use", "record", "replay"])
+@pytest.mark.parametrize("what", ["", "-wal", "-shm", "-journal"])
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_cache_file_that_is_a_fifo_or_folder_is_one_line_not_a_hang(tmp_path, mode, what,
+                                                                     kind):
+    """SQLite opening a named pipe (the database or its -wal/-shm/-journal file) waits for a
+    writer forever: it is refused before it is opened."""
+    if what:
+        (tmp_path / cache.FILENAME).write_bytes(b"")
+    path = tmp_path / (cache.FILENAME + what)
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    store = cache.CacheStore(tmp_path, read_only=mode == "replay")
+    backend = cache.CacheBackend(PythonBackend("m", lambda r: "x"), store, mode)
+    if mode == "record":  # nothing read: the answer stands, not stored, and the note says so
+        assert asyncio.run(backend.complete(_request())).output_text == "x"
+        assert "1 not stored" in backend.note() and "not a regular file" in backend.note()
+        return
+    with pytest.raises(Exception) as info:
+        asyncio.run(backend.complete(_request()))
+    assert getattr(info.value, "cause", "") == "cache unreadable", info.value
+    assert "not a regular file" in str(info.value) and str(path) in str(info.value)
+
+
 class _ReadOnlyDB:
     """sqlite as it behaves on a read-only file system: reads work, writes fail."""
 
@@ -342,3 +365,29 @@ def test_hostile_names_and_paths_are_one_located_error(project, suite_change, da
         assert "q\\x1b(2Jx[good]" in out and result.ret == 0
     else:
         assert message in out and result.ret != 0, out[-2000:]
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_an_atomic_write_never_renames_over_what_is_not_a_regular_file(tmp_path, monkeypatch,
+                                                                       kind):
+    """As root, renaming a temporary file over /dev/null would replace the device with a file
+    (an output named /dev/null, or /dev/full): a device is written to, a FIFO or a folder is an
+    OSError at once, and nothing is renamed over either."""
+    from pytest_rft.report import json_report
+
+    target = {"device": Path("/dev/null"), "fifo": tmp_path / "p", "folder": tmp_path / "d"}[kind]
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    renamed = []
+    monkeypatch.setattr(os, "replace", lambda *a: renamed.append(a))
+    for write in (lambda: files.write_atomic(target, "x"),
+                  lambda: json_report.write(target, [], None, exitstatus=0)):
+        if kind == "device":
+            write()
+        else:
+            with pytest.raises(OSError):
+                write()
+    assert renamed == []
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)

@@ -315,3 +315,136 @@ def test_a_report_path_that_is_a_named_pipe_is_one_error_not_a_hang(project):
     assert len(errors) == 1 and "report" in errors[0] and "pipe" in errors[0], errors
     assert stat.S_ISFIFO(os.stat(project.path / "pipe").st_mode)
     assert (project.path / "page.html").is_file() and result.returncode == 1
+
+
+# -- an output never replaces a file of something else ----------------------------------------
+@pytest.mark.parametrize("option", ["--rft-report", "--rft-html", "--rft-history",
+                                    "--rft-batch-export"])
+@pytest.mark.parametrize("victim", ["data.jsonl", "rft_qa.yaml", "conftest.py", "notes.txt"])
+def test_an_output_named_over_another_file_is_refused_and_the_file_kept(project, option,
+                                                                        victim):
+    """A typo naming the dataset, the suite, the conftest or any file that is not an earlier
+    output of that kind: a usage error before anything runs, the file as it was."""
+    (project.path / "notes.txt").write_text("my notes\n")
+    before = (project.path / victim).read_bytes()
+    result = run_sub(project, f"{option}={victim}")
+    text = clean(result)
+    assert result.returncode == 4, text[-2000:]
+    assert f"{option} {victim}: this file exists and is not" in text and "fix: " in text
+    assert (project.path / victim).read_bytes() == before
+
+
+def test_an_earlier_output_of_the_same_kind_is_replaced(project):
+    args = ("--rft-report=r.json", "--rft-html=r.html", "--rft-history=h.jsonl")
+    assert run_sub(project, *args).returncode == 0
+    again = run_sub(project, *args)
+    assert again.returncode == 0, clean(again)[-2000:]
+    assert len((project.path / "h.jsonl").read_text().splitlines()) == 2
+    exported = run_sub(project, "--rft-batch-export=b.jsonl")
+    assert run_sub(project, "--rft-batch-export=b.jsonl").returncode == exported.returncode
+
+
+@pytest.mark.parametrize("target", ["/", "conftest.py/b.jsonl", "x" * 300 + ".jsonl"])
+def test_a_batch_export_the_os_refuses_is_one_usage_error(project, target):
+    result = run_sub(project, f"--rft-batch-export={target}")
+    text = clean(result)
+    assert result.returncode == 4 and "--rft-batch-export" in text and "not written" in text
+
+
+# -- user code that blocks in this process ----------------------------------------------------
+BLOCKING = '''
+import asyncio, time
+import pytest_rft
+
+@pytest_rft.grader("stuck")
+def stuck(sample, item):
+    if item["id"] == "q1":
+        time.sleep(3600)
+    return 1.0
+
+@pytest_rft.grader("astuck")
+async def astuck(sample, item):
+    if item["id"] == "q2":
+        await asyncio.sleep(3600)
+    return 1.0
+
+@pytest_rft.model("spin")
+def spin(request):
+    if request.item_id == "q3":
+        while True:
+            pass
+    return {"answer": request.item["expected"]}
+'''
+
+
+@pytest.mark.parametrize("grader", ["stuck", "astuck", "python"])
+def test_a_grader_that_blocks_in_this_process_is_an_error_after_the_grader_timeout(
+        project, grader):
+    """Registered graders and python graders with isolation off run in the pytest process:
+    one that never returns is that sample's grader error after --rft-grader-timeout (it used
+    to block the event loop, and the run, forever)."""
+    (project.path / "conftest.py").write_text(CONFTEST + BLOCKING)
+    if grader == "python":
+        _with_python_grader(project, "import time\ndef grade(sample, item):\n"
+                                     "    if item['id'] == 'q1':\n        time.sleep(3600)\n"
+                                     "    return 1.0\n")
+    else:
+        suite = project.path / "rft_qa.yaml"
+        suite.write_text(suite.read_text().replace("graders:\n", f"graders:\n  g: {grader}\n"))
+    result = run_sub(project, "--rft-grader-timeout=1", "--rft-grader-isolation=off",
+                     "--rft-report=r.json", timeout=90)
+    text = clean(result)
+    assert result.returncode == 1, text[-3000:]
+    assert "did not finish within 1 s (--rft-grader-timeout)" in " ".join(text.split())
+    report = json.loads((project.path / "r.json").read_text())
+    errors = {i["id"] for s in report["suites"] for i in s["items"]
+              if any(x.get("grader_errors") for x in i["samples"])}
+    assert errors == {"q1" if grader != "astuck" else "q2"}, errors
+
+
+def test_a_python_model_that_spins_past_its_timeout_is_not_retried(project):
+    """A timed-out call of a Python model can't be stopped: retrying it would leave one more
+    thread spinning per attempt (and the run crawling)."""
+    (project.path / "conftest.py").write_text(CONFTEST + BLOCKING)
+    result = run_sub(project, "--rft-model=spin", "--rft-timeout=1", "--rft-max-retries=4",
+                     timeout=90)
+    text = " ".join(clean(result).split())
+    assert result.returncode == 1
+    assert "took longer than 1s (--rft-timeout); not retried" in text, text[-3000:]
+    assert "0 retries" in text, text[-3000:]
+
+
+TOOL_BLOCKS = '''
+import time
+import pytest_rft
+from pytest_rft import Completion
+
+@pytest_rft.model("caller")
+def caller(request):
+    if any(m.get("role") == "tool" for m in request.messages):
+        return {"answer": request.item["expected"]}
+    return Completion(tool_calls=[pytest_rft.tool_call("wait", {"q": request.item_id})])
+
+@pytest_rft.tool("wait")
+def wait(q):
+    if q == "q1":
+        time.sleep(3600)
+    return "ok"
+'''
+
+
+def test_a_tool_that_never_returns_is_that_samples_error_and_the_run_ends(project):
+    """A tool implementation blocking forever: a tool error after --rft-timeout, and the run
+    ends (its thread was an executor thread, joined when the loop closed: a hung run)."""
+    (project.path / "conftest.py").write_text(CONFTEST + TOOL_BLOCKS)
+    suite = project.path / "rft_qa.yaml"
+    suite.write_text(suite.read_text() + "tools: [{type: function, function: {name: wait, "
+                     "parameters: {type: object}}}]\ntool_implementations: [wait]\n")
+    result = run_sub(project, "--rft-model=caller", "--rft-timeout=1", "--rft-report=r.json",
+                     timeout=90)
+    text = " ".join(clean(result).split())
+    assert result.returncode == 1 and "tool 'wait' took longer than 1s" in text, text[-3000:]
+    report = json.loads((project.path / "r.json").read_text())
+    failed = {i["id"] for s in report["suites"] for i in s["items"]
+              if any(x.get("error_cause") for x in i["samples"])}
+    assert failed == {"q1"}, failed

@@ -620,3 +620,40 @@ def test_lone_surrogates_and_control_characters_in_platform_text(tmp_path, capsy
     suite = load_suite(suite_path)
     assert suite.items[0].data["note"] == "\ufffd"  # not text: replaced, as in any output
     assert "\x1b" not in suite_path.read_text() + (tmp_path / "x" / "MIGRATION.md").read_text()
+
+
+# -- no secret in what an import writes ---------------------------------------------------------
+@pytest.mark.parametrize("kind", ["eval", "rft-job"])
+def test_secrets_in_platform_answers_are_written_nowhere(key, tmp_path, capsys, monkeypatch,
+                                                         kind):
+    """The platform names criteria, graders and runs, serves grader source and data files: a
+    secret of the user's environment in any of them (a key pasted into a grader's name, a data
+    file that is an error page quoting the key) is masked in every file written, file names
+    included (a name is masked before it is lowercased into a slug)."""
+    planted = 'Db-"Pass\\w0rd-9876'
+    monkeypatch.setenv("DB_PASSWORD", planted)
+    leak = f"{KEY} {planted}"
+    paths = objects()
+    evaluation = pf.evaluation()
+    for criterion in evaluation["testing_criteria"]:
+        criterion["name"] = f"crit {leak}"
+        if "source" in criterion:
+            criterion["source"] = f"# {leak}\n" + criterion["source"]
+    paths[f"/evals/{pf.EVAL_ID}"] = evaluation
+    job = pf.job()
+    job["method"]["reinforcement"]["grader"]["name"] = f"g {leak}"
+    paths[f"/fine_tuning/jobs/{pf.JOB_ID}"] = job
+    row = {"item": {"id": "leaky", "question": leak, "expected": "1"}}
+    paths[f"/files/{pf.DATA_FILE}/content"] += (json.dumps(row) + "\n").encode()
+    paths["/files/file-RftValid/content"] += f"<html>{leak}</html>\n".encode()  # copied as is
+    ident = pf.EVAL_ID if kind == "eval" else pf.JOB_ID
+    with HostileServer(serve(paths)) as server:
+        code = run(kind, ident, "--out", str(tmp_path / "x"), "--base-url", server.base_url)
+    said = capsys.readouterr()
+    assert code == 0, said
+    forms = {KEY, planted, json.dumps(planted)[1:-1], KEY.lower(), "hostile-test-key"}
+    written = {str(p.relative_to(tmp_path)): p.read_text("utf-8", "replace")
+               for p in (tmp_path / "x").rglob("*") if p.is_file()}
+    assert written and "MIGRATION.md" in {Path(p).name for p in written}
+    for name, text in {**written, "out": said.out, "err": said.err}.items():
+        assert not [f for f in forms if f in name or f in text], (name, text[:2000])
