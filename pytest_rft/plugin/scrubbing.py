@@ -34,9 +34,13 @@ def install(config: pytest.Config) -> None:
             message = record.getMessage()
         except Exception:  # a record whose args don't fit: shown as logging would show it
             return record
-        record.msg, record.args = scrub(message), None
+        shown = scrub(message)
+        if shown != message:  # records without a secret stay as made (caplog tests read .args)
+            record.msg, record.args = shown, None
         if record.exc_info and record.exc_info[0] is not None:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            text = logging.Formatter().formatException(record.exc_info)
+            if scrub(text) != text:
+                record.exc_text = scrub(text)
         return record
 
     logging.setLogRecordFactory(factory)

@@ -144,3 +144,21 @@ def test_a_chart_holds_no_secret_and_an_unwritable_one_is_one_line(tmp_path):
             assert "--chart" in said and "fix:" in said, said
         else:
             assert out.is_file() and secret not in out.read_text() and "***" in out.read_text()
+
+
+def test_log_records_without_a_secret_are_left_as_made(pytester, monkeypatch):
+    """The scrubbing log-record factory touches only records holding a secret: a user's own
+    tests that read ``caplog.records[...].args`` see them as logging made them."""
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-4f9a8b7c6d5e4f3a2b1c")
+    pytester.makepyfile('''
+import logging, os
+
+def test_records(caplog):
+    logging.getLogger("app").warning("hello %s", "world")
+    logging.getLogger("app").warning("token %s", os.environ["MY_SERVICE_TOKEN"])
+    plain, secret = caplog.records
+    assert plain.msg == "hello %s" and plain.args == ("world",)
+    assert "tok-4f9a8b7c6d5e4f3a2b1c" not in secret.getMessage()
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
