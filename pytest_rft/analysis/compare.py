@@ -46,11 +46,22 @@ class Comparison:
     items (``confirm_regressions``): these fail their test."""
     item_family: int = 0
     """Items the correction was over (0: this comparison's paired items)."""
+    suite_files: int = 1
+    """The project's suite files the level is shared among (``item_family`` counts this run's
+    items once per suite file: Holm with the other files' tests at p = 1)."""
     correction: str = "holm"
     improved: list[str] = field(default_factory=list)
     """Stable-fail in the baseline, stable-pass now."""
     item_deltas: dict[str, float] = field(default_factory=dict)
     """Primary mean score, current - baseline, per paired item."""
+
+    def family_text(self) -> str:
+        """What the item correction was over, as the reports say it."""
+        family = self.item_family or len(self.paired)
+        if self.suite_files <= 1:
+            return f"{family} items"
+        return (f"{family} items ({family // self.suite_files} of this run for each of the "
+                f"project's {self.suite_files} suite files)")
 
     def changes_text(self) -> str:
         """One line on what differs from the baseline beyond the scores, or ''."""

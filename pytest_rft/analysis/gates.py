@@ -54,6 +54,9 @@ class GateResult:
     """``p_value`` corrected over the build (``correction``, ``family`` tests)."""
     correction: str = "none"
     family: int = 1
+    suite_files: int = 1
+    """The project's suite files the level is shared among (``family`` counts this suite's
+    tests once per suite file)."""
     reason: str = ""
     """Why a gate is INCONCLUSIVE (or what makes an absolute gate's verdict borderline)."""
     rules_out: float | None = None
@@ -221,6 +224,14 @@ def judge_gates(gates: list[GateResult], family: int, correction: str,
             decide(gate, p, correction=correction, family=family)
 
 
+def family_text(result: GateResult) -> str:
+    """What a baseline gate's correction was over, as its line says it."""
+    if result.suite_files <= 1:
+        return f"the suite's {result.family} baseline-gate tests"
+    return (f"{result.family} baseline-gate tests (the suite's {result.family // result.suite_files}"
+            f" for each of the project's {result.suite_files} suite files)")
+
+
 def _why_undecided(result: GateResult, alpha: float) -> str:
     gate, delta = result.gate, result.delta_info
     assert gate is not None and delta is not None
@@ -231,7 +242,7 @@ def _why_undecided(result: GateResult, alpha: float) -> str:
                 "McNemar test to reach the level")
     if result.p_value is not None and result.p_value < alpha:
         return (f"a drop beyond the margin alone (p={_p(result.p_value)}), not after "
-                f"{result.correction} over the suite's {result.family} baseline-gate tests")
+                f"{result.correction} over {family_text(result)}")
     low, high = result.delta_ci
     if gate.max_drop == 0:
         return ("margin 0: only a proven improvement passes; set max_drop to the drop you can "

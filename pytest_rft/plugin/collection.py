@@ -4,6 +4,7 @@ collection, not one per sample); retired models are warned about once."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shlex
 from pathlib import Path
@@ -155,3 +156,28 @@ def absent_models(args: list[str], invocation_dir: Path, suite: Suite,
                          f"{shlex.quote(arg)} --rft-model {shlex.quote(model)}")
     return lines
 
+
+SKIPPED_FOLDERS = ("node_modules", "__pycache__", "site-packages")
+
+
+MAX_FOLDERS = 20_000
+"""Folders the count of suite files looks into at most (a project, not a home folder)."""
+
+
+def project_suite_files(top: Path, patterns: list[str], norecurse: list[str]) -> int:
+    """The suite files of the project: every file under ``top`` (the folder of the ini file,
+    else where pytest started) that a run collects as a suite (pytest's ``norecursedirs``,
+    hidden folders and virtualenvs skipped), whatever this run selected. The build's level is
+    shared among them, so a suite's verdicts don't change with which other suite files are
+    run, and a build of several suites stays calibrated."""
+    count = 0
+    for seen, (folder, subfolders, names) in enumerate(os.walk(top)):
+        if seen >= MAX_FOLDERS:
+            break
+        subfolders[:] = [d for d in subfolders if not (
+            d.startswith(".") or d in SKIPPED_FOLDERS
+            or any(fnmatch.fnmatch(d, p) for p in norecurse)
+            or os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))]
+        count += sum(1 for name in names if name.endswith((".yaml", ".yml"))
+                     and any(fnmatch.fnmatch(name, p) for p in patterns))
+    return count

@@ -27,12 +27,15 @@ def regressed_text(run: SuiteRun, summary: SuiteSummary, item_id: str, width: in
     then_passes, then_n = base.all_passes()
     confirm = pass_counts(run.confirm.get(item_id, []), primary, run.suite.pass_threshold)
     now_passes, now_n = now.n_pass + confirm[0], len(now.primary_values) + confirm[1]
+    family = comparison.family_text()
+    if comparison.suite_files <= 1:
+        family = "the suite's " + family
     lines = [f"regressed: passed in the baseline ({comparison.baseline.model}: "
              f"{primary}={num(then_score)}, {then_passes}/{then_n} repeats passed) and fails now "
              f"({primary}={num(now_score)}, {now_passes}/{now_n} repeats passed, "
              f"{confirm[1]} of them confirmation repeats); one-sided Fisher exact "
              f"p={comparison.item_p[item_id]:.2g}, below {0.05:g} after {comparison.correction} "
-             f"over the suite's {comparison.item_family or len(comparison.paired)} items"]
+             f"over {family}"]
     return "\n".join(lines) + outputs_text(run, item_id, width)
 
 

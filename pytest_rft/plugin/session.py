@@ -32,7 +32,7 @@ from ..store import baseline as baseline_io
 from ..suite.suite import Suite
 from . import calling, scrubbing
 from .baselines import Baselines, shown
-from .collection import Collection
+from .collection import Collection, project_suite_files
 from .settings import settings_of
 from .summaries import Summaries
 
@@ -61,7 +61,10 @@ class RftSession:
         """Every collected gate node (so --lf can bring a rerun item's gates back)."""
         self.baselines = Baselines(self.settings, self.runs, config.rootpath,
                                    config.invocation_params.dir, self.summary)
-        self.numbers = Summaries(self.settings, self.runs, self.baselines)
+        self.numbers = Summaries(self.settings, self.runs, self.baselines,
+                                 lambda: project_suite_files(project_top(config),
+                                                             list(self.settings.suite_pattern),
+                                                             list(config.getini("norecursedirs"))))
         self.collection = Collection(self.settings, config.rootpath, self.shown,
                                      collect_only=bool(config.option.collectonly))
 
@@ -285,3 +288,11 @@ async def _run(runs, backends, context, progress, grading, stream=None,
     finally:
         closing = [b.aclose() for b in backends.values()] + [grading.judge.aclose()]
         await asyncio.gather(*closing, return_exceptions=True)
+
+
+def project_top(config: pytest.Config) -> Path:
+    """Where the project's suite files are counted: the folder of the ini file (pyproject.toml,
+    pytest.ini, ...), else where pytest started (without an ini file pytest's rootdir follows
+    the paths on the command line, option values included)."""
+    inipath = getattr(config, "inipath", None)
+    return Path(inipath).parent if inipath else Path(config.invocation_params.dir)

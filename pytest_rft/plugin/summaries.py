@@ -4,7 +4,7 @@ regression test corrected for the others) and what to sample again to confirm a 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..analysis import stats
 from ..analysis.compare import Comparison, compare
@@ -40,10 +40,13 @@ def pass_views(run: SuiteRun) -> dict[str, Any]:
 class Summaries:
     """``runs``: the session's runs; ``baselines``: what each is compared with."""
 
-    def __init__(self, settings: Settings, runs: list[SuiteRun], baselines: Baselines):
+    def __init__(self, settings: Settings, runs: list[SuiteRun], baselines: Baselines,
+                 count_suite_files: Callable[[], int] = lambda: 1):
         self.settings = settings
         self.runs = runs
         self.baselines = baselines
+        self._count_suite_files = count_suite_files
+        self._suite_files: int | None = None
         self.done: dict[str, SuiteSummary] = {}
         """Run key -> its summary."""
         self.worker_verdicts: dict[str, dict[str, Any]] = {}
@@ -145,6 +148,7 @@ class Summaries:
         from ..analysis.gates import judge_gates
 
         correction = self.settings.correction
+        share = self.suite_files()
         for suite_runs in self._by_suite().values():
             summaries = [self.done[r.key] for r in suite_runs if r.key in self.done]
             for summary in summaries:
@@ -152,16 +156,26 @@ class Summaries:
                     self._apply_worker_verdicts(summary, self.worker_verdicts.pop(summary.key))
             gates = [g for s in summaries for g in s.gates if g.tested]
             undecided = [g for g in gates if id(g) not in self._decided]
-            judge_gates(gates, self.gate_family(suite_runs), correction, undecided)
+            for gate in undecided:  # before deciding: a gate's reason names the family
+                gate.suite_files = share
+            judge_gates(gates, self.gate_family(suite_runs) * share, correction, undecided)
             self._decided.update(id(g) for g in undecided)
             for run in suite_runs:
                 summary = self.done.get(run.key)
                 comparison = summary.comparison if summary is not None else None
                 if comparison is None or id(comparison) in self._decided:
                     continue
-                judge_items([comparison], self.item_family([run]), correction,
+                judge_items([comparison], self.item_family([run]) * share, correction,
                             alpha=ITEM_ALPHA)
+                comparison.suite_files = share
                 self._decided.add(id(comparison))
+
+    def suite_files(self) -> int:
+        """The project's suite files the level is shared among (counted once, and never fewer
+        than the suites collected: a suite file outside the rootdir counts too)."""
+        if self._suite_files is None:
+            self._suite_files = max(1, self._count_suite_files(), len(self._by_suite()))
+        return self._suite_files
 
     def _by_suite(self) -> dict[str, list[SuiteRun]]:
         """The collected runs, suite by suite (a suite's name is unique in a build)."""
@@ -176,11 +190,13 @@ class Summaries:
         for gate in summary.gates:
             given = verdicts["gates"].get(gate.label)
             if gate.tested and given is not None:
+                gate.suite_files = self.suite_files()
                 decide(gate, given[0], correction=given[1], family=given[2])
                 self._decided.add(id(gate))
         comparison, regressed = summary.comparison, verdicts.get("regressed")
         if comparison is not None and regressed is not None:
             comparison.regressed, comparison.item_family = list(regressed[0]), regressed[1]
+            comparison.suite_files = self.suite_files()
             self._decided.add(id(comparison))
 
     def gate_family(self, runs: list[SuiteRun]) -> int:

@@ -69,7 +69,7 @@ def verdict_section(run: SuiteRun, summary: SuiteSummary) -> str:
         parts.append(deltastable(c))
         unconfirmed = [i for i in c.dropped if i not in c.regressed]
         lists = [(f"regressed (dropped and confirmed, {e(c.correction)} over "
-                  f"{c.item_family or len(c.paired)} items)", c.regressed, "fail"),
+                  f"{e(c.family_text())})", c.regressed, "fail"),
                  ("dropped, not confirmed", unconfirmed, "warn"),
                  ("improved (stable-fail → stable-pass)", c.improved, "pass")]
         parts.append("<ul class='flips'>" + "".join(

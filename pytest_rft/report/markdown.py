@@ -74,7 +74,7 @@ def suite_block(run: SuiteRun, summary: SuiteSummary) -> str:
         if c.changes_text():
             lines.append(f"- ⚠️ {c.changes_text()}")
         lines.append(f"- regressed (dropped and confirmed, {c.correction} over "
-                     f"{c.item_family or len(c.paired)} items): {len(c.regressed)} "
+                     f"{c.family_text()}): {len(c.regressed)} "
                      + _ids(c.regressed))
         unconfirmed = [i for i in c.dropped if i not in c.regressed]
         if unconfirmed:

@@ -138,7 +138,7 @@ def baseline_block(summary: SuiteSummary, limit: int | None = 20) -> str:
         changes = c.changes_text()
         if changes:
             lines.append(changes)
-        family = f"{c.correction} over {c.item_family or len(c.paired)} items"
+        family = f"{c.correction} over {c.family_text()}"
         lines.append(_ids(f"regressed (dropped and confirmed: Fisher exact on every repeat, "
                           f"{family})", c.regressed, limit))
         unconfirmed = [i for i in c.dropped if i not in c.regressed]
