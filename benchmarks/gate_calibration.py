@@ -190,6 +190,9 @@ class Scenario:
     """Confirmation repeats (item_repeats); 0: no item tests."""
     metric_ci: bool = False
     """Also the interval of the baseline run's own ``f1.mean`` (its coverage)."""
+    suite_files: int = 1
+    """Suite files in the project: each simulated suite's families count once per file, as
+    the plugin counts them; a build is ``suite_files`` consecutive simulated suites."""
 
     def clusters(self):
         if not self.pop.icc:
@@ -256,10 +259,10 @@ def simulate(sc: Scenario, runs: int, seed: int, chunk: int) -> dict[str, np.nda
             gates += [check_gate(g, {}, cmp) for g in sc.gates]
             broken_ids.append({f"i{i:04d}" for i in np.flatnonzero(broken)})
         raw = [g.verdict == "FAIL" for g in gates]  # each gate alone (its own family)
-        judge_gates(gates, len(gates), "holm")
+        judge_gates(gates, len(gates) * sc.suite_files, "holm")
         if sc.confirm:
             for cmp in comparisons:  # each model's items over its own (the plugin's family)
-                judge_items([cmp], sc.items, "holm", alpha=ITEM_ALPHA)
+                judge_items([cmp], sc.items * sc.suite_files, "holm", alpha=ITEM_ALPHA)
             fa = any(set(c.regressed) - b for c, b in zip(comparisons, broken_ids))
             out["item_fa"].append(fa)
             found = sum(len(set(c.regressed) & b) for c, b in zip(comparisons, broken_ids))
@@ -400,6 +403,9 @@ def scenarios(quick: bool) -> list[tuple[str, Scenario, list]]:
             f"build-{pop.kind}", pop, 100, r, same=True, gates=build_gates, models=6), build))
         rows.append(("build: 6 gates x 6 models, other models of equal mean", Scenario(
             f"build2-{pop.kind}", pop, 100, r, delta=0.0, gates=build_gates, models=6), build))
+        rows.append(("build: 3 suite files x (6 gates x 6 models), nothing changed", Scenario(
+            f"build3-{pop.kind}", pop, 100, r, same=True, gates=build_gates, models=6,
+            suite_files=3), [("any gate FAIL in the build", "<= 5.5%", lambda x: x <= 0.055)]))
     items = [("unchanged item fails (builds)", "<= 5%", lambda x: x <= 0.05),
              ("broken item (0.9 -> 0.1) fails", ">= 80%", lambda x: x >= 0.80),
              ("extra calls per main call", "- (info)", None)]
@@ -529,6 +535,9 @@ def main() -> None:
                 continue
             elif what == "any gate FAIL":
                 x = r["any_fail"]
+            elif what == "any gate FAIL in the build":  # S consecutive suites make one build
+                whole = len(r["any_fail"]) // sc.suite_files * sc.suite_files
+                x = r["any_fail"][:whole].reshape(-1, sc.suite_files).max(axis=1)
             elif what == "any gate FAIL, uncorrected":
                 x = r["any_fail_raw"]
             elif what.startswith("unchanged item fails"):
