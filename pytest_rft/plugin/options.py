@@ -102,8 +102,9 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
      "said loudly), `fail` (the gate fails), `exit2` (the gate passes, the run exits with status "
      "2 when nothing failed)"),
     ("correction", {"choices": ["holm", "bh", "none"]},
-     "correction for the many tests of a build (every baseline gate × model × suite, and every "
-     "item tested for a regression): `holm` (family-wise), `bh` (false discovery rate), `none`"),
+     "correction for the many tests of a build (every baseline gate × model of a suite, and "
+     "every item tested for a regression, the level shared among the project's suite files): "
+     "`holm` (family-wise), `bh` (false discovery rate), `none`"),
     ("item-repeats", {"type": int, "metavar": "N"},
      "confirmation repeats for an item tested for a regression, and for each passing item of a "
      "baseline being written; 0 turns them off"),
