@@ -5,7 +5,6 @@ sampling keys, recorded outputs, disabled graders, python packages, retired mode
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from pytest_rft.suite.keys import SuiteConfig
 from pytest_rft.suite.loader import load_suite
 from tests.support import platform_fixtures as pf
 from tests.support import public_definitions as pd
+from tests.support.migration import assert_every_sample_scored, import_case, titles
 
 ITEM_KEEPS_MESSAGES = "messages" in to_item(
     {"messages": [{"role": "user", "content": "x"}], "k": 1}, 1, "x").data
@@ -50,13 +50,6 @@ def platform(openai_server, monkeypatch):
     return openai_server
 
 
-def titles(folder: Path) -> list[str]:
-    """The titles of MIGRATION.md's 'What did not move' list."""
-    text = (folder / "MIGRATION.md").read_text()
-    section = text.split("## What did not move", 1)[1]
-    return re.findall(r"^\d+\. \*\*(.+?)\*\*:", section, flags=re.M)
-
-
 def run_suite(pytester, folder: Path, server, *args: str):
     report = pytester.path / f"{folder.name}-report.json"
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", str(folder),
@@ -73,22 +66,9 @@ def test_public_definition_imports_loads_and_scores(make, platform, pytester, re
         request.applymarker(pytest.mark.xfail(
             strict=True, reason="{{item.messages}} needs RFT rows to keep 'messages' in the item "
                                 "(issue 18 item 5, branch agents)"))
-    platform.platform_objects.update(case.objects)
     out = pytester.path / case.name
-    assert main(["import", case.kind, case.id, "--out", str(out),
-                 "--base-url", platform.base_url]) == 0
-    found = titles(out)
-    for title in case.notes:
-        assert title in found, (title, found)
-    for word in case.not_notes:
-        assert not [t for t in found if word in t], (word, found)
-    for path in out.rglob("*"):  # endpoint credentials are never written
-        if path.is_file():
-            assert "tool-endpoint-secret" not in path.read_text(errors="replace"), path
-    (suite_path,) = out.glob("rft_*.yaml")
+    found, suite_path = import_case(platform, case, out, ("tool-endpoint-secret",))
     suite_text = suite_path.read_text()
-    for name in case.disabled:
-        assert f"# disabled, see MIGRATION.md: {name}: " in suite_text
     missing = [key for key in case.needs if key not in SuiteConfig.model_fields]
     if missing:
         # this build has no such suite key yet (tools: come with the agents work): the suite
@@ -101,14 +81,7 @@ def test_public_definition_imports_loads_and_scores(make, platform, pytester, re
     assert not set(case.disabled) & set(suite.config.graders)
     result, report = run_suite(pytester, out, platform)
     assert report is not None, result.stdout.str()[-2000:]
-    names = set(suite.score_names)
-    for run in report["suites"]:
-        assert [i["id"] for i in run["items"]] == [i.id for i in suite.items]
-        for item in run["items"]:
-            for sample in item["samples"]:
-                assert sample["error"] is None, sample
-                assert not sample["grader_errors"], sample["grader_errors"]
-                assert set(sample["scores"]) == names
+    assert_every_sample_scored(report, suite)
 
 
 def test_graders_that_read_only_the_item_grade_recorded_outputs_with_no_model_call(platform,

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_rft.cli.main import main
 from pytest_rft.suite.loader import load_suite
-from tests.importer.test_import_migration import titles
+from tests.support.migration import assert_every_sample_scored, import_case, titles
 from tests.support import public_definitions2 as pd
 from tests.support.openai_server import offered_tools, tool_call
 
@@ -69,23 +69,8 @@ RENDERED = {  # a judge template reading into the sample must render what the mo
 @pytest.mark.parametrize("make", pd.CASES, ids=lambda make: make.__name__)
 def test_public_definition_imports_loads_and_scores(make, platform, pytester):
     case = make()
-    platform.platform_objects.update(case.objects)
     out = pytester.path / case.name
-    assert main(["import", case.kind, case.id, "--out", str(out),
-                 "--base-url", platform.base_url]) == 0
-    found = titles(out)
-    for title in case.notes:
-        assert title in found, (title, found)
-    for word in case.not_notes:
-        assert not [t for t in found if word in t], (word, found)
-    for path in out.rglob("*"):  # tool endpoints' credentials are never written
-        if path.is_file():
-            text = path.read_text(errors="replace")
-            assert "<your-key>" not in text and "YOUR_TOKEN" not in text, path
-    (suite_path,) = out.glob("rft_*.yaml")
-    suite_text = suite_path.read_text()
-    for name in case.disabled:
-        assert f"# disabled, see MIGRATION.md: {name}: " in suite_text
+    found, suite_path = import_case(platform, case, out, ("<your-key>", "YOUR_TOKEN"))
     if "The suite does not load yet" in case.notes:  # every grader disabled: it says which
         assert f"every grader is disabled ('{case.disabled[0]}')" in \
             (out / "MIGRATION.md").read_text()
@@ -96,14 +81,7 @@ def test_public_definition_imports_loads_and_scores(make, platform, pytester):
                                           f"--rft-base-url={platform.base_url}",
                                           f"--rft-report={report}")
     assert report.exists(), result.stdout.str()[-2000:]
-    names = set(suite.score_names)
-    for run in json.loads(report.read_text())["suites"]:
-        assert [i["id"] for i in run["items"]] == [i.id for i in suite.items]
-        for item in run["items"]:
-            for sample in item["samples"]:
-                assert sample["error"] is None, sample
-                assert not sample["grader_errors"], sample["grader_errors"]
-                assert set(sample["scores"]) == names
+    assert_every_sample_scored(json.loads(report.read_text()), suite)
     if case.name in RENDERED:
         texts = judge_texts(platform)
         assert texts and all(RENDERED[case.name] in t for t in texts), texts
